@@ -1,0 +1,450 @@
+//! The envelopes: an event as input ([`NewEvent`]) and as stored ([`RecordedEvent`]), their
+//! sources, and the canonical bytes that ids and the hash chain are computed over.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Dyad, Event, EventId};
+
+/// The wire format version this build writes. Version 1 files stay readable forever.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What kind of source reported a fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A government's official statement.
+    OfficialStatement,
+    /// A news agency (Xinhua, TASS, Reuters…).
+    NewsAgency,
+    /// A newspaper.
+    Newspaper,
+    /// A spokesperson's words.
+    Spokesperson,
+    /// Anything else.
+    Other,
+}
+
+/// Who reported a fact. A framing ("illegally seized") is a `quote` of a source, never the
+/// store's own voice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<SourceKind>,
+    /// Where it can be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Its words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+}
+
+/// An event as input: to `Engine::record`, `detente record` and `detente import`.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::NewEvent;
+///
+/// let input: NewEvent = serde_json::from_str(r#"{
+///     "dyad": "USA-RUS",
+///     "occurred_on": "2016-12-29",
+///     "sources": [{"name": "US State Department", "kind": "official_statement"}],
+///     "event": {"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 35}
+/// }"#)?;
+/// assert_eq!(input.dyad.to_string(), "RUS-USA");
+/// // Without an id, one is derived from the content.
+/// assert!(input.effective_id().as_str().starts_with("ev-"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEvent {
+    /// The idempotency key; derived from the content when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<EventId>,
+    /// The stream it belongs to.
+    pub dyad: Dyad,
+    /// Valid time: when it happened.
+    pub occurred_on: NaiveDate,
+    /// Knowledge time: when the world learned it; the UTC date of recording when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_on: Option<NaiveDate>,
+    /// Who reported it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+    /// The fact.
+    pub event: Event,
+}
+
+impl NewEvent {
+    /// An input with no id, no `reported_on` and no sources.
+    ///
+    /// ```
+    /// # use detente::domain::{NewEvent, Event, DiplomatsExpelled};
+    /// let input = NewEvent::new(
+    ///     "RUS-USA".parse().unwrap(),
+    ///     "2018-03-26".parse().unwrap(),
+    ///     Event::DiplomatsExpelled(DiplomatsExpelled { expelled_by: "USA".parse().unwrap(), count: 60 }),
+    /// );
+    /// assert!(input.id.is_none());
+    /// ```
+    pub fn new(dyad: Dyad, occurred_on: NaiveDate, event: Event) -> Self {
+        NewEvent {
+            id: None,
+            dyad,
+            occurred_on,
+            reported_on: None,
+            sources: Vec::new(),
+            event,
+        }
+    }
+
+    /// The id derived from the content (everything but `id`): `ev-` and 32 hex digits of the
+    /// SHA-256 of the content's canonical JSON. The same content always gets the same id.
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// let a: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2017-09-02",
+    ///     "event":{"type":"MissionClosed","closed_by":"USA","facility":"consulate general in San Francisco"}}"#).unwrap();
+    /// let b: NewEvent = serde_json::from_str(r#"{"occurred_on":"2017-09-02","dyad":"USA-RUS",
+    ///     "event":{"facility":"consulate general in San Francisco","closed_by":"USA","type":"MissionClosed"}}"#).unwrap();
+    /// assert_eq!(a.derived_id(), b.derived_id());
+    /// ```
+    pub fn derived_id(&self) -> EventId {
+        let content = NewEvent {
+            id: None,
+            ..self.clone()
+        };
+        let digest = Sha256::digest(canonical_json(&content));
+        let mut text = String::with_capacity(35);
+        text.push_str("ev-");
+        for byte in &digest[..16] {
+            text.push_str(&format!("{byte:02x}"));
+        }
+        // 35 characters of `[a-z0-9-]`: always a valid id.
+        EventId::from_str(&text).unwrap_or_else(|_| unreachable!("derived ids are valid"))
+    }
+
+    /// The id given, or else the derived one.
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// let input: NewEvent = serde_json::from_str(r#"{"id":"x1","dyad":"RUS-USA","occurred_on":"2017-09-02",
+    ///     "event":{"type":"MissionClosed","closed_by":"USA","facility":"trade mission"}}"#).unwrap();
+    /// assert_eq!(input.effective_id().as_str(), "x1");
+    /// ```
+    pub fn effective_id(&self) -> EventId {
+        self.id.clone().unwrap_or_else(|| self.derived_id())
+    }
+
+    /// Whether a stored record holds this same content, so that recording it again is a no-op.
+    /// An input without `reported_on` matches whatever date the record was given.
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// # let input: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2017-09-02",
+    /// #     "event":{"type":"MissionClosed","closed_by":"USA","facility":"trade mission"}}"#).unwrap();
+    /// let record = input.clone().into_recorded(1, 1, "2025-03-01".parse().unwrap(), Default::default());
+    /// assert!(input.matches(&record));
+    /// ```
+    pub fn matches(&self, record: &RecordedEvent) -> bool {
+        self.effective_id() == record.id
+            && self.dyad == record.dyad
+            && self.occurred_on == record.occurred_on
+            && self
+                .reported_on
+                .is_none_or(|date| date == record.reported_on)
+            && self.sources == record.sources
+            && self.event == record.event
+    }
+
+    /// The record this input becomes at `position` and dyad `version`, with `reported_on`
+    /// defaulted to `today` and a zero hash (the store computes the chain).
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// # let input: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2017-09-02",
+    /// #     "event":{"type":"MissionClosed","closed_by":"USA","facility":"trade mission"}}"#).unwrap();
+    /// let record = input.into_recorded(7, 3, "2025-03-01".parse().unwrap(), Default::default());
+    /// assert_eq!((record.position, record.version), (7, 3));
+    /// assert_eq!(record.reported_on.to_string(), "2025-03-01");
+    /// ```
+    pub fn into_recorded(
+        self,
+        position: u64,
+        version: u64,
+        today: NaiveDate,
+        recorded_at: DateTime<Utc>,
+    ) -> RecordedEvent {
+        let id = self.effective_id();
+        RecordedEvent {
+            position,
+            version,
+            id,
+            dyad: self.dyad,
+            occurred_on: self.occurred_on,
+            reported_on: self.reported_on.unwrap_or(today),
+            recorded_at,
+            schema: SCHEMA_VERSION,
+            sources: self.sources,
+            event: self.event,
+            hash: ChainHash::ZERO,
+        }
+    }
+}
+
+/// An event as stored: the input with its id, global `position`, per-dyad `version`,
+/// `recorded_at`, `schema` and chain `hash`. This is one line of `detente export`.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::RecordedEvent;
+///
+/// let line = r#"{"position":1,"version":1,"id":"e1","dyad":"RUS-USA","occurred_on":"2016-12-29",
+///   "reported_on":"2016-12-29","recorded_at":"2025-03-01T10:00:00Z","schema":1,
+///   "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35},
+///   "hash":"0000000000000000000000000000000000000000000000000000000000000000"}"#;
+/// let record: RecordedEvent = serde_json::from_str(line)?;
+/// assert_eq!(record.position, 1);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedEvent {
+    /// Global position: gap-free from 1 in append order.
+    pub position: u64,
+    /// Per-dyad version: gap-free from 1.
+    pub version: u64,
+    /// The event id.
+    pub id: EventId,
+    /// The stream.
+    pub dyad: Dyad,
+    /// Valid time.
+    pub occurred_on: NaiveDate,
+    /// Knowledge time.
+    pub reported_on: NaiveDate,
+    /// System time: when this store learned it (UTC, never going backwards).
+    pub recorded_at: DateTime<Utc>,
+    /// The wire format version of this record.
+    pub schema: u32,
+    /// Who reported it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+    /// The fact.
+    pub event: Event,
+    /// SHA-256 over the previous record's hash and this record's canonical bytes.
+    pub hash: ChainHash,
+}
+
+impl RecordedEvent {
+    /// The canonical bytes the hash chain covers: the record as JSON without its `hash` field,
+    /// canonicalized per RFC 8785 (keys sorted, no white space). `docs/integrity.md` has the
+    /// whole definition.
+    ///
+    /// ```
+    /// # use detente::domain::RecordedEvent;
+    /// # let line = r#"{"position":1,"version":1,"id":"e1","dyad":"RUS-USA","occurred_on":"2016-12-29",
+    /// #   "reported_on":"2016-12-29","recorded_at":"2025-03-01T10:00:00Z","schema":1,
+    /// #   "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35},
+    /// #   "hash":"0000000000000000000000000000000000000000000000000000000000000000"}"#;
+    /// let record: RecordedEvent = serde_json::from_str(line).unwrap();
+    /// let bytes = record.canonical_bytes();
+    /// assert!(bytes.starts_with(br#"{"dyad":"RUS-USA","event":{"count":35,"#));
+    /// ```
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut value = match serde_json::to_value(self) {
+            Ok(value) => value,
+            Err(_) => unreachable!("a recorded event always serializes"),
+        };
+        if let serde_json::Value::Object(map) = &mut value {
+            map.remove("hash");
+        }
+        let mut out = Vec::with_capacity(512);
+        write_canonical(&value, &mut out);
+        out
+    }
+
+    /// The chain hash of this record after `previous` (the previous record's hash, or
+    /// [`ChainHash::ZERO`] for position 1): `SHA-256(previous || canonical_bytes)`.
+    ///
+    /// ```
+    /// # use detente::domain::{RecordedEvent, ChainHash};
+    /// # let line = r#"{"position":1,"version":1,"id":"e1","dyad":"RUS-USA","occurred_on":"2016-12-29",
+    /// #   "reported_on":"2016-12-29","recorded_at":"2025-03-01T10:00:00Z","schema":1,
+    /// #   "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35},
+    /// #   "hash":"0000000000000000000000000000000000000000000000000000000000000000"}"#;
+    /// let record: RecordedEvent = serde_json::from_str(line).unwrap();
+    /// assert_ne!(record.chain_hash(&ChainHash::ZERO), ChainHash::ZERO);
+    /// ```
+    pub fn chain_hash(&self, previous: &ChainHash) -> ChainHash {
+        let mut hasher = Sha256::new();
+        hasher.update(previous.0);
+        hasher.update(self.canonical_bytes());
+        ChainHash(hasher.finalize().into())
+    }
+}
+
+/// A SHA-256 digest in the hash chain, written as 64 lower-case hex digits.
+///
+/// ```
+/// use detente::domain::ChainHash;
+///
+/// let zero: ChainHash = "0".repeat(64).parse()?;
+/// assert_eq!(zero, ChainHash::ZERO);
+/// assert!("xyz".parse::<ChainHash>().is_err());
+/// # Ok::<(), detente::domain::HashError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ChainHash(pub [u8; 32]);
+
+/// Why a text is not a [`ChainHash`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("hash `{0}` is not 64 lower-case hex digits")]
+pub struct HashError(pub String);
+
+impl ChainHash {
+    /// The hash before the first record.
+    pub const ZERO: ChainHash = ChainHash([0; 32]);
+}
+
+impl FromStr for ChainHash {
+    type Err = HashError;
+    fn from_str(text: &str) -> Result<Self, HashError> {
+        let bytes = text.as_bytes();
+        let valid = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+        if bytes.len() != 64 || !bytes.iter().all(valid) {
+            return Err(HashError(text.chars().take(80).collect()));
+        }
+        let nibble = |b: u8| {
+            if b.is_ascii_digit() {
+                b - b'0'
+            } else {
+                b - b'a' + 10
+            }
+        };
+        let mut out = [0u8; 32];
+        for (i, pair) in bytes.chunks_exact(2).enumerate() {
+            out[i] = nibble(pair[0]) << 4 | nibble(pair[1]);
+        }
+        Ok(ChainHash(out))
+    }
+}
+
+impl TryFrom<String> for ChainHash {
+    type Error = HashError;
+    fn try_from(text: String) -> Result<Self, HashError> {
+        text.parse()
+    }
+}
+
+impl From<ChainHash> for String {
+    fn from(hash: ChainHash) -> String {
+        hash.to_string()
+    }
+}
+
+impl fmt::Display for ChainHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ChainHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChainHash({self})")
+    }
+}
+
+/// The canonical JSON (RFC 8785) of a serializable value: keys sorted, no white space.
+fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let value = match serde_json::to_value(value) {
+        Ok(value) => value,
+        Err(_) => unreachable!("domain types always serialize"),
+    };
+    let mut out = Vec::with_capacity(512);
+    write_canonical(&value, &mut out);
+    out
+}
+
+/// Writes `value` as RFC 8785 canonical JSON. Our values hold no floats, so numbers are written
+/// as serde_json writes integers; strings use serde_json's escaping, which is RFC 8785's for
+/// valid UTF-8; object keys are sorted by their UTF-16 code units (for our ASCII keys, bytes).
+fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push(b'{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, out);
+                out.push(b':');
+                write_canonical(item, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::String(text) => write_string(text, out),
+        other => out.extend_from_slice(other.to_string().as_bytes()),
+    }
+}
+
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    // serde_json escapes `"`, `\` and control characters only, with \b \f \n \r \t short forms
+    // and lower-case \u00xx otherwise: exactly RFC 8785's rule.
+    match serde_json::to_writer(&mut *out, text) {
+        Ok(()) => {}
+        Err(_) => unreachable!("writing to a Vec cannot fail"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_escapes_like_rfc_8785() {
+        let value = serde_json::json!({"b": [1, "x\u{1}\n\"é"], "a": {"d": true, "c": null}});
+        let mut out = Vec::new();
+        write_canonical(&value, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":{"c":null,"d":true},"b":[1,"x\u0001\n\"é"]}"#
+        );
+    }
+
+    #[test]
+    fn chain_hash_round_trips_as_hex() {
+        let hash = ChainHash([0xab; 32]);
+        let text = hash.to_string();
+        assert_eq!(text, "ab".repeat(32));
+        assert_eq!(text.parse::<ChainHash>().unwrap(), hash);
+        assert!("AB".repeat(32).parse::<ChainHash>().is_err());
+    }
+}

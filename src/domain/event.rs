@@ -1,0 +1,516 @@
+//! The event vocabulary of wire format version 1: fourteen facts, named in the past tense.
+//!
+//! Every type here serializes exactly as `docs/events.md` describes: a `type` tag with the event
+//! name, `snake_case` fields, optional fields left out when absent, and unknown fields or types
+//! rejected on input.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{Category, EventId, ItemId, Party};
+
+/// One fact about a negotiation. The `type` tag names it on the wire.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::Event;
+///
+/// let event: Event = serde_json::from_str(
+///     r#"{"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 35}"#,
+/// )?;
+/// assert_eq!(event.type_name(), "DiplomatsExpelled");
+/// assert!(serde_json::from_str::<Event>(r#"{"type": "Teleported"}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+#[non_exhaustive]
+pub enum Event {
+    /// A round of talks was held.
+    TalksHeld(TalksHeld),
+    /// A step was agreed.
+    StepAgreed(StepAgreed),
+    /// An agreed step moved to another stage.
+    StepProgressed(StepProgressed),
+    /// A party raised a claim to seized diplomatic property.
+    PropertyClaimRaised(PropertyClaimRaised),
+    /// A claim moved to another status.
+    ClaimProgressed(ClaimProgressed),
+    /// A party proposed (direct) flights.
+    FlightsProposed(FlightsProposed),
+    /// The other side answered a proposal.
+    ProposalAnswered(ProposalAnswered),
+    /// A party raised an irritant in the relationship.
+    IrritantRaised(IrritantRaised),
+    /// An irritant was resolved.
+    IrritantResolved(IrritantResolved),
+    /// A next round was scheduled.
+    RoundScheduled(RoundScheduled),
+    /// A scheduled round was cancelled.
+    RoundCancelled(RoundCancelled),
+    /// A party expelled the other's diplomats.
+    DiplomatsExpelled(DiplomatsExpelled),
+    /// A party closed a mission or facility of the other.
+    MissionClosed(MissionClosed),
+    /// An earlier event no longer counts (a correction is a retraction plus a new event).
+    EventRetracted(EventRetracted),
+}
+
+impl Event {
+    /// The event's name, as its `type` tag on the wire.
+    ///
+    /// ```
+    /// # use detente::domain::{Event, MissionClosed};
+    /// let event = Event::MissionClosed(MissionClosed {
+    ///     closed_by: "USA".parse().unwrap(),
+    ///     facility: "consulate general in Seattle".into(),
+    /// });
+    /// assert_eq!(event.type_name(), "MissionClosed");
+    /// ```
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::TalksHeld(_) => "TalksHeld",
+            Event::StepAgreed(_) => "StepAgreed",
+            Event::StepProgressed(_) => "StepProgressed",
+            Event::PropertyClaimRaised(_) => "PropertyClaimRaised",
+            Event::ClaimProgressed(_) => "ClaimProgressed",
+            Event::FlightsProposed(_) => "FlightsProposed",
+            Event::ProposalAnswered(_) => "ProposalAnswered",
+            Event::IrritantRaised(_) => "IrritantRaised",
+            Event::IrritantResolved(_) => "IrritantResolved",
+            Event::RoundScheduled(_) => "RoundScheduled",
+            Event::RoundCancelled(_) => "RoundCancelled",
+            Event::DiplomatsExpelled(_) => "DiplomatsExpelled",
+            Event::MissionClosed(_) => "MissionClosed",
+            Event::EventRetracted(_) => "EventRetracted",
+        }
+    }
+
+    /// The names of all event types, in the order of `docs/events.md`.
+    pub const TYPE_NAMES: [&'static str; 14] = [
+        "TalksHeld",
+        "StepAgreed",
+        "StepProgressed",
+        "PropertyClaimRaised",
+        "ClaimProgressed",
+        "FlightsProposed",
+        "ProposalAnswered",
+        "IrritantRaised",
+        "IrritantResolved",
+        "RoundScheduled",
+        "RoundCancelled",
+        "DiplomatsExpelled",
+        "MissionClosed",
+        "EventRetracted",
+    ];
+
+    /// Every party the event names as an actor (a location's country is not one: a host or a
+    /// mediator may be outside the dyad).
+    ///
+    /// ```
+    /// # use detente::domain::{Event, DiplomatsExpelled};
+    /// let event = Event::DiplomatsExpelled(DiplomatsExpelled { expelled_by: "USA".parse().unwrap(), count: 35 });
+    /// assert_eq!(event.parties(), vec!["USA".parse().unwrap()]);
+    /// ```
+    pub fn parties(&self) -> Vec<Party> {
+        match self {
+            Event::TalksHeld(e) => e.delegations.iter().map(|d| d.party).collect(),
+            Event::PropertyClaimRaised(e) => vec![e.claimant],
+            Event::FlightsProposed(e) => vec![e.proposer],
+            Event::IrritantRaised(e) => vec![e.raised_by],
+            Event::RoundCancelled(e) => e.cancelled_by.into_iter().collect(),
+            Event::DiplomatsExpelled(e) => vec![e.expelled_by],
+            Event::MissionClosed(e) => vec![e.closed_by],
+            Event::StepAgreed(_)
+            | Event::StepProgressed(_)
+            | Event::ClaimProgressed(_)
+            | Event::ProposalAnswered(_)
+            | Event::IrritantResolved(_)
+            | Event::RoundScheduled(_)
+            | Event::EventRetracted(_) => Vec::new(),
+        }
+    }
+}
+
+/// Where something took place. `country` may be outside the dyad (a host).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    /// The city.
+    pub city: String,
+    /// The country, by ISO 3166-1 alpha-3 code.
+    pub country: Party,
+    /// The building or site, where reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<String>,
+}
+
+/// Whether talks were open or behind closed doors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TalksFormat {
+    /// Behind closed doors.
+    ClosedDoor,
+    /// Open.
+    Open,
+}
+
+/// The level at which talks were held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TalksLevel {
+    /// Working level.
+    Working,
+    /// Senior officials.
+    SeniorOfficials,
+    /// Ministers.
+    Ministerial,
+    /// Heads of state or government.
+    Leaders,
+}
+
+/// A person, with a title where reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// Full name.
+    pub name: String,
+    /// Title or office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// One side's delegation at talks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delegation {
+    /// The party it represents (one of the dyad).
+    pub party: Party,
+    /// Its head.
+    pub head: Person,
+}
+
+/// `TalksHeld`: a round of talks; a scheduled round it names becomes held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TalksHeld {
+    /// The round id, matching a `RoundScheduled` where there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<ItemId>,
+    /// Where.
+    pub location: Location,
+    /// Open or closed door.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<TalksFormat>,
+    /// How long, in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<u32>,
+    /// At what level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<TalksLevel>,
+    /// The delegations, one per party at most.
+    pub delegations: Vec<Delegation>,
+    /// Topics discussed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
+}
+
+/// `StepAgreed`: a step at stage `agreed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepAgreed {
+    /// The step's id.
+    pub step: ItemId,
+    /// What was agreed.
+    pub description: String,
+    /// Its category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    /// Whether it is done on a reciprocal basis.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reciprocal: bool,
+}
+
+/// The stage an agreed step can move to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepProgress {
+    /// Written down formally.
+    Formalized,
+    /// Being carried out.
+    Implementing,
+    /// Carried out.
+    Implemented,
+    /// Stuck.
+    Stalled,
+    /// Undone.
+    Reversed,
+    /// Abandoned.
+    Withdrawn,
+}
+
+/// `StepProgressed`: a step moves to a stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepProgressed {
+    /// The step's id.
+    pub step: ItemId,
+    /// The new stage.
+    pub stage: StepProgress,
+    /// A note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One property in a claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Property {
+    /// Its name.
+    pub name: String,
+    /// Where it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// A span of years, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearRange {
+    /// The first year.
+    pub from: i32,
+    /// The last year.
+    pub to: i32,
+}
+
+/// `PropertyClaimRaised`: a claim at status `open`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyClaimRaised {
+    /// The claim's id.
+    pub claim: ItemId,
+    /// The party that claims.
+    pub claimant: Party,
+    /// How many properties; defaults to the number listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// The properties, where named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<Property>,
+    /// The years in which they were seized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seized_between: Option<YearRange>,
+    /// The claimant's framing, as quoted from a source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub characterization: Option<String>,
+}
+
+/// The status a claim can move to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimProgress {
+    /// Being discussed.
+    UnderDiscussion,
+    /// A roadmap to settle it was agreed.
+    RoadmapAgreed,
+    /// Rejected by the other side.
+    Rejected,
+    /// Settled.
+    Resolved,
+    /// Withdrawn by the claimant.
+    Withdrawn,
+}
+
+/// `ClaimProgressed`: a claim moves to a status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimProgressed {
+    /// The claim's id.
+    pub claim: ItemId,
+    /// The new status.
+    pub status: ClaimProgress,
+    /// A note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `FlightsProposed`: a proposal at status `proposed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlightsProposed {
+    /// The proposal's id.
+    pub proposal: ItemId,
+    /// The party that proposes.
+    pub proposer: Party,
+    /// Routes, where named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<String>,
+    /// Conditions attached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+}
+
+/// The answer to a proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalResponse {
+    /// Accepted.
+    Accepted,
+    /// Rejected.
+    Rejected,
+    /// Put off.
+    Deferred,
+    /// Accepted on conditions.
+    Conditioned,
+}
+
+/// `ProposalAnswered`: a proposal takes the answer's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalAnswered {
+    /// The proposal's id.
+    pub proposal: ItemId,
+    /// The answer.
+    pub response: ProposalResponse,
+    /// Conditions attached to the answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+}
+
+/// `IrritantRaised`: an open irritant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IrritantRaised {
+    /// The irritant's id.
+    pub irritant: ItemId,
+    /// The party that raised it.
+    pub raised_by: Party,
+    /// What it is.
+    pub description: String,
+    /// Its category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+}
+
+/// `IrritantResolved`: the irritant is resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IrritantResolved {
+    /// The irritant's id.
+    pub irritant: ItemId,
+    /// A note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `RoundScheduled`: the next round is scheduled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundScheduled {
+    /// The round's id; a later `TalksHeld` with this `round` holds it.
+    pub round: ItemId,
+    /// When it is expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_on: Option<NaiveDate>,
+    /// Where it is expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// `RoundCancelled`: a scheduled round is cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundCancelled {
+    /// The round's id.
+    pub round: ItemId,
+    /// Who cancelled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<Party>,
+}
+
+/// `DiplomatsExpelled`: adds to the reciprocity ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiplomatsExpelled {
+    /// The expelling party.
+    pub expelled_by: Party,
+    /// How many diplomats.
+    pub count: u32,
+}
+
+/// `MissionClosed`: adds to the reciprocity ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissionClosed {
+    /// The closing party.
+    pub closed_by: Party,
+    /// The facility closed.
+    pub facility: String,
+}
+
+/// `EventRetracted`: the target event no longer counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRetracted {
+    /// The id of the retracted event (of the same dyad).
+    pub target: EventId,
+    /// Why.
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check_rejects(json: &str, needle: &str) {
+        let err = serde_json::from_str::<Event>(json).unwrap_err().to_string();
+        assert!(err.contains(needle), "expected {needle:?} in {err:?}");
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_rejected() {
+        check_rejects(r#"{"type":"Teleported"}"#, "unknown variant `Teleported`");
+        check_rejects(
+            r#"{"type":"DiplomatsExpelled","expelled_by":"USA","count":3,"extra":1}"#,
+            "unknown field `extra`",
+        );
+        check_rejects(
+            r#"{"type":"DiplomatsExpelled","expelled_by":"USA"}"#,
+            "missing field `count`",
+        );
+        check_rejects(
+            r#"{"type":"StepProgressed","step":"s","stage":"agreed"}"#,
+            "unknown variant `agreed`",
+        );
+        check_rejects(r#"{"expelled_by":"USA","count":3}"#, "missing field `type`");
+        check_rejects(
+            r#"{"type":"TalksHeld","location":{"city":"Istanbul","country":"TUR","floor":2},"delegations":[]}"#,
+            "unknown field `floor`",
+        );
+    }
+
+    #[test]
+    fn optional_fields_are_left_out() {
+        let event = Event::StepAgreed(StepAgreed {
+            step: "s".parse().unwrap(),
+            description: "d".into(),
+            category: None,
+            reciprocal: false,
+        });
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"type":"StepAgreed","step":"s","description":"d"}"#
+        );
+    }
+
+    #[test]
+    fn type_names_match_the_tags() {
+        for name in Event::TYPE_NAMES {
+            let err =
+                serde_json::from_str::<Event>(&format!(r#"{{"type":"{name}"}}"#)).unwrap_err();
+            assert!(err.to_string().contains("missing field"), "{name}: {err}");
+        }
+    }
+}

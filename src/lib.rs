@@ -1,0 +1,11 @@
+//! `detente`: an event-sourced state engine for bilateral negotiations.
+//!
+//! It records what happens between two states (talks held, steps agreed, property claims
+//! raised, flights proposed, and the rest of those items' lives) as append-only, attributed
+//! events, and folds them into projections of the bilateral state, on any date as known on any
+//! other date.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod domain;

@@ -9,3 +9,4 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod domain;
+pub mod store;

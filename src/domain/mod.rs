@@ -2,14 +2,22 @@
 //!
 //! **Invariant:** nothing in `domain` does I/O, reads a clock or knows sled.
 
+mod check;
 mod envelope;
 mod event;
 mod id;
 mod party;
+mod projection;
+mod query;
+mod state;
 
+pub use check::{ItemKind, Rejection, check, check_in_history};
 pub use envelope::{
     ChainHash, HashError, NewEvent, RecordedEvent, SCHEMA_VERSION, Source, SourceKind,
 };
 pub use event::*;
 pub use id::{Category, EventId, IdError, ItemId, MAX_ID_LEN};
 pub use party::{Dyad, Party, PartyError};
+pub use projection::{Projection, ReadMode};
+pub use query::{Query, effective_timeline, state_at};
+pub use state::*;

@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 use super::{BilateralState, Dyad, EventId, ItemId, Party, RecordedEvent};
 
 /// The kind of agenda item an id names, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ItemKind {
     /// A step.

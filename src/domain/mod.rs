@@ -3,6 +3,7 @@
 //! **Invariant:** nothing in `domain` does I/O, reads a clock or knows sled.
 
 mod check;
+mod diff;
 mod envelope;
 mod event;
 mod id;
@@ -12,6 +13,7 @@ mod query;
 mod state;
 
 pub use check::{ItemKind, Rejection, check, check_in_history};
+pub use diff::{ItemAdded, ItemChanged, LedgerChange, StateDiff};
 pub use envelope::{
     ChainHash, HashError, NewEvent, RecordedEvent, SCHEMA_VERSION, Source, SourceKind,
 };

@@ -251,10 +251,10 @@ impl Store {
     }
 
     /// Auxiliary entries whose key starts with `prefix`, in key order, streaming.
-    pub fn aux_scan(
-        &self,
+    pub fn aux_scan<'a>(
+        &'a self,
         prefix: &[u8],
-    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + '_ {
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + use<'a> {
         let _ = prefix;
         std::iter::empty()
     }

@@ -1,0 +1,251 @@
+//! What changed between two states of a dyad.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{BilateralState, ItemId, ItemKind, NextRound, Party, Round};
+
+/// An agenda item that appeared between two states, with its stage or status at the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemAdded {
+    /// Step, claim, proposal or irritant.
+    pub kind: ItemKind,
+    /// Its id.
+    pub id: ItemId,
+    /// Its stage or status in the later state, as its wire word (`agreed`, `open`…).
+    pub status: String,
+    /// When it was raised or agreed.
+    pub on: NaiveDate,
+}
+
+/// An agenda item whose stage or status changed between two states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemChanged {
+    /// Step, claim, proposal or irritant.
+    pub kind: ItemKind,
+    /// Its id.
+    pub id: ItemId,
+    /// The stage or status before.
+    pub from: String,
+    /// The stage or status after.
+    pub to: String,
+    /// When it last changed.
+    pub on: NaiveDate,
+}
+
+/// A change of one party's line in the reciprocity ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerChange {
+    /// The acting party.
+    pub party: Party,
+    /// Diplomats it expelled in between.
+    pub diplomats_expelled: u64,
+    /// Facilities it closed in between.
+    pub missions_closed: Vec<String>,
+}
+
+/// What changed in a dyad's state between two dates: the answer of `detente diff`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateDiff {
+    /// Items present after and not before.
+    pub items_added: Vec<ItemAdded>,
+    /// Items present in both whose stage or status differs.
+    pub items_changed: Vec<ItemChanged>,
+    /// Items present before and not after (possible after a retraction).
+    pub items_removed: Vec<ItemAdded>,
+    /// Rounds of talks held in between.
+    pub rounds_added: Vec<Round>,
+    /// Ledger lines that grew.
+    pub ledger: Vec<LedgerChange>,
+    /// The next round after, where it differs from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_round: Option<NextRound>,
+}
+
+impl StateDiff {
+    /// Whether nothing changed.
+    ///
+    /// ```
+    /// # use detente::domain::{BilateralState, StateDiff};
+    /// let state = BilateralState::default();
+    /// assert!(StateDiff::between(&state, &state).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.items_added.is_empty()
+            && self.items_changed.is_empty()
+            && self.items_removed.is_empty()
+            && self.rounds_added.is_empty()
+            && self.ledger.is_empty()
+            && self.next_round.is_none()
+    }
+
+    /// The changes from `before` to `after`.
+    ///
+    /// ```
+    /// use detente::domain::{state_at, Query, StateDiff};
+    /// use detente::scenario;
+    ///
+    /// let records: Vec<_> = scenario::istanbul_2025()
+    ///     .into_iter()
+    ///     .enumerate()
+    ///     .map(|(i, e)| e.into_recorded(i as u64 + 1, i as u64 + 1, "2025-03-01".parse().unwrap(), Default::default()))
+    ///     .collect();
+    /// let before = state_at(&records, &Query { as_of: Some("2025-02-26".parse().unwrap()), ..Query::default() });
+    /// let after = state_at(&records, &Query::default());
+    /// let diff = StateDiff::between(&before, &after);
+    /// assert_eq!(diff.rounds_added.len(), 1);
+    /// assert!(!diff.items_added.is_empty());
+    /// ```
+    pub fn between(before: &BilateralState, after: &BilateralState) -> StateDiff {
+        let mut diff = StateDiff::default();
+        let mut items =
+            |kind: ItemKind,
+             before: Vec<(&ItemId, String, NaiveDate)>,
+             after: Vec<(&ItemId, String, NaiveDate, NaiveDate)>| {
+                let before_map: std::collections::BTreeMap<_, _> = before
+                    .iter()
+                    .map(|(id, status, on)| (*id, (status.clone(), *on)))
+                    .collect();
+                for (id, status, raised_on, changed_on) in &after {
+                    match before_map.get(id) {
+                        None => diff.items_added.push(ItemAdded {
+                            kind,
+                            id: (*id).clone(),
+                            status: status.clone(),
+                            on: *raised_on,
+                        }),
+                        Some((old, _)) if old != status => diff.items_changed.push(ItemChanged {
+                            kind,
+                            id: (*id).clone(),
+                            from: old.clone(),
+                            to: status.clone(),
+                            on: *changed_on,
+                        }),
+                        Some(_) => {}
+                    }
+                }
+                for (id, status, on) in before {
+                    if !after.iter().any(|(other, ..)| *other == id) {
+                        diff.items_removed.push(ItemAdded {
+                            kind,
+                            id: id.clone(),
+                            status,
+                            on,
+                        });
+                    }
+                }
+            };
+        items(
+            ItemKind::Step,
+            before
+                .steps
+                .iter()
+                .map(|(id, s)| (id, word(&s.stage), s.agreed_on))
+                .collect(),
+            after
+                .steps
+                .iter()
+                .map(|(id, s)| (id, word(&s.stage), s.agreed_on, s.changed_on))
+                .collect(),
+        );
+        items(
+            ItemKind::Claim,
+            before
+                .claims
+                .iter()
+                .map(|(id, c)| (id, word(&c.status), c.raised_on))
+                .collect(),
+            after
+                .claims
+                .iter()
+                .map(|(id, c)| (id, word(&c.status), c.raised_on, c.changed_on))
+                .collect(),
+        );
+        items(
+            ItemKind::Proposal,
+            before
+                .proposals
+                .iter()
+                .map(|(id, p)| (id, word(&p.status), p.proposed_on))
+                .collect(),
+            after
+                .proposals
+                .iter()
+                .map(|(id, p)| (id, word(&p.status), p.proposed_on, p.changed_on))
+                .collect(),
+        );
+        items(
+            ItemKind::Irritant,
+            before
+                .irritants
+                .iter()
+                .map(|(id, i)| (id, word(&i.status), i.raised_on))
+                .collect(),
+            after
+                .irritants
+                .iter()
+                .map(|(id, i)| (id, word(&i.status), i.raised_on, i.changed_on))
+                .collect(),
+        );
+        diff.rounds_added = after
+            .rounds
+            .iter()
+            .filter(|r| !before.rounds.contains(r))
+            .cloned()
+            .collect();
+        let parties: std::collections::BTreeSet<Party> = after
+            .reciprocity
+            .diplomats_expelled
+            .keys()
+            .chain(after.reciprocity.missions_closed.keys())
+            .copied()
+            .collect();
+        for party in parties {
+            let count = |state: &BilateralState| {
+                state
+                    .reciprocity
+                    .diplomats_expelled
+                    .get(&party)
+                    .copied()
+                    .unwrap_or(0)
+            };
+            let closed = |state: &BilateralState| {
+                state
+                    .reciprocity
+                    .missions_closed
+                    .get(&party)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let (old_closed, new_closed) = (closed(before), closed(after));
+            let change = LedgerChange {
+                party,
+                diplomats_expelled: count(after).saturating_sub(count(before)),
+                missions_closed: new_closed
+                    .iter()
+                    .filter(|m| !old_closed.contains(m))
+                    .map(|m| m.facility.clone())
+                    .collect(),
+            };
+            if change.diplomats_expelled > 0 || !change.missions_closed.is_empty() {
+                diff.ledger.push(change);
+            }
+        }
+        if before.next_round != after.next_round {
+            diff.next_round = after.next_round.clone();
+        }
+        diff
+    }
+}
+
+/// The wire word of a unit enum (`agreed`, `under_discussion`…).
+fn word<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => String::from("?"),
+    }
+}

@@ -1,0 +1,127 @@
+//! The engine's keys in the store's auxiliary space. All integers are big-endian so that
+//! byte order is numeric order; dates are days since 0001-01-01 with the sign bit flipped.
+//!
+//! | key | value |
+//! |---|---|
+//! | `c\0checkpoint` | u64: the last position the engine's auxiliary data includes |
+//! | `c\0layout` | u32: the layout version of this table |
+//! | `t\0` dyad(7) date(4) position(8) | empty: the dyad's effective timeline (retracted events removed) |
+//! | `s\0` dyad(7) date(4) position(8) | JSON `BilateralState` folded up to and including that key |
+//! | `p\0` name `\0` dyad(7) | JSON [`super::StoredProjection`] of a per-dyad projection |
+//! | `p\0` name `\0*` | JSON [`super::StoredProjection`] of a raw-log projection |
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::domain::{Dyad, RecordedEvent};
+
+/// The version of the key layout above; another value on open rebuilds the auxiliary data.
+pub(crate) const LAYOUT_VERSION: u32 = 1;
+
+pub(crate) const CHECKPOINT: &[u8] = b"c\0checkpoint";
+pub(crate) const LAYOUT: &[u8] = b"c\0layout";
+
+/// A place on the effective timeline: `(occurred_on, position)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct TimeKey {
+    pub on: NaiveDate,
+    pub position: u64,
+}
+
+impl TimeKey {
+    pub fn of(record: &RecordedEvent) -> TimeKey {
+        TimeKey {
+            on: record.occurred_on,
+            position: record.position,
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let days = self.on.num_days_from_ce() as u32 ^ 0x8000_0000;
+        out.extend_from_slice(&days.to_be_bytes());
+        out.extend_from_slice(&self.position.to_be_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> Option<TimeKey> {
+        let days: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+        let position: [u8; 8] = bytes.get(4..12)?.try_into().ok()?;
+        let days = (u32::from_be_bytes(days) ^ 0x8000_0000) as i32;
+        Some(TimeKey {
+            on: NaiveDate::from_num_days_from_ce_opt(days)?,
+            position: u64::from_be_bytes(position),
+        })
+    }
+}
+
+fn dyad_prefix(tag: &[u8; 2], dyad: Dyad) -> Vec<u8> {
+    let mut key = Vec::with_capacity(2 + 7 + 12);
+    key.extend_from_slice(tag);
+    key.extend_from_slice(dyad.to_string().as_bytes());
+    key
+}
+
+/// The prefix of a dyad's timeline entries.
+pub(crate) fn timeline_prefix(dyad: Dyad) -> Vec<u8> {
+    dyad_prefix(b"t\0", dyad)
+}
+
+/// The prefix of a dyad's snapshots.
+pub(crate) fn snapshot_prefix(dyad: Dyad) -> Vec<u8> {
+    dyad_prefix(b"s\0", dyad)
+}
+
+/// `prefix` followed by the time key.
+pub(crate) fn with_time(prefix: &[u8], key: TimeKey) -> Vec<u8> {
+    let mut out = prefix.to_vec();
+    key.encode(&mut out);
+    out
+}
+
+/// The time key at the end of a timeline or snapshot key.
+pub(crate) fn time_of(key: &[u8]) -> Option<TimeKey> {
+    TimeKey::decode(key.get(9..)?)
+}
+
+/// The key of a stored projection: per dyad, or the raw-log one for `None`.
+pub(crate) fn projection(name: &str, dyad: Option<Dyad>) -> Vec<u8> {
+    let mut key = b"p\0".to_vec();
+    key.extend_from_slice(name.as_bytes());
+    key.push(0);
+    match dyad {
+        Some(dyad) => key.extend_from_slice(dyad.to_string().as_bytes()),
+        None => key.push(b'*'),
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_like_dates_then_positions() {
+        let dates = [
+            "0001-01-01",
+            "1969-12-31",
+            "2016-12-29",
+            "2025-02-27",
+            "9999-12-31",
+        ];
+        let mut encoded = Vec::new();
+        for (i, date) in dates.iter().enumerate() {
+            for position in [1u64, 300, u64::MAX] {
+                let key = TimeKey {
+                    on: date.parse().unwrap(),
+                    position,
+                };
+                let bytes = with_time(b"t\0RUS-USA", key);
+                assert_eq!(time_of(&bytes), Some(key), "{i}");
+                encoded.push((key, bytes));
+            }
+        }
+        let mut by_bytes = encoded.clone();
+        by_bytes.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut by_key = encoded;
+        by_key.sort_by_key(|a| a.0);
+        assert_eq!(by_bytes, by_key);
+    }
+}

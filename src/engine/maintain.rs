@@ -1,0 +1,629 @@
+//! Keeping the engine's caches current: the timeline index, the `BilateralState` folds and
+//! their snapshots, and registered user projections.
+//!
+//! One rule decides how a dyad's folds move when records arrive: when none of them is a
+//! retraction and all fall after the end of the dyad's effective timeline, they are applied
+//! in `(occurred_on, position)` order; otherwise the dyad is re-folded from the nearest
+//! snapshot before the earliest place that changed.
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDate;
+
+use super::keys::{self, TimeKey};
+use super::{
+    EngineError, Fold, Folds, Shared, Slot, StoredProjection, VerifyFailure, decode, encode,
+};
+use crate::domain::{BilateralState, Dyad, Event, Projection, ReadMode, RecordedEvent, evolve};
+
+/// Writes to apply to the auxiliary space in one atomic batch; the last write to a key wins.
+#[derive(Default)]
+pub(crate) struct AuxBatch(BTreeMap<Vec<u8>, Option<Vec<u8>>>);
+
+impl AuxBatch {
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.0.insert(key, Some(value));
+    }
+    pub fn remove(&mut self, key: Vec<u8>) {
+        self.0.insert(key, None);
+    }
+    pub fn into_entries(self) -> super::AuxEntries {
+        self.0.into_iter().collect()
+    }
+}
+
+/// How a dyad's folds move after new records.
+enum Move {
+    /// Apply these records (sorted by time key) to the end.
+    Append(Vec<RecordedEvent>),
+    /// Re-fold from this place of the timeline on.
+    Refold(TimeKey),
+}
+
+impl Shared {
+    /// On open: checks the layout, then brings every cache up to the head of the log.
+    pub(crate) fn catch_up(&self) -> Result<(), EngineError> {
+        let layout = self.store.aux_get(keys::LAYOUT)?;
+        let layout_ok = layout.as_deref() == Some(&keys::LAYOUT_VERSION.to_be_bytes()[..]);
+        if !layout_ok {
+            let mut batch = AuxBatch::default();
+            for prefix in [&b"t\0"[..], b"s\0", b"p\0", b"c\0"] {
+                for entry in self.store.aux_scan(prefix) {
+                    batch.remove(entry?.0);
+                }
+            }
+            batch.put(
+                keys::LAYOUT.to_vec(),
+                keys::LAYOUT_VERSION.to_be_bytes().to_vec(),
+            );
+            self.store.aux_put(batch.into_entries())?;
+        }
+        let checkpoint = self.checkpoint()?;
+        let head = self.store.head().position;
+        if checkpoint >= head {
+            return Ok(());
+        }
+        // Index the tail, then re-fold every dyad it touches from its earliest change: exact
+        // whatever part of the tail the caches had already seen before a crash.
+        let mut from: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
+        let mut batch = AuxBatch::default();
+        for record in self.store.read_log(checkpoint + 1) {
+            let record = record?;
+            let earliest = self.index(&record, &mut batch)?;
+            from.entry(record.dyad)
+                .and_modify(|k| *k = (*k).min(earliest))
+                .or_insert(earliest);
+            if batch.0.len() >= 4096 {
+                self.store
+                    .aux_put(std::mem::take(&mut batch).into_entries())?;
+            }
+        }
+        self.store.aux_put(batch.into_entries())?;
+        let mut folds = super::write(&self.folds);
+        let mut batch = AuxBatch::default();
+        for (dyad, key) in from {
+            let fold = self.refold(dyad, key, &mut batch)?;
+            self.persist_fold(dyad, &fold, &mut batch)?;
+            folds.dyads.insert(dyad, fold);
+        }
+        batch.put(keys::CHECKPOINT.to_vec(), head.to_be_bytes().to_vec());
+        self.store.aux_put(batch.into_entries())?;
+        Ok(())
+    }
+
+    fn checkpoint(&self) -> Result<u64, EngineError> {
+        match self.store.aux_get(keys::CHECKPOINT)? {
+            None => Ok(0),
+            Some(bytes) => match <[u8; 8]>::try_from(bytes.as_slice()) {
+                Ok(array) => Ok(u64::from_be_bytes(array)),
+                Err(_) => Err(EngineError::BadCache {
+                    what: "checkpoint".into(),
+                    reason: format!("{} bytes instead of 8", bytes.len()),
+                }),
+            },
+        }
+    }
+
+    /// Adds `record` to its dyad's timeline index (and takes a retracted target out of it);
+    /// returns the earliest place of the timeline that changed.
+    fn index(&self, record: &RecordedEvent, batch: &mut AuxBatch) -> Result<TimeKey, EngineError> {
+        let prefix = keys::timeline_prefix(record.dyad);
+        let key = TimeKey::of(record);
+        batch.put(keys::with_time(&prefix, key), Vec::new());
+        if let Event::EventRetracted(retraction) = &record.event
+            && let Some(target) = self.store.get(&retraction.target)?
+            && target.dyad == record.dyad
+        {
+            let target_key = TimeKey::of(&target);
+            batch.remove(keys::with_time(&prefix, target_key));
+            return Ok(key.min(target_key));
+        }
+        Ok(key)
+    }
+
+    /// Brings every cache up to date after `records` (in position order) were appended.
+    pub(crate) fn maintain(&self, records: &[RecordedEvent]) -> Result<(), EngineError> {
+        let mut folds = super::write(&self.folds);
+        let mut batch = AuxBatch::default();
+        let mut earliest: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
+        let mut retracts: HashSet<Dyad> = HashSet::new();
+        for record in records {
+            let key = self.index(record, &mut batch)?;
+            if matches!(record.event, Event::EventRetracted(_)) {
+                retracts.insert(record.dyad);
+            }
+            earliest
+                .entry(record.dyad)
+                .and_modify(|k| *k = (*k).min(key))
+                .or_insert(key);
+        }
+        self.store
+            .aux_put(std::mem::take(&mut batch).into_entries())?;
+
+        let mut refolds: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
+        for (&dyad, &from) in &earliest {
+            let fold = self.fold_of(&mut folds, dyad)?;
+            let at_the_end = !retracts.contains(&dyad) && fold.last.is_none_or(|last| from > last);
+            let movement = if at_the_end {
+                let mut mine: Vec<RecordedEvent> =
+                    records.iter().filter(|r| r.dyad == dyad).cloned().collect();
+                mine.sort_by_key(TimeKey::of);
+                Move::Append(mine)
+            } else {
+                Move::Refold(from)
+            };
+            let fold = match movement {
+                Move::Append(mine) => {
+                    let mut fold = std::mem::take(fold);
+                    for record in &mine {
+                        fold.value = evolve(std::mem::take(&mut fold.value), record);
+                        fold.last = Some(TimeKey::of(record));
+                        fold.position = fold.position.max(record.position);
+                        fold.since_snapshot += 1;
+                        if fold.since_snapshot >= self.config.snapshot_every.max(1) {
+                            self.put_snapshot(dyad, TimeKey::of(record), &fold.value, &mut batch)?;
+                            fold.since_snapshot = 0;
+                        }
+                    }
+                    fold
+                }
+                Move::Refold(from) => {
+                    refolds.insert(dyad, from);
+                    self.refold(dyad, from, &mut batch)?
+                }
+            };
+            self.persist_fold(dyad, &fold, &mut batch)?;
+            folds.dyads.insert(dyad, fold);
+        }
+        let head = records.last().map_or(0, |r| r.position);
+        for slot in &mut folds.slots {
+            slot.advance(self, records, &refolds)?;
+            for (key, value) in slot.persist(head)? {
+                match value {
+                    Some(value) => batch.put(key, value),
+                    None => batch.remove(key),
+                }
+            }
+        }
+        batch.put(keys::CHECKPOINT.to_vec(), head.to_be_bytes().to_vec());
+        self.store.aux_put(batch.into_entries())?;
+        Ok(())
+    }
+
+    /// The dyad's `BilateralState` fold, loaded from the store on first use (and rebuilt
+    /// when it is of another projection version).
+    pub(crate) fn fold_of<'a>(
+        &self,
+        folds: &'a mut Folds,
+        dyad: Dyad,
+    ) -> Result<&'a mut Fold<BilateralState>, EngineError> {
+        match folds.dyads.entry(dyad) {
+            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let fold = match self
+                    .store
+                    .aux_get(&keys::projection(BilateralState::NAME, Some(dyad)))?
+                {
+                    Some(bytes) => {
+                        let stored: StoredProjection = decode(&bytes, "stored BilateralState")?;
+                        if stored.version == BilateralState::VERSION {
+                            Fold {
+                                value: serde_json::from_value(stored.value).map_err(|err| {
+                                    EngineError::BadCache {
+                                        what: format!("stored BilateralState of {dyad}"),
+                                        reason: err.to_string(),
+                                    }
+                                })?,
+                                last: stored.last.map(|(on, position)| TimeKey { on, position }),
+                                since_snapshot: stored.since_snapshot,
+                                position: stored.position,
+                            }
+                        } else {
+                            self.rebuild(dyad)?
+                        }
+                    }
+                    None if self.store.dyad_version(dyad)? > 0 => self.rebuild(dyad)?,
+                    None => Fold::default(),
+                };
+                Ok(entry.insert(fold))
+            }
+        }
+    }
+
+    /// Re-folds a dyad from scratch (all snapshots dropped) and stores the result.
+    fn rebuild(&self, dyad: Dyad) -> Result<Fold<BilateralState>, EngineError> {
+        let mut batch = AuxBatch::default();
+        let start = TimeKey {
+            on: NaiveDate::MIN,
+            position: 0,
+        };
+        let fold = self.refold(dyad, start, &mut batch)?;
+        self.persist_fold(dyad, &fold, &mut batch)?;
+        self.store.aux_put(batch.into_entries())?;
+        Ok(fold)
+    }
+
+    /// Re-folds a dyad's `BilateralState` from the nearest snapshot before `from`, dropping
+    /// the snapshots at or after `from` and writing new ones along the way.
+    fn refold(
+        &self,
+        dyad: Dyad,
+        from: TimeKey,
+        batch: &mut AuxBatch,
+    ) -> Result<Fold<BilateralState>, EngineError> {
+        let snapshots = keys::snapshot_prefix(dyad);
+        let mut start: Option<(TimeKey, Vec<u8>)> = None;
+        for entry in self.store.aux_scan(&snapshots) {
+            let (key, value) = entry?;
+            match keys::time_of(&key) {
+                Some(at) if at < from => start = Some((at, value)),
+                Some(_) => batch.remove(key),
+                None => return Err(bad_key(&key)),
+            }
+        }
+        let mut fold = Fold::<BilateralState>::default();
+        if let Some((at, bytes)) = start {
+            fold.value = decode(&bytes, "snapshot")?;
+            fold.last = Some(at);
+            fold.position = fold.value.position;
+        }
+        let every = self.config.snapshot_every.max(1);
+        for record in self.timeline_after(dyad, fold.last)? {
+            let record = record?;
+            let at = TimeKey::of(&record);
+            fold.value = evolve(std::mem::take(&mut fold.value), &record);
+            fold.last = Some(at);
+            fold.position = fold.position.max(record.position);
+            fold.since_snapshot += 1;
+            if fold.since_snapshot >= every {
+                self.put_snapshot(dyad, at, &fold.value, batch)?;
+                fold.since_snapshot = 0;
+            }
+        }
+        Ok(fold)
+    }
+
+    fn put_snapshot(
+        &self,
+        dyad: Dyad,
+        at: TimeKey,
+        state: &BilateralState,
+        batch: &mut AuxBatch,
+    ) -> Result<(), EngineError> {
+        batch.put(
+            keys::with_time(&keys::snapshot_prefix(dyad), at),
+            encode(state)?,
+        );
+        Ok(())
+    }
+
+    fn persist_fold(
+        &self,
+        dyad: Dyad,
+        fold: &Fold<BilateralState>,
+        batch: &mut AuxBatch,
+    ) -> Result<(), EngineError> {
+        batch.put(
+            keys::projection(BilateralState::NAME, Some(dyad)),
+            encode(&stored(fold, BilateralState::VERSION)?)?,
+        );
+        Ok(())
+    }
+
+    /// The records of a dyad's effective timeline strictly after `after`, in order.
+    pub(crate) fn timeline_after(
+        &self,
+        dyad: Dyad,
+        after: Option<TimeKey>,
+    ) -> Result<impl Iterator<Item = Result<RecordedEvent, EngineError>> + '_, EngineError> {
+        let prefix = keys::timeline_prefix(dyad);
+        Ok(self.store.aux_scan(&prefix).filter_map(move |entry| {
+            let key = match entry {
+                Ok((key, _)) => key,
+                Err(err) => return Some(Err(err.into())),
+            };
+            match keys::time_of(&key) {
+                Some(at) if after.is_none_or(|after| at > after) => {
+                    Some(self.record_at(at.position))
+                }
+                Some(_) => None,
+                None => Some(Err(bad_key(&key))),
+            }
+        }))
+    }
+
+    /// One record by position.
+    pub(crate) fn record_at(&self, position: u64) -> Result<RecordedEvent, EngineError> {
+        match self.store.read_log(position).next() {
+            Some(Ok(record)) if record.position == position => Ok(record),
+            Some(Err(err)) => Err(err.into()),
+            _ => Err(EngineError::BadCache {
+                what: "timeline index".into(),
+                reason: format!("it names position {position}, which is not in the log"),
+            }),
+        }
+    }
+
+    /// The dyad's effective timeline between two dates (each included where given).
+    pub(crate) fn timeline(
+        &self,
+        dyad: Dyad,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<RecordedEvent>, EngineError> {
+        let mut out = Vec::new();
+        for record in self.timeline_after(dyad, None)? {
+            let record = record?;
+            if from.is_some_and(|from| record.occurred_on < from) {
+                continue;
+            }
+            if to.is_some_and(|to| record.occurred_on > to) {
+                break;
+            }
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    /// The fold of the dyad's effective timeline up to `as_of`, from the nearest snapshot.
+    pub(crate) fn fold_as_of(
+        &self,
+        dyad: Dyad,
+        as_of: NaiveDate,
+    ) -> Result<BilateralState, EngineError> {
+        let mut start: Option<(TimeKey, Vec<u8>)> = None;
+        for entry in self.store.aux_scan(&keys::snapshot_prefix(dyad)) {
+            let (key, value) = entry?;
+            match keys::time_of(&key) {
+                Some(at) if at.on <= as_of => start = Some((at, value)),
+                Some(_) => break,
+                None => return Err(bad_key(&key)),
+            }
+        }
+        let (mut state, after) = match start {
+            Some((at, bytes)) => (decode::<BilateralState>(&bytes, "snapshot")?, Some(at)),
+            None => (BilateralState::default(), None),
+        };
+        for record in self.timeline_after(dyad, after)? {
+            let record = record?;
+            if record.occurred_on > as_of {
+                break;
+            }
+            state = evolve(state, &record);
+        }
+        Ok(state)
+    }
+
+    /// Folds a dyad into any projection, by its read mode.
+    pub(crate) fn replay_dyad<P: Projection>(&self, dyad: Dyad) -> Result<P, EngineError> {
+        let mut value = P::default();
+        match P::MODE {
+            ReadMode::RawLog => {
+                for record in self.store.read_dyad(dyad, 1..=u64::MAX) {
+                    value.apply(&record?);
+                }
+            }
+            _ => {
+                for record in self.timeline_after(dyad, None)? {
+                    value.apply(&record?);
+                }
+            }
+        }
+        Ok(value)
+    }
+}
+
+fn bad_key(key: &[u8]) -> EngineError {
+    EngineError::BadCache {
+        what: "auxiliary key".into(),
+        reason: format!("{:?} has no time", String::from_utf8_lossy(key)),
+    }
+}
+
+fn stored<P: serde::Serialize>(
+    fold: &Fold<P>,
+    version: u32,
+) -> Result<StoredProjection, EngineError> {
+    Ok(StoredProjection {
+        version,
+        position: fold.position,
+        last: fold.last.map(|k| (k.on, k.position)),
+        since_snapshot: fold.since_snapshot,
+        value: serde_json::to_value(&fold.value).map_err(|err| EngineError::BadCache {
+            what: "projection value".into(),
+            reason: err.to_string(),
+        })?,
+    })
+}
+
+/// A registered user projection: per dyad along the effective timeline, or one raw-log value.
+pub(crate) struct Registered<P> {
+    per_dyad: HashMap<Dyad, Fold<P>>,
+    raw: Fold<P>,
+    dirty: HashSet<Dyad>,
+}
+
+impl<P: Projection> Registered<P> {
+    /// Loads the stored values; those absent, of another version, or behind the log are
+    /// rebuilt by replay.
+    pub(crate) fn load(shared: &Shared) -> Result<Self, EngineError> {
+        let head = shared.store.head().position;
+        let mut slot = Registered {
+            per_dyad: HashMap::new(),
+            raw: Fold::default(),
+            dirty: HashSet::new(),
+        };
+        let load = |dyad: Option<Dyad>| -> Result<Option<Fold<P>>, EngineError> {
+            let Some(bytes) = shared.store.aux_get(&keys::projection(P::NAME, dyad))? else {
+                return Ok(None);
+            };
+            let stored: StoredProjection = decode(&bytes, P::NAME)?;
+            if stored.version != P::VERSION {
+                return Ok(None);
+            }
+            let value =
+                serde_json::from_value(stored.value).map_err(|err| EngineError::BadCache {
+                    what: format!("stored projection {}", P::NAME),
+                    reason: err.to_string(),
+                })?;
+            Ok(Some(Fold {
+                value,
+                last: None,
+                since_snapshot: 0,
+                position: stored.position,
+            }))
+        };
+        match P::MODE {
+            ReadMode::RawLog => {
+                let mut fold = load(None)?.unwrap_or_default();
+                for record in shared.store.read_log(fold.position + 1) {
+                    let record = record?;
+                    fold.value.apply(&record);
+                    fold.position = record.position;
+                }
+                fold.position = head;
+                slot.raw = fold;
+            }
+            _ => {
+                for (dyad, version) in shared.store.dyads()? {
+                    let last_position = match shared.store.read_dyad(dyad, version..=version).next()
+                    {
+                        Some(record) => record?.position,
+                        None => 0,
+                    };
+                    let fold = match load(Some(dyad))? {
+                        Some(fold) if fold.position == last_position => fold,
+                        _ => {
+                            slot.dirty.insert(dyad);
+                            Fold {
+                                value: shared.replay_dyad::<P>(dyad)?,
+                                last: None,
+                                since_snapshot: 0,
+                                position: last_position,
+                            }
+                        }
+                    };
+                    slot.per_dyad.insert(dyad, fold);
+                }
+            }
+        }
+        Ok(slot)
+    }
+
+    pub(crate) fn value(&self, dyad: Option<Dyad>) -> P {
+        match (P::MODE, dyad) {
+            (ReadMode::RawLog, _) | (_, None) => self.raw.value.clone(),
+            (_, Some(dyad)) => self
+                .per_dyad
+                .get(&dyad)
+                .map(|f| f.value.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl<P: Projection> Slot for Registered<P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn advance(
+        &mut self,
+        engine: &Shared,
+        records: &[RecordedEvent],
+        refold: &BTreeMap<Dyad, TimeKey>,
+    ) -> Result<(), EngineError> {
+        if P::MODE == ReadMode::RawLog {
+            for record in records {
+                self.raw.value.apply(record);
+                self.raw.position = record.position;
+            }
+            return Ok(());
+        }
+        let mut by_dyad: BTreeMap<Dyad, Vec<&RecordedEvent>> = BTreeMap::new();
+        for record in records {
+            by_dyad.entry(record.dyad).or_default().push(record);
+        }
+        for (dyad, mut mine) in by_dyad {
+            let position = mine.iter().map(|r| r.position).max().unwrap_or(0);
+            let fold = self.per_dyad.entry(dyad).or_default();
+            if refold.contains_key(&dyad) {
+                fold.value = engine.replay_dyad::<P>(dyad)?;
+            } else {
+                mine.sort_by_key(|r| TimeKey::of(r));
+                for record in mine {
+                    fold.value.apply(record);
+                }
+            }
+            fold.position = position;
+            self.dirty.insert(dyad);
+        }
+        Ok(())
+    }
+
+    fn persist(&mut self, head: u64) -> Result<super::AuxEntries, EngineError> {
+        let mut out = Vec::new();
+        if P::MODE == ReadMode::RawLog {
+            self.raw.position = head.max(self.raw.position);
+            out.push((
+                keys::projection(P::NAME, None),
+                Some(encode(&stored(&self.raw, P::VERSION)?)?),
+            ));
+            return Ok(out);
+        }
+        for dyad in std::mem::take(&mut self.dirty) {
+            if let Some(fold) = self.per_dyad.get(&dyad) {
+                out.push((
+                    keys::projection(P::NAME, Some(dyad)),
+                    Some(encode(&stored(fold, P::VERSION)?)?),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn verify(&self, engine: &Shared) -> Result<(), VerifyFailure> {
+        let mismatch = |dyad: Option<Dyad>, reason: String| VerifyFailure::Projection {
+            name: P::NAME.to_owned(),
+            dyad,
+            reason,
+        };
+        let check = |dyad: Option<Dyad>, expected: P| -> Result<(), VerifyFailure> {
+            let bytes = engine
+                .store
+                .aux_get(&keys::projection(P::NAME, dyad))
+                .map_err(|err| mismatch(dyad, err.to_string()))?
+                .ok_or_else(|| mismatch(dyad, "it is not stored".into()))?;
+            let stored: StoredProjection =
+                decode(&bytes, P::NAME).map_err(|err| mismatch(dyad, err.to_string()))?;
+            let expected =
+                serde_json::to_value(&expected).map_err(|err| mismatch(dyad, err.to_string()))?;
+            if stored.value != expected {
+                return Err(mismatch(
+                    dyad,
+                    "the stored value differs from a replay of the log".into(),
+                ));
+            }
+            Ok(())
+        };
+        if P::MODE == ReadMode::RawLog {
+            let mut value = P::default();
+            for record in engine.store.read_log(1) {
+                value.apply(&record.map_err(|err| mismatch(None, err.to_string()))?);
+            }
+            return check(None, value);
+        }
+        for &dyad in self.per_dyad.keys() {
+            let replayed = engine
+                .replay_dyad::<P>(dyad)
+                .map_err(|err| mismatch(Some(dyad), err.to_string()))?;
+            check(Some(dyad), replayed)?;
+        }
+        Ok(())
+    }
+}

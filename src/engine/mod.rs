@@ -1,0 +1,889 @@
+//! The engine: what library users hold. It checks new facts, appends them to the store, keeps
+//! projections and snapshots current, and answers the bitemporal queries of DESIGN section 2,
+//! always exactly what [`state_at`](crate::domain::state_at) answers, only faster.
+//!
+//! **Invariant:** every answer of the engine equals the reference fold over the stored log.
+//! Everything the engine keeps besides the log (the timeline index, projections, snapshots,
+//! checkpoints) is a cache: `verify` proves it equal to a replay, and a rebuild reproduces it.
+
+mod keys;
+mod maintain;
+mod subscribe;
+mod verify;
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    BilateralState, Dyad, Event, EventId, NewEvent, Projection, Query, ReadMode, RecordedEvent,
+    Rejection, StateDiff, check, check_in_history, evolve, state_at,
+};
+use crate::store::{AppendOptions, Durability, ExpectedVersion, Store, StoreConfig, StoreError};
+
+pub use crate::store::{Appended, Head, StoreStats};
+use keys::TimeKey;
+pub use subscribe::Subscription;
+pub use verify::{VerifyFailure, VerifyReport};
+
+/// How an engine runs.
+///
+/// # Example
+///
+/// ```
+/// use detente::engine::Config;
+///
+/// let config = Config { snapshot_every: 128, ..Config::default() };
+/// assert_eq!(config.max_retries, 8);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// How appends reach the disk; the default returns only after a flush.
+    pub durability: Durability,
+    /// How many events of a dyad's effective timeline lie between two snapshots of its
+    /// `BilateralState`. Smaller: faster `as_of` queries and retroactive records, more disk.
+    pub snapshot_every: u64,
+    /// How often a record re-checks and retries after a version conflict.
+    pub max_retries: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            durability: Durability::default(),
+            snapshot_every: 256,
+            max_retries: 8,
+        }
+    }
+}
+
+/// What can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An event of a batch was refused by the checks of DESIGN section 4; nothing was stored.
+    #[error("event {} of the batch (`{id}`) is refused: {rejection}", .index + 1)]
+    Rejected {
+        /// Its index in the batch, from 0.
+        index: usize,
+        /// Its id.
+        id: EventId,
+        /// Why.
+        rejection: Rejection,
+    },
+    /// An event's id is already recorded with other content; nothing was stored.
+    #[error("event {} of the batch: id `{id}` is already recorded at position {position} with other content: use another id, or retract the stored event and record the correction", .index + 1)]
+    IdConflict {
+        /// Its index in the batch, from 0.
+        index: usize,
+        /// The id.
+        id: EventId,
+        /// The stored record's position (0 when the other is earlier in the same batch).
+        position: u64,
+    },
+    /// Other writers kept changing the dyads; nothing was stored.
+    #[error(
+        "the batch met a version conflict {attempts} times in a row: other writers keep changing its dyads; try again"
+    )]
+    TooManyConflicts {
+        /// How many times it was tried.
+        attempts: u32,
+    },
+    /// The engine's cached data in the store does not decode.
+    #[error(
+        "the engine's {what} does not decode: {reason}; run `detente verify`, or rebuild the projections"
+    )]
+    BadCache {
+        /// What was read.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A registered projection was asked for that is not registered.
+    #[error("projection `{name}` is not registered: call `Engine::register` first")]
+    NotRegistered {
+        /// Its name.
+        name: &'static str,
+    },
+    /// Verification found a fault.
+    #[error("verification failed: {0}")]
+    Verify(VerifyFailure),
+}
+
+/// The part of a stored projection value that the engine needs to continue it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredProjection {
+    /// The projection's version when it was stored.
+    version: u32,
+    /// The last position folded into it.
+    position: u64,
+    /// The last place of the effective timeline folded (per-dyad projections).
+    last: Option<(NaiveDate, u64)>,
+    /// Timeline events folded since the last snapshot.
+    since_snapshot: u64,
+    /// The value.
+    value: serde_json::Value,
+}
+
+/// One dyad's fold of a projection along its effective timeline.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fold<P> {
+    pub value: P,
+    pub last: Option<TimeKey>,
+    pub since_snapshot: u64,
+    pub position: u64,
+}
+
+/// Writes to the store's auxiliary space: a key and its new value, or `None` to remove it.
+pub(crate) type AuxEntries = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+/// A registered user projection, behind a type-erased face.
+pub(crate) trait Slot: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn as_any(&self) -> &dyn Any;
+    /// Brings the slot up to date after `records` (position order) were appended;
+    /// `refold` holds the dyads whose effective timeline changed before their end.
+    fn advance(
+        &mut self,
+        engine: &Shared,
+        records: &[RecordedEvent],
+        refold: &BTreeMap<Dyad, TimeKey>,
+    ) -> Result<(), EngineError>;
+    /// The values to persist.
+    fn persist(&mut self, head: u64) -> Result<AuxEntries, EngineError>;
+    /// Checks the persisted values against a replay.
+    fn verify(&self, engine: &Shared) -> Result<(), VerifyFailure>;
+}
+
+/// The state shared by an engine's handles and subscriptions.
+pub(crate) struct Shared {
+    pub store: Store,
+    pub path: PathBuf,
+    pub config: Config,
+    /// Held for the whole record path: check, append, maintain.
+    pub writer: Mutex<()>,
+    /// The in-memory folds and registered projections; the timeline index and snapshots
+    /// in the store change only under its write lock.
+    pub folds: RwLock<Folds>,
+    /// The head position, for subscribers.
+    pub head: Mutex<u64>,
+    pub head_changed: Condvar,
+}
+
+#[derive(Default)]
+pub(crate) struct Folds {
+    pub dyads: HashMap<Dyad, Fold<BilateralState>>,
+    pub slots: Vec<Box<dyn Slot>>,
+}
+
+/// An open store with its projections: the handle library users hold.
+///
+/// Cheap to clone; clones share one store and may be used from many threads.
+///
+/// # Example
+///
+/// ```
+/// use detente::engine::Engine;
+/// use detente::scenario;
+///
+/// let dir = tempfile::tempdir()?;
+/// let engine = Engine::open(dir.path())?;
+/// engine.record_batch(scenario::istanbul_2025())?;
+/// let state = engine.state("RUS-USA".parse()?)?;
+/// assert_eq!(state.rounds.len(), 1);
+/// assert_eq!(state.claims.values().next().map(|c| c.count), Some(6));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl Engine {
+    /// Opens (creating where absent) the store at `path` with the default [`Config`].
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path().join("store"))?;
+    /// assert_eq!(engine.head().position, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Engine, EngineError> {
+        Engine::open_with(path, Config::default())
+    }
+
+    /// Opens the store at `path` with `config`. Cached projections behind the log catch up;
+    /// those of an older projection or layout version are rebuilt.
+    ///
+    /// ```
+    /// # use detente::engine::{Engine, Config};
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open_with(dir.path(), Config { snapshot_every: 64, ..Config::default() })?;
+    /// assert!(engine.dyads()?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_with(path: impl AsRef<Path>, config: Config) -> Result<Engine, EngineError> {
+        let path = path.as_ref().to_path_buf();
+        let store = Store::open(
+            &path,
+            StoreConfig {
+                durability: config.durability,
+            },
+        )?;
+        let head = store.head().position;
+        let shared = Shared {
+            store,
+            path,
+            config,
+            writer: Mutex::new(()),
+            folds: RwLock::new(Folds::default()),
+            head: Mutex::new(head),
+            head_changed: Condvar::new(),
+        };
+        shared.catch_up()?;
+        Ok(Engine {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// The store's path.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Records one event: see [`Engine::record_batch`].
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// use detente::domain::NewEvent;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let input: NewEvent = serde_json::from_str(r#"{"dyad": "RUS-USA", "occurred_on": "2018-03-26",
+    ///     "event": {"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 60}}"#)?;
+    /// let first = engine.record(input.clone())?;
+    /// assert_eq!((first.record.position, first.stored), (1, true));
+    /// // The same content again is a no-op that returns the stored record.
+    /// let again = engine.record(input)?;
+    /// assert_eq!((again.record.position, again.stored), (1, false));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn record(&self, event: NewEvent) -> Result<Appended, EngineError> {
+        let mut appended = self.record_batch(vec![event])?;
+        match appended.pop() {
+            Some(one) => Ok(one),
+            None => unreachable!("one input gives one result"),
+        }
+    }
+
+    /// Records a batch, all or nothing. Each event is checked (DESIGN section 4) against the
+    /// state it lands in, including the batch's earlier events, then the batch is appended
+    /// with the dyad versions it was checked against; on a version conflict it is checked
+    /// again and retried, at most [`Config::max_retries`] times. An event whose id is stored
+    /// with the same content is a no-op that returns the stored record.
+    ///
+    /// ```
+    /// # use detente::engine::{Engine, EngineError};
+    /// use detente::domain::NewEvent;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let orphan: NewEvent = serde_json::from_str(r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-01",
+    ///     "event": {"type": "StepProgressed", "step": "never-agreed", "stage": "implemented"}}"#)?;
+    /// let err = engine.record_batch(vec![orphan]).unwrap_err();
+    /// assert!(matches!(err, EngineError::Rejected { index: 0, .. }));
+    /// assert_eq!(engine.head().position, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn record_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Appended>, EngineError> {
+        let shared = &self.shared;
+        let _writer = lock(&shared.writer);
+        let attempts = shared.config.max_retries.saturating_add(1);
+        for _ in 0..attempts {
+            let plan = shared.plan(&events)?;
+            let options = AppendOptions {
+                expected: plan.expected.clone(),
+                durability: shared.config.durability,
+            };
+            let appended = match shared.store.append(plan.inputs.clone(), &options) {
+                Ok(appended) => appended,
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            };
+            let stored: Vec<RecordedEvent> = appended
+                .iter()
+                .filter(|a| a.stored)
+                .map(|a| a.record.clone())
+                .collect();
+            if !stored.is_empty() {
+                shared.maintain(&stored)?;
+                shared.publish_head(shared.store.head().position);
+            }
+            return Ok(plan.results(appended));
+        }
+        Err(EngineError::TooManyConflicts { attempts })
+    }
+
+    /// The end of the log.
+    pub fn head(&self) -> Head {
+        self.shared.store.head()
+    }
+
+    /// Every dyad with its version.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let dyads = engine.dyads()?;
+    /// assert_eq!(dyads[0].0.to_string(), "RUS-USA");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dyads(&self) -> Result<Vec<(Dyad, u64)>, EngineError> {
+        Ok(self.shared.store.dyads()?)
+    }
+
+    /// Counts and sizes of the store.
+    pub fn stats(&self) -> Result<StoreStats, EngineError> {
+        Ok(self.shared.store.stats()?)
+    }
+
+    /// The current state of a dyad: every known fact, no bounds. Served from memory.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let state = engine.state("RUS-USA".parse()?)?;
+    /// assert_eq!(state.events_applied, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn state(&self, dyad: Dyad) -> Result<BilateralState, EngineError> {
+        if let Some(fold) = read(&self.shared.folds).dyads.get(&dyad) {
+            return Ok(fold.value.clone());
+        }
+        let mut folds = write(&self.shared.folds);
+        Ok(self.shared.fold_of(&mut folds, dyad)?.value.clone())
+    }
+
+    /// The state of a dyad for a bitemporal query. An `as_of`-only query folds from the
+    /// nearest snapshot at or before that date; a query with `known_at` or `at_position`
+    /// folds the dyad's whole log (see `docs/architecture.md`).
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// use detente::domain::Query;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let before_talks = Query { as_of: Some("2025-02-26".parse()?), ..Query::default() };
+    /// let state = engine.query("RUS-USA".parse()?, &before_talks)?;
+    /// assert!(state.rounds.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn query(&self, dyad: Dyad, query: &Query) -> Result<BilateralState, EngineError> {
+        let shared = &self.shared;
+        let unbounded_knowledge = query.known_at.is_none()
+            && query
+                .at_position
+                .is_none_or(|at| at >= shared.store.head().position);
+        match (unbounded_knowledge, query.as_of) {
+            (true, None) => self.state(dyad),
+            (true, Some(as_of)) => {
+                let folds = read(&shared.folds);
+                let result = shared.fold_as_of(dyad, as_of);
+                drop(folds);
+                result
+            }
+            (false, _) => {
+                let events = shared.dyad_log(dyad)?;
+                Ok(state_at(&events, query))
+            }
+        }
+    }
+
+    /// The dyad's effective timeline (retractions applied, ordered by `(occurred_on,
+    /// position)`), with each event's dates and sources, between two dates (each included
+    /// where given).
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let talks_day = "2025-02-27".parse()?;
+    /// let day = engine.history("RUS-USA".parse()?, Some(talks_day), Some(talks_day))?;
+    /// assert!(day.iter().all(|e| e.occurred_on == talks_day));
+    /// assert!(!day.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn history(
+        &self,
+        dyad: Dyad,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<RecordedEvent>, EngineError> {
+        let folds = read(&self.shared.folds);
+        let result = self.shared.timeline(dyad, from, to);
+        drop(folds);
+        result
+    }
+
+    /// What changed in the dyad's state between the states as of `from` and as of `to`.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let diff = engine.diff("RUS-USA".parse()?, "2025-01-01".parse()?, "2025-03-01".parse()?)?;
+    /// assert_eq!(diff.rounds_added.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn diff(
+        &self,
+        dyad: Dyad,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<StateDiff, EngineError> {
+        let before = self.query(
+            dyad,
+            &Query {
+                as_of: Some(from),
+                ..Query::default()
+            },
+        )?;
+        let after = self.query(
+            dyad,
+            &Query {
+                as_of: Some(to),
+                ..Query::default()
+            },
+        )?;
+        Ok(StateDiff::between(&before, &after))
+    }
+
+    /// The whole log from `from_position` on, in position order, streaming.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let first = engine.log(1).next().transpose()?;
+    /// assert_eq!(first.map(|r| r.position), Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn log(
+        &self,
+        from_position: u64,
+    ) -> impl Iterator<Item = Result<RecordedEvent, EngineError>> + '_ {
+        self.shared
+            .store
+            .read_log(from_position)
+            .map(|r| r.map_err(EngineError::from))
+    }
+
+    /// A dyad's recorded events in version order (its raw stream), streaming.
+    pub fn stream(
+        &self,
+        dyad: Dyad,
+    ) -> impl Iterator<Item = Result<RecordedEvent, EngineError>> + '_ {
+        self.shared
+            .store
+            .read_dyad(dyad, 1..=u64::MAX)
+            .map(|r| r.map_err(EngineError::from))
+    }
+
+    /// One recorded event by id.
+    pub fn get(&self, id: &EventId) -> Result<Option<RecordedEvent>, EngineError> {
+        Ok(self.shared.store.get(id)?)
+    }
+
+    /// Restores recorded events verbatim (an export into an empty store, or continuing one):
+    /// positions, versions, `recorded_at` and hashes are kept and the chain is verified.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// # let dir = tempfile::tempdir()?;
+    /// let source = Engine::open(dir.path().join("a"))?;
+    /// source.record_batch(detente::scenario::istanbul_2025())?;
+    /// let records = source.log(1).collect::<Result<Vec<_>, _>>()?;
+    /// let copy = Engine::open(dir.path().join("b"))?;
+    /// copy.restore(records)?;
+    /// assert_eq!(copy.head(), source.head());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<(), EngineError> {
+        let shared = &self.shared;
+        let _writer = lock(&shared.writer);
+        shared.store.restore(records.clone())?;
+        shared.maintain(&records)?;
+        shared.publish_head(shared.store.head().position);
+        Ok(())
+    }
+
+    /// Registers a user projection: it is loaded from the store (rebuilt when absent, of
+    /// another version, or behind the log) and kept current on every record from then on.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// use detente::domain::{Projection, RecordedEvent};
+    ///
+    /// #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Count(u64);
+    /// impl Projection for Count {
+    ///     const NAME: &'static str = "count";
+    ///     const VERSION: u32 = 1;
+    ///     fn apply(&mut self, _: &RecordedEvent) { self.0 += 1 }
+    /// }
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.register::<Count>()?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let count = engine.projection::<Count>(Some("RUS-USA".parse()?))?;
+    /// assert_eq!(count.0, engine.state("RUS-USA".parse()?)?.events_applied);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn register<P: Projection>(&self) -> Result<(), EngineError> {
+        let shared = &self.shared;
+        let _writer = lock(&shared.writer);
+        let mut folds = write(&shared.folds);
+        if folds.slots.iter().any(|slot| slot.name() == P::NAME) {
+            return Ok(());
+        }
+        let mut slot = maintain::Registered::<P>::load(shared)?;
+        let updates = slot.persist(shared.store.head().position)?;
+        shared.store.aux_put(updates)?;
+        folds.slots.push(Box::new(slot));
+        Ok(())
+    }
+
+    /// A registered projection's current value: per dyad, or for `None` the raw-log value of a
+    /// [`ReadMode::RawLog`] projection.
+    pub fn projection<P: Projection>(&self, dyad: Option<Dyad>) -> Result<P, EngineError> {
+        let folds = read(&self.shared.folds);
+        let slot = folds
+            .slots
+            .iter()
+            .find(|slot| slot.name() == P::NAME)
+            .and_then(|slot| slot.as_any().downcast_ref::<maintain::Registered<P>>())
+            .ok_or(EngineError::NotRegistered { name: P::NAME })?;
+        Ok(slot.value(dyad))
+    }
+
+    /// Folds one dyad into any projection, registered or not: its effective timeline, or for
+    /// a [`ReadMode::RawLog`] projection its records in position order.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// use detente::domain::BilateralState;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let dyad = "RUS-USA".parse()?;
+    /// assert_eq!(engine.replay_dyad::<BilateralState>(dyad)?, engine.state(dyad)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replay_dyad<P: Projection>(&self, dyad: Dyad) -> Result<P, EngineError> {
+        let folds = read(&self.shared.folds);
+        let result = self.shared.replay_dyad::<P>(dyad);
+        drop(folds);
+        result
+    }
+
+    /// Folds the whole log into any projection: a [`ReadMode::RawLog`] projection sees every
+    /// record once in position order; an effective-timeline one sees each dyad's effective
+    /// timeline in turn, dyads in canonical order.
+    pub fn replay<P: Projection>(&self) -> Result<P, EngineError> {
+        let mut value = P::default();
+        match P::MODE {
+            ReadMode::RawLog => {
+                for record in self.shared.store.read_log(1) {
+                    value.apply(&record?);
+                }
+            }
+            _ => {
+                let folds = read(&self.shared.folds);
+                for (dyad, _) in self.shared.store.dyads()? {
+                    for record in self.shared.timeline(dyad, None, None)? {
+                        value.apply(&record);
+                    }
+                }
+                drop(folds);
+            }
+        }
+        Ok(value)
+    }
+
+    /// A live feed of newly recorded events, in position order, starting after the current
+    /// head. A slow reader never blocks writers: it reads from the log at its own pace.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let mut feed = engine.subscribe();
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let first = feed.try_next()?.expect("an event was recorded");
+    /// assert_eq!(first.position, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscribe(&self) -> Subscription {
+        let head = *lock(&self.shared.head);
+        Subscription::new(Arc::clone(&self.shared), head + 1)
+    }
+
+    /// Checks everything: the hash chain and the store's indexes, the timeline index, every
+    /// stored projection and snapshot against a replay of the log. The first fault is an
+    /// error naming its position, dyad or projection.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let report = engine.verify()?;
+    /// assert_eq!(report.events, engine.head().position);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(&self) -> Result<VerifyReport, EngineError> {
+        let _writer = lock(&self.shared.writer);
+        let folds = read(&self.shared.folds);
+        let report = self.shared.verify(&folds);
+        drop(folds);
+        report.map_err(EngineError::Verify)
+    }
+
+    /// Flushes everything to disk (appends are flushed already in the default durability).
+    pub fn flush(&self) -> Result<(), EngineError> {
+        Ok(self.shared.store.flush()?)
+    }
+
+    /// Test-only: alters the stored `BilateralState` of `dyad` behind the engine's back, so
+    /// that tests can prove `verify` finds it. Never use it on a real store.
+    #[doc(hidden)]
+    pub fn tamper_projection_for_tests(&self, dyad: Dyad) -> Result<(), EngineError> {
+        let key = keys::projection(BilateralState::NAME, Some(dyad));
+        let Some(bytes) = self.shared.store.aux_get(&key)? else {
+            return Ok(());
+        };
+        let mut stored: StoredProjection = decode(&bytes, "stored projection")?;
+        if let Some(serde_json::Value::Number(n)) = stored.value.get_mut("events_applied") {
+            *n = (n.as_u64().unwrap_or(0) + 1).into();
+        }
+        self.shared
+            .store
+            .aux_put(vec![(key, Some(encode(&stored)?))])?;
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// A dyad's whole log, in version order.
+    pub(crate) fn dyad_log(&self, dyad: Dyad) -> Result<Vec<RecordedEvent>, EngineError> {
+        Ok(self
+            .store
+            .read_dyad(dyad, 1..=u64::MAX)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn publish_head(&self, position: u64) {
+        *lock(&self.head) = position;
+        self.head_changed.notify_all();
+    }
+
+    /// Checks `events` against the current state and works out what to append.
+    fn plan(&self, events: &[NewEvent]) -> Result<Plan, EngineError> {
+        let now = Utc::now();
+        let today = now.date_naive();
+        let mut plan = Plan::default();
+        let mut work: HashMap<Dyad, Work> = HashMap::new();
+        let mut batch_ids: HashMap<EventId, usize> = HashMap::new();
+        let mut next_position = self.store.head().position + 1;
+        for (index, input) in events.iter().enumerate() {
+            let id = input.effective_id();
+            if let Some(existing) = self.store.get(&id)? {
+                if input.matches(&existing) {
+                    plan.outcomes.push(Outcome::Existing(Box::new(existing)));
+                    continue;
+                }
+                return Err(EngineError::IdConflict {
+                    index,
+                    id,
+                    position: existing.position,
+                });
+            }
+            if let Some(&earlier) = batch_ids.get(&id) {
+                if input.matches(&plan.candidates[earlier]) {
+                    plan.outcomes.push(Outcome::New(earlier));
+                    continue;
+                }
+                return Err(EngineError::IdConflict {
+                    index,
+                    id,
+                    position: 0,
+                });
+            }
+            let dyad_work = match work.entry(input.dyad) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    let version = self.store.dyad_version(input.dyad)?;
+                    let mut folds = write(&self.folds);
+                    let fold = self.fold_of(&mut folds, input.dyad)?;
+                    entry.insert(Work {
+                        version,
+                        state: fold.value.clone(),
+                        last: fold.last,
+                        history: None,
+                        pending: Vec::new(),
+                    })
+                }
+            };
+            let mut normalized = input.clone();
+            normalized.id = Some(id.clone());
+            normalized.reported_on = Some(input.reported_on.unwrap_or(today));
+            let version = dyad_work.version + dyad_work.pending.len() as u64 + 1;
+            let candidate = normalized
+                .clone()
+                .into_recorded(next_position, version, today, now);
+            let key = TimeKey::of(&candidate);
+            let at_the_end = !matches!(candidate.event, Event::EventRetracted(_))
+                && dyad_work.last.is_none_or(|last| key > last);
+            let checked = if at_the_end {
+                check(&dyad_work.state, &candidate)
+            } else {
+                let history = match &mut dyad_work.history {
+                    Some(history) => history,
+                    slot @ None => slot.insert(self.dyad_log(input.dyad)?),
+                };
+                let mut known = history.clone();
+                known.extend(dyad_work.pending.iter().cloned());
+                check_in_history(&known, &candidate)
+            };
+            checked.map_err(|rejection| EngineError::Rejected {
+                index,
+                id: id.clone(),
+                rejection,
+            })?;
+            dyad_work.pending.push(candidate.clone());
+            if at_the_end {
+                dyad_work.state = evolve(std::mem::take(&mut dyad_work.state), &candidate);
+                dyad_work.last = Some(key);
+            } else {
+                let mut known = dyad_work.history.clone().unwrap_or_default();
+                known.extend(dyad_work.pending.iter().cloned());
+                let timeline = crate::domain::effective_timeline(&known, &Query::default());
+                dyad_work.last = timeline.last().map(|r| TimeKey::of(r));
+                dyad_work.state = state_at(&known, &Query::default());
+            }
+            batch_ids.insert(id, plan.candidates.len());
+            plan.outcomes.push(Outcome::New(plan.candidates.len()));
+            plan.candidates.push(candidate);
+            plan.inputs.push(normalized);
+            next_position += 1;
+        }
+        for (dyad, dyad_work) in work {
+            if !dyad_work.pending.is_empty() {
+                let expected = match dyad_work.version {
+                    0 => ExpectedVersion::NoStream,
+                    version => ExpectedVersion::Exact(version),
+                };
+                plan.expected.insert(dyad, expected);
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// One dyad's working state while a batch is checked.
+struct Work {
+    version: u64,
+    state: BilateralState,
+    last: Option<TimeKey>,
+    history: Option<Vec<RecordedEvent>>,
+    pending: Vec<RecordedEvent>,
+}
+
+/// What a batch will append, and how each input maps to a result.
+#[derive(Default)]
+struct Plan {
+    inputs: Vec<NewEvent>,
+    candidates: Vec<RecordedEvent>,
+    expected: HashMap<Dyad, ExpectedVersion>,
+    outcomes: Vec<Outcome>,
+}
+
+enum Outcome {
+    /// Already stored: a no-op.
+    Existing(Box<RecordedEvent>),
+    /// The n-th input appended.
+    New(usize),
+}
+
+impl Plan {
+    fn results(self, appended: Vec<Appended>) -> Vec<Appended> {
+        let mut seen = vec![false; appended.len()];
+        self.outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Outcome::Existing(record) => Appended {
+                    record: *record,
+                    stored: false,
+                },
+                Outcome::New(n) => {
+                    let first = !std::mem::replace(&mut seen[n], true);
+                    Appended {
+                        record: appended[n].record.clone(),
+                        stored: appended[n].stored && first,
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, EngineError> {
+    serde_json::from_slice(bytes).map_err(|err| EngineError::BadCache {
+        what: what.to_owned(),
+        reason: err.to_string(),
+    })
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, EngineError> {
+    serde_json::to_vec(value).map_err(|err| EngineError::BadCache {
+        what: "value to store".to_owned(),
+        reason: err.to_string(),
+    })
+}

@@ -1,0 +1,88 @@
+//! Live feeds of newly recorded events.
+//!
+//! A subscription is a cursor into the log, not a queue: writers only bump the head and wake
+//! sleepers, and each reader reads the records from the store at its own pace. A slow or
+//! forgotten subscription therefore never blocks a writer nor holds memory (unlike sled's
+//! `watch_prefix`, whose subscribers block writers when they fall behind).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{EngineError, Shared, lock};
+use crate::domain::RecordedEvent;
+
+/// A feed of recorded events in position order, from [`Engine::subscribe`](super::Engine::subscribe).
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use detente::engine::Engine;
+///
+/// let dir = tempfile::tempdir()?;
+/// let engine = Engine::open(dir.path())?;
+/// let mut feed = engine.subscribe();
+/// assert!(feed.next_timeout(Duration::from_millis(10))?.is_none());
+/// engine.record_batch(detente::scenario::istanbul_2025())?;
+/// let positions: Vec<u64> = std::iter::from_fn(|| feed.try_next().ok().flatten())
+///     .map(|r| r.position)
+///     .collect();
+/// assert_eq!(positions, (1..=engine.head().position).collect::<Vec<_>>());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Subscription {
+    shared: Arc<Shared>,
+    next: u64,
+}
+
+impl Subscription {
+    pub(crate) fn new(shared: Arc<Shared>, next: u64) -> Subscription {
+        Subscription { shared, next }
+    }
+
+    /// The position of the next event this feed will deliver.
+    pub fn next_position(&self) -> u64 {
+        self.next
+    }
+
+    /// The next event if one is recorded already, without waiting.
+    pub fn try_next(&mut self) -> Result<Option<RecordedEvent>, EngineError> {
+        let head = *lock(&self.shared.head);
+        if head < self.next {
+            return Ok(None);
+        }
+        self.read_next()
+    }
+
+    /// The next event, waiting at most `timeout` for it to be recorded.
+    pub fn next_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<RecordedEvent>, EngineError> {
+        let deadline = Instant::now() + timeout;
+        let mut head = lock(&self.shared.head);
+        while *head < self.next {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            head = match self.shared.head_changed.wait_timeout(head, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        drop(head);
+        self.read_next()
+    }
+
+    fn read_next(&mut self) -> Result<Option<RecordedEvent>, EngineError> {
+        match self.shared.store.read_log(self.next).next() {
+            Some(record) => {
+                let record = record?;
+                self.next = record.position + 1;
+                Ok(Some(record))
+            }
+            None => Ok(None),
+        }
+    }
+}

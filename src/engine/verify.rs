@@ -1,0 +1,180 @@
+//! Proving the caches equal to a replay of the log.
+
+use std::collections::BTreeSet;
+
+use super::keys::{self, TimeKey};
+use super::{Folds, Shared, StoredProjection, decode};
+use crate::domain::{
+    BilateralState, Dyad, Projection, Query, effective_timeline, evolve, state_at,
+};
+use crate::store::StoreError;
+
+/// What `verify` checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct VerifyReport {
+    /// Records whose chain, decoding and indexes were checked.
+    pub events: u64,
+    /// Dyads whose timeline index and `BilateralState` were checked.
+    pub dyads: u64,
+    /// Snapshots checked.
+    pub snapshots: u64,
+    /// Registered user projections checked.
+    pub projections: u64,
+}
+
+/// The first fault `verify` found.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyFailure {
+    /// The log itself: a record that does not decode, a broken chain, a gap, a bad index.
+    #[error(transparent)]
+    Log(#[from] StoreError),
+    /// A dyad's timeline index differs from the effective timeline of its log.
+    #[error(
+        "the timeline index of {dyad} differs from its log at position {position}: rebuild the caches"
+    )]
+    Timeline {
+        /// The dyad.
+        dyad: Dyad,
+        /// The first position that differs.
+        position: u64,
+    },
+    /// A stored projection differs from a replay.
+    #[error("projection `{name}`{} is wrong: {reason}", .dyad.map(|d| format!(" of {d}")).unwrap_or_default())]
+    Projection {
+        /// The projection's name.
+        name: String,
+        /// The dyad, for a per-dyad projection.
+        dyad: Option<Dyad>,
+        /// What differs.
+        reason: String,
+    },
+    /// A snapshot differs from a replay up to its place.
+    #[error(
+        "the snapshot of {dyad} at {on} (position {position}) differs from a replay of the log"
+    )]
+    Snapshot {
+        /// The dyad.
+        dyad: Dyad,
+        /// The date of its place in the timeline.
+        on: chrono::NaiveDate,
+        /// The position of its place.
+        position: u64,
+    },
+}
+
+impl Shared {
+    pub(crate) fn verify(&self, folds: &Folds) -> Result<VerifyReport, VerifyFailure> {
+        let head = self.store.verify()?;
+        let mut report = VerifyReport {
+            events: head.position,
+            ..VerifyReport::default()
+        };
+        for (dyad, _) in self.store.dyads()? {
+            report.dyads += 1;
+            let log = self
+                .dyad_log(dyad)
+                .map_err(|err| projection_failure(dyad, err.to_string()))?;
+            let timeline = effective_timeline(&log, &Query::default());
+
+            let mut indexed = Vec::new();
+            for entry in self.store.aux_scan(&keys::timeline_prefix(dyad)) {
+                let (key, _) = entry?;
+                indexed.push(keys::time_of(&key));
+            }
+            let expected: Vec<Option<TimeKey>> =
+                timeline.iter().map(|r| Some(TimeKey::of(r))).collect();
+            if indexed != expected {
+                let position = indexed
+                    .iter()
+                    .zip(&expected)
+                    .find(|(a, b)| a != b)
+                    .and_then(|(a, b)| a.or(*b))
+                    .or_else(|| indexed.get(expected.len()).copied().flatten())
+                    .or_else(|| expected.get(indexed.len()).copied().flatten())
+                    .map_or(0, |k| k.position);
+                return Err(VerifyFailure::Timeline { dyad, position });
+            }
+
+            let replayed = state_at(&log, &Query::default());
+            let key = keys::projection(BilateralState::NAME, Some(dyad));
+            let bytes = self
+                .store
+                .aux_get(&key)?
+                .ok_or_else(|| projection_failure(dyad, "it is not stored".into()))?;
+            let stored: StoredProjection = decode(&bytes, "stored BilateralState")
+                .map_err(|err| projection_failure(dyad, err.to_string()))?;
+            let stored_state: BilateralState = serde_json::from_value(stored.value)
+                .map_err(|err| projection_failure(dyad, err.to_string()))?;
+            if stored_state != replayed {
+                return Err(projection_failure(
+                    dyad,
+                    "the stored state differs from a replay of the log".into(),
+                ));
+            }
+            if let Some(fold) = folds.dyads.get(&dyad)
+                && fold.value != replayed
+            {
+                return Err(projection_failure(
+                    dyad,
+                    "the state in memory differs from a replay of the log".into(),
+                ));
+            }
+
+            let snapshot_keys: BTreeSet<Vec<u8>> = self
+                .store
+                .aux_scan(&keys::snapshot_prefix(dyad))
+                .map(|entry| entry.map(|(key, _)| key))
+                .collect::<Result<_, _>>()?;
+            let mut state = BilateralState::default();
+            for record in &timeline {
+                state = evolve(state, record);
+                let at = TimeKey::of(record);
+                let snapshot_key = keys::with_time(&keys::snapshot_prefix(dyad), at);
+                if snapshot_keys.contains(&snapshot_key) {
+                    report.snapshots += 1;
+                    let bytes = self.store.aux_get(&snapshot_key)?.unwrap_or_default();
+                    let snapshot: Result<BilateralState, _> = serde_json::from_slice(&bytes);
+                    if snapshot.as_ref().ok() != Some(&state) {
+                        return Err(VerifyFailure::Snapshot {
+                            dyad,
+                            on: at.on,
+                            position: at.position,
+                        });
+                    }
+                }
+            }
+            // A snapshot at a place that is no longer on the timeline is stale.
+            let places: BTreeSet<TimeKey> = timeline.iter().map(|r| TimeKey::of(r)).collect();
+            for key in &snapshot_keys {
+                match keys::time_of(key) {
+                    Some(at) if places.contains(&at) => {}
+                    at => {
+                        let at = at.unwrap_or(TimeKey {
+                            on: chrono::NaiveDate::MIN,
+                            position: 0,
+                        });
+                        return Err(VerifyFailure::Snapshot {
+                            dyad,
+                            on: at.on,
+                            position: at.position,
+                        });
+                    }
+                }
+            }
+        }
+        for slot in &folds.slots {
+            slot.verify(self)?;
+            report.projections += 1;
+        }
+        Ok(report)
+    }
+}
+
+fn projection_failure(dyad: Dyad, reason: String) -> VerifyFailure {
+    VerifyFailure::Projection {
+        name: BilateralState::NAME.to_owned(),
+        dyad: Some(dyad),
+        reason,
+    }
+}

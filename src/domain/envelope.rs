@@ -74,9 +74,14 @@ pub struct NewEvent {
     /// The stream it belongs to.
     pub dyad: Dyad,
     /// Valid time: when it happened.
+    #[serde(with = "iso_date")]
     pub occurred_on: NaiveDate,
     /// Knowledge time: when the world learned it; the UTC date of recording when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "iso_date::option"
+    )]
     pub reported_on: Option<NaiveDate>,
     /// Who reported it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -230,8 +235,10 @@ pub struct RecordedEvent {
     /// The stream.
     pub dyad: Dyad,
     /// Valid time.
+    #[serde(with = "iso_date")]
     pub occurred_on: NaiveDate,
     /// Knowledge time.
+    #[serde(with = "iso_date")]
     pub reported_on: NaiveDate,
     /// System time: when this store learned it (UTC, never going backwards).
     pub recorded_at: DateTime<Utc>,
@@ -369,6 +376,80 @@ impl fmt::Debug for ChainHash {
     }
 }
 
+/// Dates on the wire: exactly `YYYY-MM-DD` (ISO 8601 calendar dates, four-digit years).
+///
+/// chrono's own parser is lenient: it takes `2025-2-7`, `+2025-02-07`, ` 2025-02-07` and
+/// negative years. The wire format promises ISO dates, so only the one spelling is read.
+pub(super) mod iso_date {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    /// Reads `YYYY-MM-DD`, and only that.
+    pub(crate) fn parse(text: &str) -> Result<NaiveDate, String> {
+        let bytes = text.as_bytes();
+        let shaped = bytes.len() == 10
+            && bytes.iter().enumerate().all(|(i, b)| match i {
+                4 | 7 => *b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        if !shaped {
+            return Err(format!(
+                "date `{text}` is not an ISO date: expected `YYYY-MM-DD`, like `2025-02-27`"
+            ));
+        }
+        let number = |range: std::ops::Range<usize>| {
+            text[range]
+                .parse::<u32>()
+                .unwrap_or_else(|_| unreachable!("checked digits"))
+        };
+        let year = i32::try_from(number(0..4)).unwrap_or_else(|_| unreachable!("four digits"));
+        NaiveDate::from_ymd_opt(year, number(5..7), number(8..10))
+            .ok_or_else(|| format!("date `{text}` does not exist"))
+    }
+
+    /// Writes chrono's `YYYY-MM-DD`. Never fails, so ids and hashes never panic; a date outside
+    /// years 0000-9999 (which only Rust code can build) comes out in chrono's signed form and
+    /// would not read back.
+    pub(crate) fn serialize<S: Serializer>(
+        date: &NaiveDate,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(date)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<NaiveDate, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).map_err(D::Error::custom)
+    }
+
+    /// The same, for an optional date.
+    pub(crate) mod option {
+        use chrono::NaiveDate;
+        use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+        pub(crate) fn serialize<S: Serializer>(
+            date: &Option<NaiveDate>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match date {
+                Some(date) => super::serialize(date, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<NaiveDate>, D::Error> {
+            match Option::<String>::deserialize(deserializer)? {
+                Some(text) => super::parse(&text).map(Some).map_err(D::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
+}
+
 /// The canonical JSON (RFC 8785) of a serializable value: keys sorted, no white space.
 fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
     let value = match serde_json::to_value(value) {
@@ -437,6 +518,41 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"{"a":{"c":null,"d":true},"b":[1,"x\u0001\n\"é"]}"#
         );
+    }
+
+    #[test]
+    fn dates_are_read_only_as_yyyy_mm_dd() {
+        assert_eq!(
+            iso_date::parse("2025-02-27").unwrap().to_string(),
+            "2025-02-27"
+        );
+        assert_eq!(
+            iso_date::parse("0000-01-01").unwrap().to_string(),
+            "0000-01-01"
+        );
+        for text in [
+            "2025-2-7",
+            "+2025-02-27",
+            " 2025-02-27",
+            "2025-02-27 ",
+            "2025 -02-27",
+            "-001-01-01",
+            "20250227",
+            "2025-02-27T00:00:00",
+            "2025/02/27",
+            "٢٠٢٥-02-27",
+        ] {
+            let err = iso_date::parse(text).unwrap_err();
+            assert!(
+                err.ends_with("expected `YYYY-MM-DD`, like `2025-02-27`"),
+                "{text:?}: {err}"
+            );
+        }
+        assert_eq!(
+            iso_date::parse("2025-02-30").unwrap_err(),
+            "date `2025-02-30` does not exist"
+        );
+        assert!(iso_date::parse("2025-13-01").is_err());
     }
 
     #[test]

@@ -411,7 +411,11 @@ pub struct RoundScheduled {
     /// The round's id; a later `TalksHeld` with this `round` holds it.
     pub round: ItemId,
     /// When it is expected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::envelope::iso_date::option"
+    )]
     pub expected_on: Option<NaiveDate>,
     /// Where it is expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -41,7 +41,6 @@ pub use verify::{VerifyFailure, VerifyReport};
 /// assert_eq!(config.max_retries, 8);
 /// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Config {
     /// How appends reach the disk; the default returns only after a flush.
     pub durability: Durability,

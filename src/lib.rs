@@ -9,4 +9,5 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod domain;
+pub mod scenario;
 pub mod store;

@@ -374,3 +374,35 @@ pub fn check_in_history(
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DiplomatsExpelled, NewEvent};
+
+    #[test]
+    fn the_dyad_is_checked_before_the_parties_and_the_dates() {
+        let mut input = NewEvent::new(
+            "CHN-USA".parse().unwrap(),
+            "2025-01-02".parse().unwrap(),
+            Event::DiplomatsExpelled(DiplomatsExpelled {
+                expelled_by: "TUR".parse().unwrap(),
+                count: 1,
+            }),
+        );
+        input.reported_on = Some("2025-01-01".parse().unwrap());
+        let event = input.into_recorded(1, 1, "2025-01-01".parse().unwrap(), Default::default());
+        let state = BilateralState {
+            dyad: Some("RUS-USA".parse().unwrap()),
+            ..BilateralState::default()
+        };
+        assert!(matches!(
+            check(&state, &event),
+            Err(Rejection::DyadMismatch { .. })
+        ));
+        assert!(matches!(
+            check(&BilateralState::default(), &event),
+            Err(Rejection::PartyOutsideDyad { .. })
+        ));
+    }
+}

@@ -640,3 +640,81 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
         Event::EventRetracted(_) => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DiplomatsExpelled, NewEvent, SourceKind};
+
+    fn source(name: &str) -> Source {
+        Source {
+            name: name.into(),
+            kind: Some(SourceKind::Other),
+            url: None,
+            quote: None,
+        }
+    }
+
+    #[test]
+    fn sources_merge_in_first_seen_order_without_repeats() {
+        let mut sources = unique_sources(&[source("a"), source("b"), source("a")]);
+        merge_sources(&mut sources, &[source("c"), source("b")]);
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn the_ledger_saturates_instead_of_overflowing() {
+        let expelled = |position| {
+            NewEvent::new(
+                "RUS-USA".parse().unwrap(),
+                "2025-01-01".parse().unwrap(),
+                Event::DiplomatsExpelled(DiplomatsExpelled {
+                    expelled_by: "USA".parse().unwrap(),
+                    count: u32::MAX,
+                }),
+            )
+            .into_recorded(
+                position,
+                position,
+                "2025-01-01".parse().unwrap(),
+                Default::default(),
+            )
+        };
+        let mut state = BilateralState::default();
+        state
+            .reciprocity
+            .diplomats_expelled
+            .insert("USA".parse().unwrap(), u64::MAX - 1);
+        let state = evolve(evolve(state, &expelled(1)), &expelled(2));
+        assert_eq!(
+            state.reciprocity.diplomats_expelled[&"USA".parse::<Party>().unwrap()],
+            u64::MAX
+        );
+        assert_eq!(state.events_applied, 2);
+    }
+
+    #[test]
+    fn position_is_the_highest_folded_even_out_of_order() {
+        let event = |position| {
+            NewEvent::new(
+                "RUS-USA".parse().unwrap(),
+                "2025-01-01".parse().unwrap(),
+                Event::DiplomatsExpelled(DiplomatsExpelled {
+                    expelled_by: "USA".parse().unwrap(),
+                    count: 1,
+                }),
+            )
+            .into_recorded(
+                position,
+                position,
+                "2025-01-01".parse().unwrap(),
+                Default::default(),
+            )
+        };
+        let state = [event(7), event(3)]
+            .iter()
+            .fold(BilateralState::default(), evolve);
+        assert_eq!(state.position, 7);
+    }
+}

@@ -1142,3 +1142,48 @@ impl Drop for ReleaseOnDrop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_of_a_newer_format_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        drop(Store::open(&path, StoreConfig::default()).unwrap());
+        {
+            let db = sled::open(&path).unwrap();
+            let meta = db.open_tree(META_TREE).unwrap();
+            meta.insert(FORMAT_KEY, &(FORMAT_VERSION + 1).to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let err = Store::open(&path, StoreConfig::default()).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NewerFormat { found: 2, supported: 1, path: p } if p == &path),
+            "{err}"
+        );
+        assert!(err.to_string().contains("upgrade detente"), "{err}");
+    }
+
+    #[test]
+    fn a_head_that_disagrees_with_the_log_is_reported_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        drop(Store::open(&path, StoreConfig::default()).unwrap());
+        {
+            let db = sled::open(&path).unwrap();
+            let log = db.open_tree(LOG_TREE).unwrap();
+            log.insert(log_key(1), b"garbage".to_vec()).unwrap();
+            db.flush().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let err = Store::open(&path, StoreConfig::default()).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt { position: 1, .. }),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+mod store;
+mod store_crash;
+mod store_model;

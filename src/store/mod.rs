@@ -289,6 +289,9 @@ impl Store {
                 meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
                     .map_err(io)?;
                 db.flush().map_err(io)?;
+                // A new store: make its directory entries durable once, so that a power loss
+                // cannot lose the files that later synced appends are written to.
+                sync_directory(path)?;
             }
             None => {
                 return Err(StoreError::Io {
@@ -1022,6 +1025,14 @@ fn next_recorded_at(last: DateTime<Utc>) -> DateTime<Utc> {
     let now = Utc::now();
     let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
     now.max(last)
+}
+
+fn sync_directory(path: &Path) -> Result<(), StoreError> {
+    let synced = std::fs::File::open(path).and_then(|dir| dir.sync_all());
+    synced.map_err(|err| StoreError::Io {
+        path: path.to_owned(),
+        message: format!("cannot sync the store directory: {err}"),
+    })
 }
 
 fn io_error(path: &Path, err: sled::Error) -> StoreError {

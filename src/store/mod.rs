@@ -973,12 +973,40 @@ impl Store {
             Durability::Flushed => self.flush(),
             Durability::Synced => {
                 self.flush()?;
-                self.data_file.sync_data().map_err(|err| StoreError::Io {
+                let synced = self.data_file.sync_data().and_then(|()| self.sync_blobs());
+                synced.map_err(|err| StoreError::Io {
                     path: self.path.clone(),
-                    message: format!("fdatasync of sled's data file failed: {err}"),
+                    message: format!("fdatasync of sled's files failed: {err}"),
                 })
             }
         }
+    }
+
+    /// sled writes a log message larger than a quarter of a segment (about 128 KiB: a leaf of
+    /// 17 records of more than ~7.5 KiB each) to a file of its own under `blobs/`, and never
+    /// syncs it. Usually there is none; each one there is synced, and the directory with them.
+    fn sync_blobs(&self) -> std::io::Result<()> {
+        let directory = self.path.join("blobs");
+        let entries = match std::fs::read_dir(&directory) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        let mut any = false;
+        for entry in entries {
+            let entry = entry?;
+            match std::fs::File::open(entry.path()) {
+                Ok(file) => file.sync_data()?,
+                // Removed by sled's garbage collection meanwhile.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            }
+            any = true;
+        }
+        if any {
+            std::fs::File::open(&directory)?.sync_all()?;
+        }
+        Ok(())
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, Writer> {

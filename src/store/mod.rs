@@ -1086,7 +1086,21 @@ fn is_lock_error(err: &sled::Error) -> bool {
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
     let started = Instant::now();
     loop {
-        match sled::Config::new().path(path).open() {
+        // sled may panic on files it cannot make sense of; that is an error, not a crash.
+        let opened = std::panic::catch_unwind(|| sled::Config::new().path(path).open()).map_err(
+            |panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| text.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                StoreError::Io {
+                    path: path.to_owned(),
+                    message: format!("sled could not open the store: {what}"),
+                }
+            },
+        )?;
+        match opened {
             Ok(db) => return Ok(db),
             Err(err) if is_lock_error(&err) => {
                 if started.elapsed() >= LOCK_RETRY {

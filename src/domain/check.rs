@@ -114,6 +114,10 @@ pub enum Rejection {
         /// The target id.
         id: EventId,
     },
+    /// The event is over one of the bounds of [`limits`](super::limits): too large, or a
+    /// text or list too long.
+    #[error(transparent)]
+    Limit(#[from] super::limits::LimitError),
     /// A retraction names an event that is already retracted.
     #[error("event `{id}` is already retracted by event `{by}`")]
     AlreadyRetracted {

@@ -7,6 +7,7 @@ mod diff;
 mod envelope;
 mod event;
 mod id;
+pub mod limits;
 mod party;
 mod projection;
 mod query;

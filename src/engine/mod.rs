@@ -734,6 +734,11 @@ impl Shared {
         let mut next_position = self.store.head().position + 1;
         for (index, input) in events.iter().enumerate() {
             let id = input.effective_id();
+            crate::domain::limits::check_limits(input).map_err(|limit| EngineError::Rejected {
+                index,
+                id: id.clone(),
+                rejection: limit.into(),
+            })?;
             if let Some(existing) = self.store.get(&id)? {
                 if input.matches(&existing) {
                     plan.outcomes.push(Outcome::Existing(Box::new(existing)));

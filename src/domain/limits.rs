@@ -254,7 +254,7 @@ mod tests {
     #[track_caller]
     fn check(json: &str, expected: Result<(), &str>) {
         let actual = check_limits(&input(json)).map_err(|err| err.to_string());
-        assert_eq!(actual.as_ref().map_err(String::as_str), expected, "{json}");
+        assert_eq!(actual, expected.map_err(str::to_owned), "{json}");
     }
 
     fn source(name: &str) -> String {

@@ -167,6 +167,17 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The store's files are damaged: sled cannot open them, or they hold less than the store
+    /// held when it was last used. Nothing was changed by detente.
+    #[error(
+        "the store at {path} is damaged: {what}: restore it from an export with `detente import` into a new, empty store (keep this one aside for inspection)"
+    )]
+    Damaged {
+        /// The store path.
+        path: PathBuf,
+        /// What was found.
+        what: String,
+    },
     /// An error from sled or the file system.
     #[error("store {path}: {message}")]
     Io {
@@ -277,6 +288,10 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
+        let mark = HighWaterMark::read(path)?;
+        if let Some(mark) = &mark {
+            mark.check_files(path)?;
+        }
         let db = open_sled(path)?;
         let io = |err: sled::Error| io_error(path, err);
         let meta = db.open_tree(META_TREE).map_err(io)?;
@@ -297,13 +312,19 @@ impl Store {
                     });
                 }
             }
-            None if log.is_empty() => {
+            None if log.is_empty() && mark.as_ref().is_none_or(|mark| mark.position == 0) => {
                 meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
                     .map_err(io)?;
                 db.flush().map_err(io)?;
                 // A new store: make its directory entries durable once, so that a power loss
                 // cannot lose the files that later synced appends are written to.
                 sync_directory(path)?;
+            }
+            None if log.is_empty() => {
+                return Err(damaged(
+                    path,
+                    "sled opened it empty, without even a format version, but it held events when it was last used".into(),
+                ));
             }
             None => {
                 return Err(StoreError::Io {
@@ -316,6 +337,10 @@ impl Store {
         }
         let aux = db.open_tree(AUX_TREE).map_err(io)?;
         let writer = load_writer(path, &log)?;
+        if let Some(mark) = &mark {
+            mark.check_log(path, &log, &writer.head)?;
+        }
+        HighWaterMark::of(&writer.head, None).write(path)?;
         let data_file = std::fs::File::open(path.join("db")).map_err(|err| StoreError::Io {
             path: path.to_owned(),
             message: format!("cannot open sled's data file: {err}"),
@@ -1039,6 +1064,174 @@ impl Store {
     }
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        // A clean close: flush, then leave the mark of what the store holds and how long its
+        // data file is, so that the next open finds any loss. Errors are ignored: a missing
+        // mark only makes the next open check less.
+        if self.db.flush().is_err() {
+            return;
+        }
+        let head = self.lock_writer().head;
+        let length = std::fs::metadata(self.path.join("db"))
+            .map(|meta| meta.len())
+            .ok();
+        let _ = HighWaterMark::of(&head, length).write(&self.path);
+    }
+}
+
+/// The file beside sled's in a store directory that says how far the log reached when the
+/// store was last opened or closed: `detente-head`, one line of text,
+/// `POSITION HASH [DB_LENGTH]` (the length of sled's `db` file, after a clean close only).
+///
+/// sled recovers from damaged files by dropping everything from the first bad message on, and
+/// rewrites the file as it does; so a damaged store would otherwise open as a shorter or empty
+/// log, silently. With the mark, such an open is refused: a log that ends before the mark, or
+/// whose record at the mark has another hash, is [`StoreError::Damaged`]; a data file shorter
+/// than it was at a clean close is refused before sled opens (and rewrites) it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HighWaterMark {
+    position: u64,
+    hash: ChainHash,
+    db_length: Option<u64>,
+}
+
+/// The name of the high-water mark's file in a store directory.
+pub const HIGH_WATER_MARK_FILE: &str = "detente-head";
+
+impl HighWaterMark {
+    fn of(head: &Head, db_length: Option<u64>) -> HighWaterMark {
+        HighWaterMark {
+            position: head.position,
+            hash: head.hash,
+            db_length,
+        }
+    }
+
+    fn read(path: &Path) -> Result<Option<HighWaterMark>, StoreError> {
+        let file = path.join(HIGH_WATER_MARK_FILE);
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) if err.kind() == std::io::ErrorKind::NotADirectory => return Ok(None),
+            Err(err) => {
+                return Err(damaged(
+                    path,
+                    format!("its file {HIGH_WATER_MARK_FILE} cannot be read: {err}"),
+                ));
+            }
+        };
+        let mut words = text.split_whitespace();
+        let position = words.next().and_then(|word| word.parse::<u64>().ok());
+        let hash = words.next().and_then(|word| word.parse::<ChainHash>().ok());
+        let db_length = words.next().map(str::parse::<u64>);
+        match (position, hash, db_length) {
+            (Some(position), Some(hash), None) => Ok(Some(HighWaterMark {
+                position,
+                hash,
+                db_length: None,
+            })),
+            (Some(position), Some(hash), Some(Ok(length))) => Ok(Some(HighWaterMark {
+                position,
+                hash,
+                db_length: Some(length),
+            })),
+            _ => Err(damaged(
+                path,
+                format!(
+                    "its file {HIGH_WATER_MARK_FILE} is not `POSITION HASH [LENGTH]`: {:?}",
+                    text.chars().take(200).collect::<String>()
+                ),
+            )),
+        }
+    }
+
+    /// Before sled opens the files: a data file shorter than at the last clean close.
+    fn check_files(&self, path: &Path) -> Result<(), StoreError> {
+        let Some(expected) = self.db_length else {
+            return Ok(());
+        };
+        let found = match std::fs::metadata(path.join("db")) {
+            Ok(meta) => meta.len(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(_) => return Ok(()),
+        };
+        if found < expected {
+            return Err(damaged(
+                path,
+                format!(
+                    "sled's data file `db` is {found} bytes long, but it was {expected} when the store was closed after position {}: it was cut short (the files are left as they are)",
+                    self.position
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// After sled opened the files: the log reaches the mark, with the same hash there.
+    fn check_log(&self, path: &Path, log: &sled::Tree, head: &Head) -> Result<(), StoreError> {
+        if head.position < self.position {
+            return Err(damaged(
+                path,
+                format!(
+                    "its log ends at position {}, but it reached position {} when it was last used: sled kept only the intact prefix",
+                    head.position, self.position
+                ),
+            ));
+        }
+        if self.position == 0 {
+            return Ok(());
+        }
+        let stored = log
+            .get(log_key(self.position))
+            .map_err(|err| io_error(path, err))?
+            .map(|bytes| decode_record(&bytes));
+        match stored {
+            Some(Ok(record)) if record.hash == self.hash => Ok(()),
+            Some(Ok(record)) => Err(damaged(
+                path,
+                format!(
+                    "the record at position {} has hash {}, but it had {} when the store was last used",
+                    self.position, record.hash, self.hash
+                ),
+            )),
+            Some(Err(reason)) => Err(damaged(
+                path,
+                format!(
+                    "the record at position {} does not decode: {reason}",
+                    self.position
+                ),
+            )),
+            None => Err(damaged(
+                path,
+                format!("the record at position {} is missing", self.position),
+            )),
+        }
+    }
+
+    fn write(&self, path: &Path) -> Result<(), StoreError> {
+        let mut text = format!("{} {}", self.position, self.hash);
+        if let Some(length) = self.db_length {
+            text.push_str(&format!(" {length}"));
+        }
+        text.push('\n');
+        let temporary = path.join(format!("{HIGH_WATER_MARK_FILE}.tmp"));
+        std::fs::write(&temporary, text)
+            .and_then(|()| std::fs::rename(&temporary, path.join(HIGH_WATER_MARK_FILE)))
+            .map_err(|err| StoreError::Io {
+                path: path.to_owned(),
+                message: format!("cannot write {HIGH_WATER_MARK_FILE}: {err}"),
+            })
+    }
+}
+
+fn damaged(path: &Path, what: String) -> StoreError {
+    StoreError::Damaged {
+        path: path.to_owned(),
+        what,
+    }
+}
+
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
@@ -1076,6 +1269,9 @@ fn sync_directory(path: &Path) -> Result<(), StoreError> {
 }
 
 fn io_error(path: &Path, err: sled::Error) -> StoreError {
+    if let sled::Error::Corruption { .. } = err {
+        return damaged(path, format!("sled found its files corrupt: {err}"));
+    }
     StoreError::Io {
         path: path.to_owned(),
         message: err.to_string(),
@@ -1106,10 +1302,7 @@ fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
                     .map(|text| text.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "no message".to_owned());
-                StoreError::Io {
-                    path: path.to_owned(),
-                    message: format!("sled could not open the store: {what}"),
-                }
+                damaged(path, format!("sled could not open its files: {what}"))
             },
         )?;
         match opened {

@@ -1,0 +1,231 @@
+//! Damage: what a store and an export do when their bytes are not what was written.
+//!
+//! Each test is a crash story: its opening comment names the failure it guards against. The
+//! promise (issue 8, `docs/failures.md`): damage is found and reported with its position, or
+//! the store refuses to open with an error pointing to export-based recovery; never a panic,
+//! never a silently shorter or different log.
+
+use std::path::{Path, PathBuf};
+
+use detente::domain::RecordedEvent;
+use detente::engine::{Engine, EngineError, VerifyFailure};
+use detente::store::{Store, StoreConfig, StoreError};
+
+/// A store holding the Istanbul scenario (14 events), closed; and its export.
+fn closed_store(dir: &Path) -> (PathBuf, Vec<RecordedEvent>) {
+    let path = dir.join("store");
+    let engine = Engine::open(&path).unwrap();
+    engine
+        .record_batch(detente::scenario::istanbul_2025())
+        .unwrap();
+    let export = engine.log(1).collect::<Result<Vec<_>, _>>().unwrap();
+    assert_eq!(export.len(), 14);
+    drop(engine);
+    (path, export)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Opens a damaged store: either a `Damaged` error that points to export-based recovery, or a
+/// store that holds every event of `export`, verifiably. Returns whether it opened.
+#[track_caller]
+fn opens_whole_or_says_damaged(path: &Path, export: &[RecordedEvent]) -> bool {
+    let opened = std::panic::catch_unwind(|| Engine::open(path));
+    let Ok(opened) = opened else {
+        panic!("opening {} panicked", path.display());
+    };
+    match opened {
+        Ok(engine) => {
+            let log = engine.log(1).collect::<Result<Vec<_>, _>>().unwrap();
+            assert_eq!(log, export, "a damaged store opened with another log");
+            engine.verify().unwrap();
+            true
+        }
+        Err(EngineError::Store(err @ StoreError::Damaged { .. })) => {
+            let text = err.to_string();
+            assert!(
+                text.starts_with(&format!("the store at {} is damaged: ", path.display())),
+                "{text}"
+            );
+            assert!(
+                text.contains("restore it from an export with `detente import`"),
+                "{text}"
+            );
+            false
+        }
+        Err(other) => panic!("expected a damaged store, got: {other}"),
+    }
+}
+
+#[test]
+fn a_truncated_data_file_is_refused_before_sled_rewrites_it() {
+    // Story: a disk full, a bad copy or a crashed backup tool leaves sled's `db` file cut
+    // short. sled's recovery keeps the intact prefix and rewrites the file: the store opened
+    // as an empty (or shorter) log, silently, and the rest was gone for good. Now the open is
+    // refused, and the files are left exactly as they were found.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, export) = closed_store(dir.path());
+    let length = std::fs::metadata(path.join("db")).unwrap().len();
+    for cut_to in [0, 1000, length / 2, length - 1] {
+        let copy = dir.path().join(format!("cut-{cut_to}"));
+        copy_dir(&path, &copy);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(copy.join("db"))
+            .unwrap();
+        file.set_len(cut_to).unwrap();
+        drop(file);
+        let before = std::fs::read(copy.join("db")).unwrap();
+        assert!(!opens_whole_or_says_damaged(&copy, &export), "cut to {cut_to}");
+        let err = Engine::open(&copy).err().unwrap().to_string();
+        assert!(err.contains("it was cut short"), "{err}");
+        assert_eq!(
+            std::fs::read(copy.join("db")).unwrap(),
+            before,
+            "the refused open changed the files"
+        );
+    }
+}
+
+#[test]
+fn a_deleted_data_file_is_refused() {
+    // Story: sled's `db` file is deleted by hand or lost in a copy; sled would create a new,
+    // empty store in its place.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, export) = closed_store(dir.path());
+    std::fs::remove_file(path.join("db")).unwrap();
+    assert!(!opens_whole_or_says_damaged(&path, &export));
+}
+
+#[test]
+fn flipped_bytes_anywhere_in_the_data_file_never_give_a_shorter_log() {
+    // Story: bit rot or a stray write changes bytes inside sled's `db` file. sled's checksums
+    // stop its recovery at the first bad message and it keeps only what came before: without
+    // a check, the store opened with fewer events (often none) and `verify` passed on what
+    // was left. Now the store either opens whole (the bytes were in space sled no longer
+    // uses) or refuses to open, naming the loss.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, export) = closed_store(dir.path());
+    let length = std::fs::metadata(path.join("db")).unwrap().len() as usize;
+    let mut n_refused = 0;
+    for offset in (0..length).step_by(length / 16) {
+        let copy = dir.path().join(format!("flip-{offset}"));
+        copy_dir(&path, &copy);
+        let mut bytes = std::fs::read(copy.join("db")).unwrap();
+        for byte in bytes.iter_mut().skip(offset).take(16) {
+            *byte ^= 0x5a;
+        }
+        std::fs::write(copy.join("db"), bytes).unwrap();
+        if !opens_whole_or_says_damaged(&copy, &export) {
+            n_refused += 1;
+        }
+        std::fs::remove_dir_all(&copy).unwrap();
+    }
+    assert!(n_refused > 0, "no flip reached the data sled reads");
+}
+
+#[test]
+fn an_unreadable_high_water_mark_is_refused_not_ignored() {
+    // Story: the mark beside sled's files (`detente-head`) is overwritten with garbage. It is
+    // what lets an open find a lost suffix, so it is not silently skipped.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, export) = closed_store(dir.path());
+    std::fs::write(path.join(detente::store::HIGH_WATER_MARK_FILE), "garbage").unwrap();
+    assert!(!opens_whole_or_says_damaged(&path, &export));
+    let err = Engine::open(&path).err().unwrap().to_string();
+    assert!(err.contains("detente-head"), "{err}");
+}
+
+#[test]
+fn a_store_without_a_mark_opens_and_gets_one() {
+    // Story: a store written before the mark existed (or whose mark was removed on purpose,
+    // to read what is left of a damaged store) opens as it is, and is protected from then on.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, export) = closed_store(dir.path());
+    std::fs::remove_file(path.join(detente::store::HIGH_WATER_MARK_FILE)).unwrap();
+    assert!(opens_whole_or_says_damaged(&path, &export));
+    assert!(path.join(detente::store::HIGH_WATER_MARK_FILE).exists());
+}
+
+#[test]
+fn a_changed_record_inside_the_store_is_found_by_verify_with_its_position() {
+    // Story: a record's bytes change inside sled's tree (a bug, a tool writing to the tree)
+    // while sled's own checksums stay valid. `verify` must name the position; reads that
+    // decode it must fail rather than fold something else.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _export) = closed_store(dir.path());
+    for (position, byte_index) in [(3, 70), (7, 120), (12, 200)] {
+        let copy = dir.path().join(format!("tamper-{position}"));
+        copy_dir(&path, &copy);
+        let store = Store::open(&copy, StoreConfig::default()).unwrap();
+        store
+            .tamper_record_byte_for_tests(position, byte_index)
+            .unwrap();
+        drop(store);
+        let engine = Engine::open(&copy).unwrap();
+        match engine.verify() {
+            Err(EngineError::Verify(VerifyFailure::Log(StoreError::Corrupt {
+                position: found,
+                ..
+            }))) => assert_eq!(found, position),
+            other => panic!("verify after tampering with position {position}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_changed_last_record_is_refused_on_open() {
+    // Story: the last record, the one the mark points at, is changed: the store refuses to
+    // open rather than answer from it.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, export) = closed_store(dir.path());
+    let store = Store::open(&path, StoreConfig::default()).unwrap();
+    store.tamper_record_byte_for_tests(14, 120).unwrap();
+    drop(store);
+    assert!(!opens_whole_or_says_damaged(&path, &export));
+}
+
+/// The position `Engine::restore` names for a damaged export, and that it stored nothing.
+#[track_caller]
+fn restore_refuses(records: Vec<RecordedEvent>, expected_position: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path().join("copy")).unwrap();
+    match engine.restore(records) {
+        Err(EngineError::Store(StoreError::BadRestore { position, .. })) => {
+            assert_eq!(position, expected_position)
+        }
+        other => panic!("expected a refused restore, got {other:?}"),
+    }
+    assert_eq!(engine.head().position, 0, "a refused restore stored something");
+}
+
+#[test]
+fn a_damaged_export_is_refused_by_restore_naming_the_position() {
+    // Story: an export is edited (one byte of a text), loses a record, or has two records
+    // swapped, in transit or by hand. Restoring it must refuse, naming the first position
+    // that does not continue the chain, and store nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, export) = closed_store(dir.path());
+    let mut edited = export.clone();
+    edited[4].occurred_on = edited[4].occurred_on.succ_opt().unwrap();
+    restore_refuses(edited, 5);
+
+    let mut missing = export.clone();
+    missing.remove(6);
+    restore_refuses(missing, 8);
+
+    let mut swapped = export.clone();
+    swapped.swap(9, 10);
+    restore_refuses(swapped, 11);
+}

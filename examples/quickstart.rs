@@ -17,15 +17,11 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (id, step) in &now.steps {
         println!("step {id}: {:?} since {}", step.stage, step.changed_on);
     }
-    let eve = Query::as_of("2025-02-26".parse()?);
+    let eve = engine.query(dyad, &Query::as_of("2025-02-26".parse()?))?;
     println!(
-        "rounds before Istanbul: {}",
-        engine.query(dyad, &eve)?.rounds.len()
-    );
-    println!(
-        "rounds now: {}, next round: {:?}",
-        now.rounds.len(),
-        now.next_round.map(|r| r.round)
+        "rounds: {} on the eve, {} now",
+        eve.rounds.len(),
+        now.rounds.len()
     );
     Ok(())
 }

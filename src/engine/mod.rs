@@ -691,6 +691,19 @@ impl Engine {
         Ok(())
     }
 
+    /// Test-only: moves the caches' checkpoint back to `position`, as a crash between the
+    /// log append and the cache write would leave it; the next open catches up from there.
+    #[doc(hidden)]
+    pub fn rewind_checkpoint_for_tests(&self, position: u64) -> Result<(), EngineError> {
+        let _writer = lock(&self.shared.writer);
+        let entry = (
+            keys::CHECKPOINT.to_vec(),
+            Some(position.to_be_bytes().to_vec()),
+        );
+        self.shared.store.aux_put(vec![entry])?;
+        Ok(())
+    }
+
     /// Test-only: alters the stored `BilateralState` of `dyad` behind the engine's back, so
     /// that tests can prove `verify` finds it. Never use it on a real store.
     #[doc(hidden)]

@@ -10,4 +10,5 @@
 
 pub mod domain;
 pub mod engine;
+pub mod scenario;
 pub mod store;

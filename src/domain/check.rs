@@ -2,7 +2,12 @@
 
 use chrono::NaiveDate;
 
-use super::{BilateralState, Dyad, EventId, ItemId, Party, RecordedEvent};
+use std::collections::BTreeSet;
+
+use super::{
+    BilateralState, Dyad, Event, EventId, ItemId, NextRoundStatus, Party, Query, RecordedEvent,
+    state_at,
+};
 
 /// The kind of agenda item an id names, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -26,7 +31,9 @@ pub enum ItemKind {
 #[non_exhaustive]
 pub enum Rejection {
     /// A party named in the event is not one of the dyad's.
-    #[error("party {party} is outside the dyad {dyad}")]
+    #[error(
+        "party {party} is outside the dyad {dyad}: only the dyad's two parties act in its events (a host belongs in a location's country)"
+    )]
     PartyOutsideDyad {
         /// The party.
         party: Party,
@@ -44,7 +51,9 @@ pub enum Rejection {
         occurred_on: NaiveDate,
     },
     /// The event names an item that does not exist at its date.
-    #[error("{kind} `{id}` does not exist on {on}")]
+    #[error(
+        "{kind} `{id}` does not exist on {on}: record the event that raises, agrees or schedules it first, on or before that date"
+    )]
     UnknownItem {
         /// What kind of item.
         kind: ItemKind,
@@ -54,7 +63,7 @@ pub enum Rejection {
         on: NaiveDate,
     },
     /// The event raises an item whose id already exists.
-    #[error("{kind} `{id}` already exists")]
+    #[error("{kind} `{id}` already exists: give the new one another id")]
     DuplicateItem {
         /// What kind of item.
         kind: ItemKind,
@@ -83,6 +92,36 @@ pub enum Rejection {
         /// Why it would fail.
         reason: String,
     },
+    /// The event belongs to another dyad than the state it is checked against (or folded into).
+    #[error("event of dyad {found} does not belong to dyad {expected}: record it in its own dyad")]
+    DyadMismatch {
+        /// The state's dyad.
+        expected: Dyad,
+        /// The event's dyad.
+        found: Dyad,
+    },
+    /// Talks list two delegations of the same party.
+    #[error("talks list two delegations of {party}: list one delegation per party")]
+    DuplicateDelegation {
+        /// The party named twice.
+        party: Party,
+    },
+    /// A retraction names an event that is itself a retraction.
+    #[error(
+        "event `{id}` is itself a retraction, and retracting a retraction is refused: record the original event again instead"
+    )]
+    RetractsRetraction {
+        /// The target id.
+        id: EventId,
+    },
+    /// A retraction names an event that is already retracted.
+    #[error("event `{id}` is already retracted by event `{by}`")]
+    AlreadyRetracted {
+        /// The target id.
+        id: EventId,
+        /// The retraction that retracted it.
+        by: EventId,
+    },
 }
 
 impl std::fmt::Display for ItemKind {
@@ -100,19 +139,271 @@ impl std::fmt::Display for ItemKind {
 /// Checks `event` against `state`, the fold of the dyad's effective timeline up to the event's
 /// `occurred_on`: dyad and parties, dates, and items. A retraction passes here: its target is
 /// checked against the log by [`check_in_history`].
+///
+/// The rules, in the order they are tried:
+///
+/// 1. The event's dyad is the state's (when the state has one): else [`Rejection::DyadMismatch`].
+/// 2. Every party the event names as an actor ([`Event::parties`]) is in the dyad, and talks
+///    list at most one delegation per party.
+/// 3. `reported_on` is not before `occurred_on`.
+/// 4. Items: progressing, answering, resolving or cancelling an item that does not exist is
+///    [`Rejection::UnknownItem`]; raising, agreeing or proposing an id that exists is
+///    [`Rejection::DuplicateItem`]. Rounds: a `RoundScheduled` whose id was held already or is
+///    the current next round is a duplicate, as is a `TalksHeld` naming a round id that was
+///    held already; a `RoundCancelled` needs the next round with that id, still scheduled.
+///    Stage and status transitions are otherwise free (a step may stall and resume, an irritant
+///    resolved again records the new date).
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{check, BilateralState, Event, NewEvent, Rejection, StepProgress, StepProgressed};
+///
+/// let progressed = NewEvent::new(
+///     "RUS-USA".parse().unwrap(),
+///     "2025-03-10".parse().unwrap(),
+///     Event::StepProgressed(StepProgressed {
+///         step: "mission-financing".parse().unwrap(),
+///         stage: StepProgress::Implementing,
+///         note: None,
+///     }),
+/// )
+/// .into_recorded(1, 1, "2025-03-10".parse().unwrap(), Default::default());
+/// let rejection = check(&BilateralState::default(), &progressed).unwrap_err();
+/// assert!(matches!(rejection, Rejection::UnknownItem { .. }));
+/// assert!(rejection.to_string().starts_with("step `mission-financing` does not exist on 2025-03-10"));
+/// ```
 pub fn check(state: &BilateralState, event: &RecordedEvent) -> Result<(), Rejection> {
-    let _ = (state, event);
-    todo!("issue 2")
+    if let Some(expected) = state.dyad {
+        if expected != event.dyad {
+            return Err(Rejection::DyadMismatch {
+                expected,
+                found: event.dyad,
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for party in event.event.parties() {
+        if !event.dyad.contains(party) {
+            return Err(Rejection::PartyOutsideDyad {
+                party,
+                dyad: event.dyad,
+            });
+        }
+        if matches!(event.event, Event::TalksHeld(_)) && !seen.insert(party) {
+            return Err(Rejection::DuplicateDelegation { party });
+        }
+    }
+    if event.reported_on < event.occurred_on {
+        return Err(Rejection::ReportedBeforeOccurred {
+            reported_on: event.reported_on,
+            occurred_on: event.occurred_on,
+        });
+    }
+    check_items(state, event)
+}
+
+fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Rejection> {
+    let on = event.occurred_on;
+    let unknown = |kind, id: &ItemId| Rejection::UnknownItem {
+        kind,
+        id: id.clone(),
+        on,
+    };
+    let duplicate = |kind, id: &ItemId| Rejection::DuplicateItem {
+        kind,
+        id: id.clone(),
+    };
+    let round_held = |id: &ItemId| {
+        state
+            .rounds
+            .iter()
+            .any(|round| round.round.as_ref() == Some(id))
+    };
+    match &event.event {
+        Event::TalksHeld(talks) => match &talks.round {
+            Some(id) if round_held(id) => Err(duplicate(ItemKind::Round, id)),
+            _ => Ok(()),
+        },
+        Event::StepAgreed(e) if state.steps.contains_key(&e.step) => {
+            Err(duplicate(ItemKind::Step, &e.step))
+        }
+        Event::StepProgressed(e) if !state.steps.contains_key(&e.step) => {
+            Err(unknown(ItemKind::Step, &e.step))
+        }
+        Event::PropertyClaimRaised(e) if state.claims.contains_key(&e.claim) => {
+            Err(duplicate(ItemKind::Claim, &e.claim))
+        }
+        Event::ClaimProgressed(e) if !state.claims.contains_key(&e.claim) => {
+            Err(unknown(ItemKind::Claim, &e.claim))
+        }
+        Event::FlightsProposed(e) if state.proposals.contains_key(&e.proposal) => {
+            Err(duplicate(ItemKind::Proposal, &e.proposal))
+        }
+        Event::ProposalAnswered(e) if !state.proposals.contains_key(&e.proposal) => {
+            Err(unknown(ItemKind::Proposal, &e.proposal))
+        }
+        Event::IrritantRaised(e) if state.irritants.contains_key(&e.irritant) => {
+            Err(duplicate(ItemKind::Irritant, &e.irritant))
+        }
+        Event::IrritantResolved(e) if !state.irritants.contains_key(&e.irritant) => {
+            Err(unknown(ItemKind::Irritant, &e.irritant))
+        }
+        Event::RoundScheduled(e) => {
+            let is_next = state
+                .next_round
+                .as_ref()
+                .is_some_and(|next| next.round == e.round);
+            if is_next || round_held(&e.round) {
+                Err(duplicate(ItemKind::Round, &e.round))
+            } else {
+                Ok(())
+            }
+        }
+        Event::RoundCancelled(e) => {
+            let scheduled = state.next_round.as_ref().is_some_and(|next| {
+                next.round == e.round && next.status == NextRoundStatus::Scheduled
+            });
+            if scheduled {
+                Ok(())
+            } else {
+                Err(unknown(ItemKind::Round, &e.round))
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The whole of DESIGN section 4 for one candidate against a dyad's recorded events (in any
 /// order): [`check`] against the state at its date, retraction targets, and the rule that a
 /// retroactive event must not make a later event fail. The reference the engine's faster path
 /// is tested against.
+///
+/// `candidate` is the new event already made a record, at the position after the last one
+/// stored. Events of `history` in another dyad than the candidate's are ignored. The steps:
+///
+/// 1. [`check`] against the fold of the effective timeline of everything known, up to and
+///    including the candidate's `occurred_on` (the candidate lands after every event of its
+///    date, having the highest position).
+/// 2. A retraction's target must be an event of the dyad ([`Rejection::UnknownEvent`]), not a
+///    retraction itself ([`Rejection::RetractsRetraction`]), and not retracted already
+///    ([`Rejection::AlreadyRetracted`]). Retractions are exempt from step 3: DESIGN expects
+///    anomalies after a retraction.
+/// 3. Any other candidate: fold the whole effective timeline with and without it; an anomaly
+///    (by event id) of the fold with it, other than the candidate's own, that the fold without
+///    it has not, is [`Rejection::BreaksLaterEvent`] naming that event.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{check_in_history, Event, NewEvent, Rejection, EventRetracted};
+/// use detente::scenario::{istanbul_2025, recorded};
+///
+/// let history = recorded(istanbul_2025());
+/// let mut retraction = NewEvent::new(
+///     "RUS-USA".parse().unwrap(),
+///     "2025-03-01".parse().unwrap(),
+///     Event::EventRetracted(EventRetracted {
+///         target: "no-such-event".parse().unwrap(),
+///         reason: "typo".into(),
+///     }),
+/// );
+/// retraction.id = Some("retract-typo".parse().unwrap());
+/// let position = history.len() as u64 + 1;
+/// let candidate = retraction.into_recorded(position, position, "2025-03-01".parse().unwrap(), Default::default());
+/// let rejection = check_in_history(&history, &candidate).unwrap_err();
+/// assert!(matches!(rejection, Rejection::UnknownEvent { .. }));
+/// ```
 pub fn check_in_history(
     history: &[RecordedEvent],
     candidate: &RecordedEvent,
 ) -> Result<(), Rejection> {
-    let _ = (history, candidate);
-    todo!("issue 2")
+    let history: Vec<&RecordedEvent> = history
+        .iter()
+        .filter(|event| event.dyad == candidate.dyad)
+        .collect();
+    let at_its_date = Query {
+        as_of: Some(candidate.occurred_on),
+        ..Query::default()
+    };
+    let state = state_at(history.iter().copied(), &at_its_date);
+    check(&state, candidate)?;
+
+    if let Event::EventRetracted(retraction) = &candidate.event {
+        let target_id = &retraction.target;
+        let Some(target) = history.iter().find(|event| event.id == *target_id) else {
+            return Err(Rejection::UnknownEvent {
+                id: target_id.clone(),
+                dyad: candidate.dyad,
+            });
+        };
+        if matches!(target.event, Event::EventRetracted(_)) {
+            return Err(Rejection::RetractsRetraction {
+                id: target_id.clone(),
+            });
+        }
+        let earlier = history.iter().find(|event| {
+            matches!(&event.event, Event::EventRetracted(earlier) if earlier.target == *target_id)
+        });
+        if let Some(earlier) = earlier {
+            return Err(Rejection::AlreadyRetracted {
+                id: target_id.clone(),
+                by: earlier.id.clone(),
+            });
+        }
+        return Ok(());
+    }
+
+    let everything = Query::default();
+    let without = state_at(history.iter().copied(), &everything);
+    let with = state_at(
+        history.iter().copied().chain(std::iter::once(candidate)),
+        &everything,
+    );
+    let anomalies_before: BTreeSet<&EventId> =
+        without.anomalies.iter().map(|a| &a.event_id).collect();
+    let broken = with.anomalies.into_iter().find(|anomaly| {
+        anomaly.event_id != candidate.id && !anomalies_before.contains(&anomaly.event_id)
+    });
+    match broken {
+        Some(anomaly) => Err(Rejection::BreaksLaterEvent {
+            occurred_on: candidate.occurred_on,
+            later: anomaly.event_id,
+            position: anomaly.position,
+            reason: anomaly.reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DiplomatsExpelled, NewEvent};
+
+    #[test]
+    fn the_dyad_is_checked_before_the_parties_and_the_dates() {
+        let mut input = NewEvent::new(
+            "CHN-USA".parse().unwrap(),
+            "2025-01-02".parse().unwrap(),
+            Event::DiplomatsExpelled(DiplomatsExpelled {
+                expelled_by: "TUR".parse().unwrap(),
+                count: 1,
+            }),
+        );
+        input.reported_on = Some("2025-01-01".parse().unwrap());
+        let event = input.into_recorded(1, 1, "2025-01-01".parse().unwrap(), Default::default());
+        let state = BilateralState {
+            dyad: Some("RUS-USA".parse().unwrap()),
+            ..BilateralState::default()
+        };
+        assert!(matches!(
+            check(&state, &event),
+            Err(Rejection::DyadMismatch { .. })
+        ));
+        assert!(matches!(
+            check(&BilateralState::default(), &event),
+            Err(Rejection::PartyOutsideDyad { .. })
+        ));
+    }
 }

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Category, ClaimProgress, Dyad, EventId, ItemId, Location, Party, Person, Property,
+    Category, ClaimProgress, Dyad, Event, EventId, ItemId, Location, Party, Person, Property,
     ProposalResponse, RecordedEvent, Source, StepProgress, TalksFormat, TalksLevel, YearRange,
 };
 
@@ -355,9 +355,366 @@ pub struct Anomaly {
     pub reason: String,
 }
 
-/// Folds one recorded event into the state. Total: never panics and never fails; an event that
-/// cannot take effect is listed in `anomalies` and otherwise ignored.
-pub fn evolve(state: BilateralState, event: &RecordedEvent) -> BilateralState {
-    let _ = event;
-    todo!("issue 2: {state:?}")
+/// Folds one recorded event into the state. Total: never panics and never fails, whatever the
+/// sequence; an event that cannot take effect is listed in `anomalies` and otherwise ignored.
+///
+/// The rules, in order:
+///
+/// - `position` becomes the highest position folded so far, anomalies included.
+/// - `dyad` is set from the first event folded; an event of another dyad is an anomaly.
+/// - The event is [`check`](super::check)ed against the state. On a [`Rejection`](super::Rejection)
+///   it is appended to `anomalies` (its position, its id, and the rejection's message as the
+///   reason) and has no other effect.
+/// - Otherwise it takes effect (DESIGN section 3) and `events_applied` counts it. An
+///   `EventRetracted` takes effect as a no-op apart from being counted: retractions are applied
+///   by the query, which drops their targets before the fold (see [`state_at`](super::state_at)).
+///
+/// Effects worth spelling out: an item's `history` starts with its first stage or status, each
+/// later change appends `Change { on: occurred_on, to, event_id }` and sets `changed_on`; its
+/// `sources` are the union of the sources of every event about it, in first-seen order and
+/// without repeats. A claim's `count` is the count given, else the number of properties listed.
+/// A `ProposalAnswered` appends its conditions to the proposal's. A `RoundScheduled` replaces
+/// `next_round`; a `RoundCancelled` cancels it; a `TalksHeld` naming the scheduled next round
+/// marks it held, and every `TalksHeld` appends a [`Round`], in fold order. The reciprocity
+/// ledger sums diplomats expelled (saturating) and lists missions closed by acting party.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{evolve, BilateralState, DiplomatsExpelled, Event, NewEvent};
+///
+/// let expelled = NewEvent::new(
+///     "RUS-USA".parse().unwrap(),
+///     "2018-03-26".parse().unwrap(),
+///     Event::DiplomatsExpelled(DiplomatsExpelled { expelled_by: "USA".parse().unwrap(), count: 60 }),
+/// )
+/// .into_recorded(1, 1, "2018-03-26".parse().unwrap(), Default::default());
+/// let state = evolve(BilateralState::default(), &expelled);
+/// assert_eq!(state.reciprocity.diplomats_expelled[&"USA".parse().unwrap()], 60);
+/// assert_eq!((state.events_applied, state.position), (1, 1));
+///
+/// // The same event again, for another dyad: an anomaly, not a panic.
+/// let mut other = expelled.clone();
+/// other.dyad = "CHN-USA".parse().unwrap();
+/// other.position = 2;
+/// let state = evolve(state, &other);
+/// assert_eq!((state.events_applied, state.position), (1, 2));
+/// assert_eq!(state.anomalies.len(), 1);
+/// ```
+pub fn evolve(mut state: BilateralState, event: &RecordedEvent) -> BilateralState {
+    state.position = state.position.max(event.position);
+    if state.dyad.is_none() {
+        state.dyad = Some(event.dyad);
+    }
+    if let Err(rejection) = super::check(&state, event) {
+        state.anomalies.push(Anomaly {
+            position: event.position,
+            event_id: event.id.clone(),
+            reason: rejection.to_string(),
+        });
+        return state;
+    }
+    apply(&mut state, event);
+    state.events_applied = state.events_applied.saturating_add(1);
+    state
+}
+
+/// Adds `new` sources to `sources`, skipping the ones already there.
+fn merge_sources(sources: &mut Vec<Source>, new: &[Source]) {
+    for source in new {
+        if !sources.contains(source) {
+            sources.push(source.clone());
+        }
+    }
+}
+
+fn unique_sources(new: &[Source]) -> Vec<Source> {
+    let mut sources = Vec::with_capacity(new.len());
+    merge_sources(&mut sources, new);
+    sources
+}
+
+/// Applies a checked event. Where a precondition is missing after all (it cannot be, once
+/// `check` passed) the event is simply without effect: this function never panics.
+fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
+    let on = recorded.occurred_on;
+    let event_id = &recorded.id;
+    match &recorded.event {
+        Event::TalksHeld(talks) => {
+            if let (Some(round), Some(next)) = (&talks.round, &mut state.next_round) {
+                if next.round == *round && next.status == NextRoundStatus::Scheduled {
+                    next.status = NextRoundStatus::Held;
+                    next.changed_on = Some(on);
+                }
+            }
+            state.rounds.push(Round {
+                event_id: event_id.clone(),
+                round: talks.round.clone(),
+                held_on: on,
+                location: talks.location.clone(),
+                format: talks.format,
+                duration_minutes: talks.duration_minutes,
+                level: talks.level,
+                heads: talks
+                    .delegations
+                    .iter()
+                    .map(|delegation| (delegation.party, delegation.head.clone()))
+                    .collect(),
+                topics: talks.topics.clone(),
+                sources: unique_sources(&recorded.sources),
+            });
+        }
+        Event::StepAgreed(agreed) => {
+            state.steps.insert(
+                agreed.step.clone(),
+                Step {
+                    description: agreed.description.clone(),
+                    category: agreed.category.clone(),
+                    reciprocal: agreed.reciprocal,
+                    stage: StepStage::Agreed,
+                    agreed_on: on,
+                    changed_on: on,
+                    history: vec![Change {
+                        on,
+                        to: StepStage::Agreed,
+                        event_id: event_id.clone(),
+                    }],
+                    sources: unique_sources(&recorded.sources),
+                },
+            );
+        }
+        Event::StepProgressed(progressed) => {
+            if let Some(step) = state.steps.get_mut(&progressed.step) {
+                let stage = StepStage::from(progressed.stage);
+                step.stage = stage;
+                step.changed_on = on;
+                step.history.push(Change {
+                    on,
+                    to: stage,
+                    event_id: event_id.clone(),
+                });
+                merge_sources(&mut step.sources, &recorded.sources);
+            }
+        }
+        Event::PropertyClaimRaised(raised) => {
+            let listed = u32::try_from(raised.properties.len()).unwrap_or(u32::MAX);
+            state.claims.insert(
+                raised.claim.clone(),
+                Claim {
+                    claimant: raised.claimant,
+                    count: raised.count.unwrap_or(listed),
+                    properties: raised.properties.clone(),
+                    seized_between: raised.seized_between,
+                    characterization: raised.characterization.clone(),
+                    status: ClaimStatus::Open,
+                    raised_on: on,
+                    changed_on: on,
+                    history: vec![Change {
+                        on,
+                        to: ClaimStatus::Open,
+                        event_id: event_id.clone(),
+                    }],
+                    sources: unique_sources(&recorded.sources),
+                },
+            );
+        }
+        Event::ClaimProgressed(progressed) => {
+            if let Some(claim) = state.claims.get_mut(&progressed.claim) {
+                let status = ClaimStatus::from(progressed.status);
+                claim.status = status;
+                claim.changed_on = on;
+                claim.history.push(Change {
+                    on,
+                    to: status,
+                    event_id: event_id.clone(),
+                });
+                merge_sources(&mut claim.sources, &recorded.sources);
+            }
+        }
+        Event::FlightsProposed(proposed) => {
+            state.proposals.insert(
+                proposed.proposal.clone(),
+                Proposal {
+                    proposer: proposed.proposer,
+                    routes: proposed.routes.clone(),
+                    conditions: proposed.conditions.clone(),
+                    status: ProposalStatus::Proposed,
+                    proposed_on: on,
+                    changed_on: on,
+                    history: vec![Change {
+                        on,
+                        to: ProposalStatus::Proposed,
+                        event_id: event_id.clone(),
+                    }],
+                    sources: unique_sources(&recorded.sources),
+                },
+            );
+        }
+        Event::ProposalAnswered(answered) => {
+            if let Some(proposal) = state.proposals.get_mut(&answered.proposal) {
+                let status = ProposalStatus::from(answered.response);
+                proposal.status = status;
+                proposal.changed_on = on;
+                proposal
+                    .conditions
+                    .extend(answered.conditions.iter().cloned());
+                proposal.history.push(Change {
+                    on,
+                    to: status,
+                    event_id: event_id.clone(),
+                });
+                merge_sources(&mut proposal.sources, &recorded.sources);
+            }
+        }
+        Event::IrritantRaised(raised) => {
+            state.irritants.insert(
+                raised.irritant.clone(),
+                Irritant {
+                    raised_by: raised.raised_by,
+                    description: raised.description.clone(),
+                    category: raised.category.clone(),
+                    status: IrritantStatus::Open,
+                    raised_on: on,
+                    changed_on: on,
+                    history: vec![Change {
+                        on,
+                        to: IrritantStatus::Open,
+                        event_id: event_id.clone(),
+                    }],
+                    sources: unique_sources(&recorded.sources),
+                },
+            );
+        }
+        Event::IrritantResolved(resolved) => {
+            if let Some(irritant) = state.irritants.get_mut(&resolved.irritant) {
+                irritant.status = IrritantStatus::Resolved;
+                irritant.changed_on = on;
+                irritant.history.push(Change {
+                    on,
+                    to: IrritantStatus::Resolved,
+                    event_id: event_id.clone(),
+                });
+                merge_sources(&mut irritant.sources, &recorded.sources);
+            }
+        }
+        Event::RoundScheduled(scheduled) => {
+            state.next_round = Some(NextRound {
+                round: scheduled.round.clone(),
+                status: NextRoundStatus::Scheduled,
+                scheduled_on: on,
+                expected_on: scheduled.expected_on,
+                location: scheduled.location.clone(),
+                cancelled_by: None,
+                changed_on: None,
+            });
+        }
+        Event::RoundCancelled(cancelled) => {
+            if let Some(next) = &mut state.next_round {
+                if next.round == cancelled.round && next.status == NextRoundStatus::Scheduled {
+                    next.status = NextRoundStatus::Cancelled;
+                    next.cancelled_by = cancelled.cancelled_by;
+                    next.changed_on = Some(on);
+                }
+            }
+        }
+        Event::DiplomatsExpelled(expelled) => {
+            let total = state
+                .reciprocity
+                .diplomats_expelled
+                .entry(expelled.expelled_by)
+                .or_insert(0);
+            *total = total.saturating_add(u64::from(expelled.count));
+        }
+        Event::MissionClosed(closed) => {
+            state
+                .reciprocity
+                .missions_closed
+                .entry(closed.closed_by)
+                .or_default()
+                .push(ClosedMission {
+                    facility: closed.facility.clone(),
+                    closed_on: on,
+                });
+        }
+        // Applied by the query (DESIGN section 2, step 2), not by the fold.
+        Event::EventRetracted(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DiplomatsExpelled, NewEvent, SourceKind};
+
+    fn source(name: &str) -> Source {
+        Source {
+            name: name.into(),
+            kind: Some(SourceKind::Other),
+            url: None,
+            quote: None,
+        }
+    }
+
+    #[test]
+    fn sources_merge_in_first_seen_order_without_repeats() {
+        let mut sources = unique_sources(&[source("a"), source("b"), source("a")]);
+        merge_sources(&mut sources, &[source("c"), source("b")]);
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn the_ledger_saturates_instead_of_overflowing() {
+        let expelled = |position| {
+            NewEvent::new(
+                "RUS-USA".parse().unwrap(),
+                "2025-01-01".parse().unwrap(),
+                Event::DiplomatsExpelled(DiplomatsExpelled {
+                    expelled_by: "USA".parse().unwrap(),
+                    count: u32::MAX,
+                }),
+            )
+            .into_recorded(
+                position,
+                position,
+                "2025-01-01".parse().unwrap(),
+                Default::default(),
+            )
+        };
+        let mut state = BilateralState::default();
+        state
+            .reciprocity
+            .diplomats_expelled
+            .insert("USA".parse().unwrap(), u64::MAX - 1);
+        let state = evolve(evolve(state, &expelled(1)), &expelled(2));
+        assert_eq!(
+            state.reciprocity.diplomats_expelled[&"USA".parse::<Party>().unwrap()],
+            u64::MAX
+        );
+        assert_eq!(state.events_applied, 2);
+    }
+
+    #[test]
+    fn position_is_the_highest_folded_even_out_of_order() {
+        let event = |position| {
+            NewEvent::new(
+                "RUS-USA".parse().unwrap(),
+                "2025-01-01".parse().unwrap(),
+                Event::DiplomatsExpelled(DiplomatsExpelled {
+                    expelled_by: "USA".parse().unwrap(),
+                    count: 1,
+                }),
+            )
+            .into_recorded(
+                position,
+                position,
+                "2025-01-01".parse().unwrap(),
+                Default::default(),
+            )
+        };
+        let state = [event(7), event(3)]
+            .iter()
+            .fold(BilateralState::default(), evolve);
+        assert_eq!(state.position, 7);
+    }
 }

@@ -41,7 +41,6 @@ pub use verify::{VerifyFailure, VerifyReport};
 /// assert_eq!(config.max_retries, 8);
 /// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Config {
     /// How appends reach the disk; the default returns only after a flush.
     pub durability: Durability,
@@ -671,6 +670,24 @@ impl Engine {
     /// Flushes everything to disk (appends are flushed already in the default durability).
     pub fn flush(&self) -> Result<(), EngineError> {
         Ok(self.shared.store.flush()?)
+    }
+
+    /// Test-only: deletes every cache the engine keeps in the store (timeline index, folds,
+    /// snapshots, projections, checkpoint), as if they had been lost; the next open rebuilds
+    /// them from the log.
+    #[doc(hidden)]
+    pub fn drop_caches_for_tests(&self) -> Result<(), EngineError> {
+        let _writer = lock(&self.shared.writer);
+        let mut folds = write(&self.shared.folds);
+        let mut entries = Vec::new();
+        for prefix in [&b"t\0"[..], b"s\0", b"p\0", b"c\0"] {
+            for entry in self.shared.store.aux_scan(prefix) {
+                entries.push((entry?.0, None));
+            }
+        }
+        self.shared.store.aux_put(entries)?;
+        folds.dyads.clear();
+        Ok(())
     }
 
     /// Test-only: alters the stored `BilateralState` of `dyad` behind the engine's back, so

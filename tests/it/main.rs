@@ -1,3 +1,43 @@
-//! The single integration-test binary: one module per subject.
+//! The one integration-test binary: the public API, used as users would.
 
+mod domain_given_when_then;
+mod domain_props;
+mod engine;
+mod engine_props;
+mod istanbul;
+mod strategies;
 mod wire_schema;
+
+use serde_json::Value;
+
+/// Asserts that `actual` holds `expected`: objects key by key (keys `expected` does not name
+/// are not compared), everything else exactly. Failures name the JSON path.
+#[track_caller]
+pub fn assert_json_contains(actual: &Value, expected: &Value) {
+    fn walk(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
+        match (actual, expected) {
+            (Value::Object(actual), Value::Object(expected)) => {
+                for (key, expected) in expected {
+                    let path = format!("{path}.{key}");
+                    match actual.get(key) {
+                        Some(actual) => walk(actual, expected, &path)?,
+                        None if expected.is_null() => {}
+                        None => return Err(format!("{path}: missing, expected {expected}")),
+                    }
+                }
+                Ok(())
+            }
+            (Value::Array(actual), Value::Array(expected)) if actual.len() == expected.len() => {
+                for (index, (actual, expected)) in actual.iter().zip(expected).enumerate() {
+                    walk(actual, expected, &format!("{path}[{index}]"))?;
+                }
+                Ok(())
+            }
+            _ if actual == expected => Ok(()),
+            _ => Err(format!("{path}: expected {expected}, got {actual}")),
+        }
+    }
+    if let Err(message) = walk(actual, expected, "state") {
+        panic!("{message}\nwhole value: {actual:#}");
+    }
+}

@@ -4,9 +4,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use detente::domain::{
-    BilateralState, Dyad, NewEvent, Query, RecordedEvent, effective_timeline,
-};
+use detente::domain::{BilateralState, Dyad, NewEvent, Query, RecordedEvent, effective_timeline};
 use detente::engine::{Engine, EngineError};
 use serde::Serialize;
 use serde_json::json;
@@ -38,12 +36,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             };
             state(&store_path(cli.store), dyad.dyad, &query, json)
         }
-        Command::History {
-            dyad,
-            from,
-            to,
-            on,
-        } => history(
+        Command::History { dyad, from, to, on } => history(
             &store_path(cli.store),
             dyad.dyad,
             on.or(from),
@@ -58,7 +51,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             svg,
             as_of,
             known_at,
-        } => draw_timeline(&store_path(cli.store), dyad.dyad, &svg, as_of, known_at, json),
+        } => draw_timeline(
+            &store_path(cli.store),
+            dyad.dyad,
+            &svg,
+            as_of,
+            known_at,
+            json,
+        ),
     }
 }
 
@@ -274,7 +274,13 @@ fn history(
     emit(&render::history(dyad, &events))
 }
 
-fn diff(store: &Path, dyad: Dyad, from: NaiveDate, to: NaiveDate, json: bool) -> Result<(), CliError> {
+fn diff(
+    store: &Path,
+    dyad: Dyad,
+    from: NaiveDate,
+    to: NaiveDate,
+    json: bool,
+) -> Result<(), CliError> {
     check_order(Some(from), Some(to))?;
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
@@ -343,17 +349,17 @@ fn stats(store: &Path, json: bool) -> Result<(), CliError> {
     for (dyad, version) in &dyads {
         table.row(vec![
             String::new(),
-            format!("{dyad}: {version} event{}", if *version == 1 { "" } else { "s" }),
+            format!(
+                "{dyad}: {version} event{}",
+                if *version == 1 { "" } else { "s" }
+            ),
         ]);
     }
     table.row(vec![
         "head".into(),
         format!("position {}, hash {}", stats.head_position, head.hash),
     ]);
-    table.row(vec![
-        "on disk".into(),
-        render::bytes(stats.size_on_disk),
-    ]);
+    table.row(vec!["on disk".into(), render::bytes(stats.size_on_disk)]);
     emit(&table.render(""))
 }
 
@@ -361,7 +367,10 @@ fn stats(store: &Path, json: bool) -> Result<(), CliError> {
 /// definition, so that `known_at` applies too.
 fn timeline_of(engine: &Engine, dyad: Dyad, query: &Query) -> Result<Vec<RecordedEvent>, CliError> {
     let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
-    Ok(effective_timeline(&log, query).into_iter().cloned().collect())
+    Ok(effective_timeline(&log, query)
+        .into_iter()
+        .cloned()
+        .collect())
 }
 
 fn draw_timeline(
@@ -392,7 +401,8 @@ fn draw_timeline(
     );
     std::fs::write(svg, picture.as_bytes())
         .map_err(|err| CliError::with_source(format!("cannot write {}", svg.display()), err))?;
-    let items = state.steps.len() + state.claims.len() + state.proposals.len() + state.irritants.len();
+    let items =
+        state.steps.len() + state.claims.len() + state.proposals.len() + state.irritants.len();
     if json {
         return emit_json(&json!({
             "svg": svg.display().to_string(),
@@ -509,10 +519,7 @@ fn knowledge_story(engine: &Engine, dyad: Dyad) -> Result<String, CliError> {
                 ..Query::default()
             },
         )?;
-        out.push_str(&format!(
-            "  as known on {first}: {}\n",
-            summary(&before)
-        ));
+        out.push_str(&format!("  as known on {first}: {}\n", summary(&before)));
     }
     for date in dates {
         let known = engine.query(
@@ -528,7 +535,8 @@ fn knowledge_story(engine: &Engine, dyad: Dyad) -> Result<String, CliError> {
 }
 
 fn summary(state: &BilateralState) -> String {
-    let items = state.steps.len() + state.claims.len() + state.proposals.len() + state.irritants.len();
+    let items =
+        state.steps.len() + state.claims.len() + state.proposals.len() + state.irritants.len();
     let rounds: Vec<String> = state
         .rounds
         .iter()

@@ -12,8 +12,8 @@ use detente::store::StoreError;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use super::commands::{emit, emit_json, open, parse_json};
 use super::CliError;
+use super::commands::{emit, emit_json, open, parse_json};
 
 /// What a file holds, decided by its first non-blank line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +162,10 @@ fn import_new(
 ) -> Result<Outcome, CliError> {
     let events: Vec<NewEvent> = parse_all(lines, Kind::New, bar)?;
     let engine = open(store)?;
-    spinner(bar, format!("checking and recording {} events", events.len()));
+    spinner(
+        bar,
+        format!("checking and recording {} events", events.len()),
+    );
     let line_of = |index: usize| lines.get(index).map(|(n, _)| *n).unwrap_or(0);
     let appended = engine.record_batch(events).map_err(|err| match err {
         EngineError::Rejected {
@@ -213,7 +216,11 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
     // Records the store already holds are a no-op when identical, an error otherwise.
     let mut present = 0;
     let mut rest = Vec::with_capacity(records.len());
-    let first_held = records.iter().map(|r| r.position).filter(|p| *p <= head).min();
+    let first_held = records
+        .iter()
+        .map(|r| r.position)
+        .filter(|p| *p <= head)
+        .min();
     let mut held: HashMap<u64, RecordedEvent> = HashMap::new();
     if let Some(from) = first_held {
         for record in engine.log(from) {

@@ -264,7 +264,14 @@ mod tests {
 
     #[test]
     fn arguments() {
-        let cli = parses(&["state", "--dyad", "USA-RUS", "--as-of", "2025-02-27", "--json"]);
+        let cli = parses(&[
+            "state",
+            "--dyad",
+            "USA-RUS",
+            "--as-of",
+            "2025-02-27",
+            "--json",
+        ]);
         assert!(cli.json);
         match cli.command {
             Command::State { dyad, as_of, .. } => {
@@ -292,14 +299,28 @@ mod tests {
     fn usage_errors() {
         refuses(&["state"], "--dyad");
         refuses(&["state", "--dyad", "RUSUSA"], "dyad `RUSUSA` is malformed");
-        refuses(&["state", "--dyad", "RUS-USA", "--as-of", "2025-2-7"], "is not a date");
+        refuses(
+            &["state", "--dyad", "RUS-USA", "--as-of", "2025-2-7"],
+            "is not a date",
+        );
         refuses(
             &["state", "--dyad", "RUS-USA", "--as-of", "2025-02-30"],
             "does not exist",
         );
-        refuses(&["diff", "--dyad", "RUS-USA", "--from", "2025-01-01"], "--to");
         refuses(
-            &["history", "--dyad", "RUS-USA", "--on", "2025-02-27", "--from", "2025-01-01"],
+            &["diff", "--dyad", "RUS-USA", "--from", "2025-01-01"],
+            "--to",
+        );
+        refuses(
+            &[
+                "history",
+                "--dyad",
+                "RUS-USA",
+                "--on",
+                "2025-02-27",
+                "--from",
+                "2025-01-01",
+            ],
             "cannot be used with",
         );
         refuses(&["teleport"], "unrecognized subcommand");

@@ -323,11 +323,7 @@ pub fn state(state: &BilateralState, header: &str) -> String {
         parties.dedup();
         let mut table = Table::new(&["party", "expelled", "closed"]);
         for party in &parties {
-            let closed = ledger
-                .missions_closed
-                .get(party)
-                .map(Vec::len)
-                .unwrap_or(0);
+            let closed = ledger.missions_closed.get(party).map(Vec::len).unwrap_or(0);
             table.row(vec![
                 party.to_string(),
                 format!(
@@ -399,11 +395,7 @@ pub fn describe(record: &RecordedEvent) -> String {
         }
         Event::StepAgreed(step) => format!(
             "step agreed{}: {} [{}]",
-            if step.reciprocal {
-                ", reciprocal"
-            } else {
-                ""
-            },
+            if step.reciprocal { ", reciprocal" } else { "" },
             step.description,
             step.step
         ),
@@ -541,7 +533,9 @@ pub fn diff(dyad: Dyad, from: NaiveDate, to: NaiveDate, diff: &StateDiff) -> Str
             let _ = writeln!(out, "  + {}", round_line(round));
         }
     }
-    if !diff.items_added.is_empty() || !diff.items_changed.is_empty() || !diff.items_removed.is_empty()
+    if !diff.items_added.is_empty()
+        || !diff.items_changed.is_empty()
+        || !diff.items_removed.is_empty()
     {
         out.push_str("\nAgenda\n");
         let mut table = Table::new(&["", "item", "", "status", "since"]);
@@ -749,5 +743,32 @@ mod tests {
         assert_eq!(duration(360), "6 h 0 min");
         assert_eq!(bytes(512), "512 bytes");
         assert_eq!(bytes(1536), "1.5 KiB");
+    }
+}
+
+#[cfg(test)]
+mod scenario_tests {
+    use super::*;
+    use detente::domain::{Query, effective_timeline, state_at};
+    use detente::scenario::{istanbul_2025, istanbul_2025_followups, recorded};
+
+    #[test]
+    fn the_istanbul_story_reads_as_a_chronology() {
+        let events = recorded(istanbul_2025().into_iter().chain(istanbul_2025_followups()));
+        let timeline: Vec<RecordedEvent> = effective_timeline(&events, &Query::default())
+            .into_iter()
+            .cloned()
+            .collect();
+        let dyad = "RUS-USA".parse().unwrap();
+        let text = history(dyad, &timeline);
+        let state = state(&state_at(&events, &Query::default()), "RUS-USA");
+        if std::env::var_os("DETENTE_PRINT").is_some() {
+            println!("{text}\n{state}");
+        }
+        assert!(
+            text.contains("2025-02-27  talks held in Istanbul (TUR), at US Consul General's residence, closed door, 6 h 0 min — heads: Alexander Darchiev (RUS), Sonata Coulter (USA)"),
+            "{text}"
+        );
+        assert!(text.contains("by Russian Foreign Ministry"), "{text}");
     }
 }

@@ -5,9 +5,10 @@
 //! lane per step, claim, proposal and irritant, whose segments are coloured by stage or status
 //! from one dated change to the next; and a legend.
 //!
-//! The axis is piecewise linear so that a story of years with a busy week stays readable: a
-//! quiet stretch longer than a cap is compressed (marked `≈` on the axis) and a short gap
-//! between two dates with events gets a minimum width. Tick labels always give true dates.
+//! The axis is piecewise so that a story of years with a busy week stays readable: gaps
+//! between dates with events up to the median gap are drawn to scale, a longer quiet stretch
+//! grows only with the logarithm of its length (marked `≈` on the axis when much compressed),
+//! and a short gap gets a minimum width. Tick labels always give true dates.
 
 use std::fmt::Write as _;
 
@@ -31,7 +32,7 @@ const WIDTH: f64 = 1200.0;
 const PLOT_LEFT: f64 = 300.0;
 const PLOT_RIGHT: f64 = 1170.0;
 /// Room right of the end date: the last segments run into it, "and on".
-const TAIL: f64 = 24.0;
+const TAIL: f64 = 80.0;
 const LANE: f64 = 20.0;
 const FONT: &str = r#"font-family="sans-serif""#;
 
@@ -93,7 +94,7 @@ fn irritant_colour(word: &str) -> &'static str {
     }
 }
 
-/// The piecewise-linear date axis.
+/// The piecewise date axis.
 struct Scale {
     /// The dates with something on them, sorted, and their x.
     keys: Vec<(NaiveDate, f64)>,
@@ -119,54 +120,45 @@ impl Scale {
             .collect();
         if gaps.is_empty() {
             return Scale {
-                keys: dates.iter().map(|d| (*d, PLOT_LEFT + width / 2.0)).collect(),
+                keys: dates
+                    .iter()
+                    .map(|d| (*d, PLOT_LEFT + width / 2.0))
+                    .collect(),
                 per_day: 1.0,
                 breaks: Vec::new(),
             };
         }
+        // Gaps up to the knee (the median gap, at least a week) are drawn to scale; longer
+        // ones grow with the logarithm of their length beyond it.
+        let mut sorted = gaps.clone();
+        sorted.sort_by(f64::total_cmp);
+        let knee = sorted[sorted.len() / 2].max(7.0);
+        let shape = |days: f64| {
+            if days <= knee {
+                days
+            } else {
+                knee * (1.0 + (days / knee).ln())
+            }
+        };
         let n = gaps.len() as f64;
         let min_px = (0.35 * width / n).min(18.0);
-        let cap_px = (0.14 * width).max(min_px * 2.0);
-        let total = |per_day: f64| -> f64 {
-            gaps.iter()
-                .map(|d| (d * per_day).clamp(min_px, cap_px))
-                .sum()
-        };
-        let shortest = gaps.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
-        let (mut low, mut high) = (0.0, cap_px / shortest);
-        let mut widths: Vec<f64>;
-        if total(high) < width {
-            // Even capped everywhere the gaps do not fill the width: stretch them evenly.
-            let sum = total(high);
-            widths = gaps
-                .iter()
-                .map(|d| (d * high).clamp(min_px, cap_px) * width / sum)
-                .collect();
-            low = high * width / sum;
-        } else {
-            for _ in 0..80 {
-                let middle = (low + high) / 2.0;
-                if total(middle) < width {
-                    low = middle;
-                } else {
-                    high = middle;
-                }
-            }
-            widths = gaps
-                .iter()
-                .map(|d| (d * low).clamp(min_px, cap_px))
-                .collect();
-            let sum: f64 = widths.iter().sum();
-            for w in &mut widths {
-                *w *= width / sum;
-            }
+        let sum: f64 = gaps.iter().map(|d| shape(*d)).sum::<f64>().max(1.0);
+        let per_day = width / sum;
+        let mut widths: Vec<f64> = gaps
+            .iter()
+            .map(|d| (shape(*d) * per_day).max(min_px))
+            .collect();
+        let total: f64 = widths.iter().sum();
+        for w in &mut widths {
+            *w *= width / total;
         }
+        let per_day = per_day * width / total;
         let mut keys = Vec::with_capacity(dates.len());
         let mut breaks = Vec::new();
         let mut x = PLOT_LEFT;
         keys.push((dates[0], x));
         for (i, w) in widths.iter().enumerate() {
-            if gaps[i] * low > cap_px * 1.2 {
+            if gaps[i] > knee * 3.0 {
                 breaks.push((x, x + w));
             }
             x += w;
@@ -174,7 +166,7 @@ impl Scale {
         }
         Scale {
             keys,
-            per_day: low,
+            per_day,
             breaks,
         }
     }
@@ -197,6 +189,10 @@ impl Scale {
         (last_x + (date - last).num_days() as f64 * self.per_day).min(PLOT_RIGHT)
     }
 }
+
+/// A mark of the reciprocity ledger: x, the count shown (expulsions), whether it is an
+/// expulsion (else a closure), and its tooltip.
+type LedgerMark = (f64, String, bool, String);
 
 /// One lane: an item's id, what it is, and its dated stages.
 struct Lane {
@@ -302,10 +298,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         escape(&title)
     );
     y += 20.0;
-    let mut subtitle = format!(
-        "{} events",
-        history.len()
-    );
+    let mut subtitle = format!("{} events", history.len());
     if let (Some(first), Some(end)) = (first, end) {
         let _ = write!(subtitle, ", {first} to {end}");
     }
@@ -462,6 +455,12 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
     }
     for ((x, label, title, held), row) in round_marks.iter().zip(&placed) {
         let label_y = rounds_top + 12.0 * (*row as f64) + 10.0;
+        // A label that would run off the right edge ends at its mark instead.
+        let (label_x, anchor) = if x - 4.0 + text_width(label, 10.0) > WIDTH - 8.0 {
+            (x + 4.0, "end")
+        } else {
+            (x - 4.0, "start")
+        };
         let (fill, stroke) = if *held {
             ("#222", "#222")
         } else {
@@ -469,18 +468,17 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         };
         let _ = writeln!(
             body,
-            r##"<g><title>{}</title><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#bbb"/><circle cx="{x:.1}" cy="{mark_y:.1}" r="6" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/><text x="{:.1}" y="{label_y:.1}" {FONT} font-size="10">{}</text></g>"##,
+            r##"<g><title>{}</title><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#bbb"/><circle cx="{x:.1}" cy="{mark_y:.1}" r="6" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/><text x="{label_x:.1}" y="{label_y:.1}" {FONT} font-size="10" text-anchor="{anchor}">{}</text></g>"##,
             escape(title),
             label_y + 2.0,
             mark_y - 6.0,
-            x - 4.0,
             escape(label)
         );
     }
-    y = mark_y + 22.0;
+    y = mark_y + 34.0;
 
     // The reciprocity ledger: a row per acting party.
-    let mut ledger_rows: Vec<(String, Vec<(f64, String, bool, String)>)> = Vec::new();
+    let mut ledger_rows: Vec<(String, Vec<LedgerMark>)> = Vec::new();
     for record in history {
         let (party, mark, expulsion, title) = match &record.event {
             Event::DiplomatsExpelled(expelled) => (
@@ -598,10 +596,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                     colour(word)
                 };
                 let text = word.replace('_', " ");
-                let key = format!(
-                    "{}{text}",
-                    if lane.irritant { "irritant " } else { "" }
-                );
+                let key = format!("{}{text}", if lane.irritant { "irritant " } else { "" });
                 if !legend.iter().any(|(k, _)| *k == key) {
                     legend.push((key, fill));
                 }
@@ -771,7 +766,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(escape(r#"a<b & "c" 'd'>"#), "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;");
+        assert_eq!(
+            escape(r#"a<b & "c" 'd'>"#),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
+        );
     }
 
     #[test]
@@ -795,10 +793,16 @@ mod tests {
 
     #[test]
     fn ticks_follow_the_span() {
-        assert!(ticks(date("2016-01-01"), date("2025-03-01"))
-            .iter()
-            .all(|(_, label)| label.len() == 4));
-        assert!(ticks(date("2025-01-01"), date("2025-09-01"))[0].1.contains("2025"));
+        assert!(
+            ticks(date("2016-01-01"), date("2025-03-01"))
+                .iter()
+                .all(|(_, label)| label.len() == 4)
+        );
+        assert!(
+            ticks(date("2025-01-01"), date("2025-09-01"))[0]
+                .1
+                .contains("2025")
+        );
         assert!(!ticks(date("2025-02-27"), date("2025-03-01")).is_empty());
     }
 
@@ -815,5 +819,44 @@ mod tests {
         );
         assert!(svg.contains("nothing is known"));
         assert!(svg.ends_with("</svg>\n"));
+    }
+}
+
+#[cfg(test)]
+mod scenario_tests {
+    use super::*;
+    use detente::domain::{Query, effective_timeline, state_at};
+    use detente::scenario::{istanbul_2025, istanbul_2025_followups, recorded};
+
+    #[test]
+    fn the_istanbul_picture_names_every_round_and_item() {
+        let events = recorded(istanbul_2025().into_iter().chain(istanbul_2025_followups()));
+        let query = Query::default();
+        let state = state_at(&events, &query);
+        let timeline: Vec<RecordedEvent> = effective_timeline(&events, &query)
+            .into_iter()
+            .cloned()
+            .collect();
+        let svg = render(
+            &state,
+            &timeline,
+            &Options {
+                dyad: "RUS-USA".parse().unwrap(),
+                as_of: None,
+                known_at: None,
+            },
+        );
+        if let Ok(path) = std::env::var("DETENTE_SVG_OUT") {
+            std::fs::write(path, &svg).unwrap();
+        }
+        for id in state
+            .steps
+            .keys()
+            .chain(state.claims.keys())
+            .chain(state.proposals.keys())
+        {
+            assert!(svg.contains(id.as_str()), "{id}");
+        }
+        assert!(svg.contains("Istanbul 2025-02-27"));
     }
 }

@@ -47,15 +47,27 @@ fn the_istanbul_scenario_folds_to_the_reference_answer() {
 fn a_batch_is_all_or_nothing_and_names_the_bad_event() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(&dir);
-    let good = input(serde_json::json!({"dyad": "RUS-USA", "occurred_on": "2025-02-27",
-        "event": {"type": "StepAgreed", "step": "financing", "description": "unimpeded financing"}}));
-    let also_good = input(serde_json::json!({"dyad": "RUS-USA", "occurred_on": "2025-03-10",
-        "event": {"type": "StepProgressed", "step": "financing", "stage": "implementing"}}));
-    let orphan = input(serde_json::json!({"dyad": "RUS-USA", "occurred_on": "2025-03-11",
-        "event": {"type": "ClaimProgressed", "claim": "dachas", "status": "resolved"}}));
-    let err = engine.record_batch(vec![good.clone(), also_good.clone(), orphan]).unwrap_err();
+    let good = input(
+        serde_json::json!({"dyad": "RUS-USA", "occurred_on": "2025-02-27",
+        "event": {"type": "StepAgreed", "step": "financing", "description": "unimpeded financing"}}),
+    );
+    let also_good = input(
+        serde_json::json!({"dyad": "RUS-USA", "occurred_on": "2025-03-10",
+        "event": {"type": "StepProgressed", "step": "financing", "stage": "implementing"}}),
+    );
+    let orphan = input(
+        serde_json::json!({"dyad": "RUS-USA", "occurred_on": "2025-03-11",
+        "event": {"type": "ClaimProgressed", "claim": "dachas", "status": "resolved"}}),
+    );
+    let err = engine
+        .record_batch(vec![good.clone(), also_good.clone(), orphan])
+        .unwrap_err();
     match &err {
-        EngineError::Rejected { index: 2, rejection: Rejection::UnknownItem { .. }, .. } => {}
+        EngineError::Rejected {
+            index: 2,
+            rejection: Rejection::UnknownItem { .. },
+            ..
+        } => {}
         other => panic!("expected the third event to be refused, got {other:?}"),
     }
     assert!(err.to_string().starts_with("event 3 of the batch"), "{err}");
@@ -70,15 +82,20 @@ fn a_batch_is_all_or_nothing_and_names_the_bad_event() {
 fn recording_again_is_a_no_op_and_other_content_under_the_same_id_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(&dir);
-    let expelled = input(serde_json::json!({"dyad": "RUS-USA", "occurred_on": "2016-12-29",
-        "event": {"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 35}}));
+    let expelled = input(
+        serde_json::json!({"dyad": "RUS-USA", "occurred_on": "2016-12-29",
+        "event": {"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 35}}),
+    );
     let first = engine.record(expelled.clone()).unwrap();
     let again = engine.record(expelled.clone()).unwrap();
     assert_eq!(first.record, again.record);
     assert!(!again.stored);
     let mut other = expelled;
     other.id = Some(first.record.id.clone());
-    other.event = Event::DiplomatsExpelled(DiplomatsExpelled { expelled_by: "USA".parse().unwrap(), count: 36 });
+    other.event = Event::DiplomatsExpelled(DiplomatsExpelled {
+        expelled_by: "USA".parse().unwrap(),
+        count: 36,
+    });
     match engine.record(other) {
         Err(EngineError::IdConflict { position: 1, .. }) => {}
         other => panic!("expected an id conflict, got {other:?}"),
@@ -89,8 +106,18 @@ fn recording_again_is_a_no_op_and_other_content_under_the_same_id_is_refused() {
 #[test]
 fn a_retroactive_event_and_a_retraction_refold_the_state() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open_with(dir.path(), Config { snapshot_every: 2, ..Config::default() }).unwrap();
-    for (n, date) in ["2017-09-02", "2018-03-26", "2019-01-01", "2020-01-01"].iter().enumerate() {
+    let engine = Engine::open_with(
+        dir.path(),
+        Config {
+            snapshot_every: 2,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    for (n, date) in ["2017-09-02", "2018-03-26", "2019-01-01", "2020-01-01"]
+        .iter()
+        .enumerate()
+    {
         engine
             .record(input(serde_json::json!({"id": format!("closed-{n}"), "dyad": "RUS-USA", "occurred_on": date,
                 "event": {"type": "MissionClosed", "closed_by": "USA", "facility": format!("facility {n}")}})))
@@ -105,16 +132,32 @@ fn a_retroactive_event_and_a_retraction_refold_the_state() {
     assert_eq!(history[0].id.as_str(), "expelled-2016");
     // A retraction takes its target out.
     engine
-        .record(input(serde_json::json!({"id": "oops", "dyad": "RUS-USA", "occurred_on": "2021-01-01",
-            "event": {"type": "EventRetracted", "target": "closed-1", "reason": "misreported"}})))
+        .record(input(
+            serde_json::json!({"id": "oops", "dyad": "RUS-USA", "occurred_on": "2021-01-01",
+            "event": {"type": "EventRetracted", "target": "closed-1", "reason": "misreported"}}),
+        ))
         .unwrap();
     let state = engine.state(rus_usa()).unwrap();
     assert_eq!(state, reference(&engine, rus_usa(), &Query::default()));
     let usa: Party = "USA".parse().unwrap();
     assert_eq!(state.reciprocity.missions_closed[&usa].len(), 3);
-    for day in ["2016-12-28", "2016-12-29", "2017-09-02", "2018-06-01", "2019-01-01", "2030-01-01"] {
-        let query = Query { as_of: Some(day.parse().unwrap()), ..Query::default() };
-        assert_eq!(engine.query(rus_usa(), &query).unwrap(), reference(&engine, rus_usa(), &query), "{day}");
+    for day in [
+        "2016-12-28",
+        "2016-12-29",
+        "2017-09-02",
+        "2018-06-01",
+        "2019-01-01",
+        "2030-01-01",
+    ] {
+        let query = Query {
+            as_of: Some(day.parse().unwrap()),
+            ..Query::default()
+        };
+        assert_eq!(
+            engine.query(rus_usa(), &query).unwrap(),
+            reference(&engine, rus_usa(), &query),
+            "{day}"
+        );
     }
     engine.verify().unwrap();
 }
@@ -125,8 +168,13 @@ fn caches_survive_a_reopen_and_a_rebuild_gives_the_same_answers() {
     let (state, history) = {
         let engine = open(&dir);
         engine.record_batch(scenario::istanbul_2025()).unwrap();
-        engine.record_batch(scenario::istanbul_2025_followups()).unwrap();
-        (engine.state(rus_usa()).unwrap(), engine.history(rus_usa(), None, None).unwrap())
+        engine
+            .record_batch(scenario::istanbul_2025_followups())
+            .unwrap();
+        (
+            engine.state(rus_usa()).unwrap(),
+            engine.history(rus_usa(), None, None).unwrap(),
+        )
     };
     {
         let engine = open(&dir);
@@ -162,7 +210,14 @@ fn concurrent_recorders_never_store_an_event_checked_against_a_stale_state() {
     // exists. A progress stored against a stale state would show as an anomaly or as a
     // progress positioned before its agreement.
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open_with(dir.path(), Config { durability: detente::store::Durability::Buffered, ..Config::default() }).unwrap();
+    let engine = Engine::open_with(
+        dir.path(),
+        Config {
+            durability: detente::store::Durability::Buffered,
+            ..Config::default()
+        },
+    )
+    .unwrap();
     const STEPS: usize = 12;
     let start = Arc::new(Barrier::new(4));
     let mut threads = Vec::new();
@@ -209,7 +264,11 @@ fn concurrent_recorders_never_store_an_event_checked_against_a_stale_state() {
     }
     let stored: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
     let log = export(&engine);
-    assert_eq!(stored, log.len(), "every acknowledged event is in the log, once");
+    assert_eq!(
+        stored,
+        log.len(),
+        "every acknowledged event is in the log, once"
+    );
     assert_eq!(log.len(), STEPS * 4);
     let positions: Vec<u64> = log.iter().map(|r| r.position).collect();
     assert_eq!(positions, (1..=log.len() as u64).collect::<Vec<_>>());
@@ -222,7 +281,11 @@ fn concurrent_recorders_never_store_an_event_checked_against_a_stale_state() {
         .collect();
     for record in &log {
         if let Event::StepProgressed(e) = &record.event {
-            assert!(agreed_at[e.step.as_str()] < record.position, "{} progressed before it was agreed", e.step);
+            assert!(
+                agreed_at[e.step.as_str()] < record.position,
+                "{} progressed before it was agreed",
+                e.step
+            );
         }
     }
     let state = engine.state(rus_usa()).unwrap();
@@ -238,7 +301,9 @@ fn a_subscriber_gets_every_new_event_in_order_without_holding_writers() {
     let mut feed = engine.subscribe();
     let slow = engine.subscribe(); // never read: must not block anything
     engine.record_batch(scenario::istanbul_2025()).unwrap();
-    engine.record_batch(scenario::istanbul_2025_followups()).unwrap();
+    engine
+        .record_batch(scenario::istanbul_2025_followups())
+        .unwrap();
     let mut seen = Vec::new();
     while let Some(record) = feed.next_timeout(Duration::from_millis(50)).unwrap() {
         seen.push(record);
@@ -282,22 +347,34 @@ impl Projection for AuditCount {
 fn registered_projections_follow_the_log_and_catch_up_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let talks = |id: &str, date: &str, city: &str| {
-        input(serde_json::json!({"id": id, "dyad": "RUS-USA", "occurred_on": date,
-            "event": {"type": "TalksHeld", "location": {"city": city, "country": "TUR"}, "delegations": []}}))
+        input(
+            serde_json::json!({"id": id, "dyad": "RUS-USA", "occurred_on": date,
+            "event": {"type": "TalksHeld", "location": {"city": city, "country": "TUR"}, "delegations": []}}),
+        )
     };
     {
         let engine = open(&dir);
         engine.register::<RoundsPerCity>().unwrap();
         engine.register::<AuditCount>().unwrap();
-        engine.record(talks("t1", "2025-02-27", "Istanbul")).unwrap();
-        engine.record(talks("t2", "2025-04-10", "Istanbul")).unwrap();
+        engine
+            .record(talks("t1", "2025-02-27", "Istanbul"))
+            .unwrap();
+        engine
+            .record(talks("t2", "2025-04-10", "Istanbul"))
+            .unwrap();
         engine
             .record(input(serde_json::json!({"id": "r1", "dyad": "RUS-USA", "occurred_on": "2025-04-11",
                 "event": {"type": "EventRetracted", "target": "t2", "reason": "it did not happen"}})))
             .unwrap();
         let cities = engine.projection::<RoundsPerCity>(Some(rus_usa())).unwrap();
         assert_eq!(cities.0["Istanbul"], 1);
-        assert_eq!(engine.projection::<AuditCount>(None).unwrap(), AuditCount { records: 3, retractions: 1 });
+        assert_eq!(
+            engine.projection::<AuditCount>(None).unwrap(),
+            AuditCount {
+                records: 3,
+                retractions: 1
+            }
+        );
         engine.verify().unwrap();
     }
     {
@@ -309,9 +386,18 @@ fn registered_projections_follow_the_log_and_catch_up_on_open() {
     engine.register::<RoundsPerCity>().unwrap();
     engine.register::<AuditCount>().unwrap();
     let cities = engine.projection::<RoundsPerCity>(Some(rus_usa())).unwrap();
-    assert_eq!(cities, engine.replay_dyad::<RoundsPerCity>(rus_usa()).unwrap());
+    assert_eq!(
+        cities,
+        engine.replay_dyad::<RoundsPerCity>(rus_usa()).unwrap()
+    );
     assert_eq!(cities.0.get("Riyadh"), Some(&1));
-    assert_eq!(engine.projection::<AuditCount>(None).unwrap(), AuditCount { records: 4, retractions: 1 });
+    assert_eq!(
+        engine.projection::<AuditCount>(None).unwrap(),
+        AuditCount {
+            records: 4,
+            retractions: 1
+        }
+    );
     assert_eq!(engine.replay::<AuditCount>().unwrap().records, 4);
     engine.verify().unwrap();
 }
@@ -321,7 +407,9 @@ fn a_projection_that_was_never_registered_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(&dir);
     match engine.projection::<RoundsPerCity>(Some(rus_usa())) {
-        Err(EngineError::NotRegistered { name: "rounds_per_city" }) => {}
+        Err(EngineError::NotRegistered {
+            name: "rounds_per_city",
+        }) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -338,9 +426,15 @@ fn known_at_before_a_retraction_still_sees_its_target() {
         .record(input(serde_json::json!({"id": "retract", "dyad": "RUS-USA", "occurred_on": "2025-03-05", "reported_on": "2025-03-05",
             "event": {"type": "EventRetracted", "target": "talks", "reason": "wrong city"}})))
         .unwrap();
-    let before = Query { known_at: Some("2025-03-01".parse().unwrap()), ..Query::default() };
+    let before = Query {
+        known_at: Some("2025-03-01".parse().unwrap()),
+        ..Query::default()
+    };
     assert_eq!(engine.query(rus_usa(), &before).unwrap().rounds.len(), 1);
     assert!(engine.state(rus_usa()).unwrap().rounds.is_empty());
-    let at_first = Query { at_position: Some(1), ..Query::default() };
+    let at_first = Query {
+        at_position: Some(1),
+        ..Query::default()
+    };
     assert_eq!(engine.query(rus_usa(), &at_first).unwrap().rounds.len(), 1);
 }

@@ -27,7 +27,11 @@ fn steps(n_events: usize) -> impl Strategy<Value = Vec<Step>> {
 }
 
 fn open(dir: &std::path::Path) -> Engine {
-    let config = Config { snapshot_every: 3, durability: Durability::Buffered, ..Config::default() };
+    let config = Config {
+        snapshot_every: 3,
+        durability: Durability::Buffered,
+        ..Config::default()
+    };
     Engine::open_with(dir, config).unwrap()
 }
 
@@ -39,10 +43,15 @@ fn reference_accepts(log: &[RecordedEvent], input: &NewEvent) -> bool {
     }
     let today = Utc::now().date_naive();
     let head = log.len() as u64;
-    let dyad_log: Vec<RecordedEvent> = log.iter().filter(|r| r.dyad == input.dyad).cloned().collect();
+    let dyad_log: Vec<RecordedEvent> = log
+        .iter()
+        .filter(|r| r.dyad == input.dyad)
+        .cloned()
+        .collect();
     let mut normalized = input.clone();
     normalized.id = Some(id);
-    let candidate = normalized.into_recorded(head + 1, dyad_log.len() as u64 + 1, today, Utc::now());
+    let candidate =
+        normalized.into_recorded(head + 1, dyad_log.len() as u64 + 1, today, Utc::now());
     check_in_history(&dyad_log, &candidate).is_ok()
 }
 
@@ -55,7 +64,13 @@ fn check_answers(engine: &Engine, queries: &[Query]) -> Result<(), TestCaseError
         prop_assert_eq!(&engine.state(dyad).unwrap(), &expected, "state of {}", dyad);
         for query in queries {
             let expected = state_at(mine.iter().copied(), query);
-            prop_assert_eq!(&engine.query(dyad, query).unwrap(), &expected, "{} {:?}", dyad, query);
+            prop_assert_eq!(
+                &engine.query(dyad, query).unwrap(),
+                &expected,
+                "{} {:?}",
+                dyad,
+                query
+            );
         }
     }
     Ok(())

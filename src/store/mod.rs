@@ -2,11 +2,22 @@
 //!
 //! **Invariant:** only `src/store/` knows sled.
 
-use std::collections::HashMap;
+mod codec;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
-use crate::domain::{ChainHash, Dyad, EventId, NewEvent, RecordedEvent};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ChainHash, Dyad, EventId, NewEvent, RecordedEvent, SCHEMA_VERSION};
+use codec::{
+    HEAD_KEY, PersistedHead, VERSION_PREFIX, decode_head, decode_record, decode_u64, dyad_key,
+    dyad_of_version_key, encode_head, encode_record, id_key, log_key, version_key,
+};
 
 /// How an append reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -18,6 +29,10 @@ pub enum Durability {
     /// Returns before the write is flushed; sled's background flusher writes it within
     /// `flush_every_ms`. A kill may lose the last acknowledged appends. Must be asked for.
     Buffered,
+    /// [`Durability::Flushed`], then an `fdatasync` of sled's data file, so that the append
+    /// also survives a power loss (sled's flush alone uses `sync_file_range`, which does not
+    /// flush the disk's cache nor the file's size). See `docs/durability.md` for its cost.
+    Synced,
 }
 
 /// The dyad version an append expects.
@@ -151,111 +166,1077 @@ pub enum StoreError {
 }
 
 /// The append-only event log.
+///
+/// One process owns a store at a time (sled's file lock); inside it, a writer mutex serializes
+/// appends, so positions come from an in-memory head restored on open from the persisted one.
+///
+/// # Layout
+///
+/// Three sled trees, whatever the number of dyads:
+///
+/// - `log`: every record and its indexes, by key prefix (see `codec`): `L`+position -> record,
+///   `I`+id -> position, `D`+dyad+version -> position, `V`+dyad -> version, and `H` -> the head
+///   (position, hash, last `recorded_at`). All integers are big-endian, so keys sort by number.
+/// - `meta`: the format version of the store.
+/// - `aux`: the engine's projections, snapshots and checkpoints.
+///
+/// An append writes its records, their index entries, the dyad versions and the head in one
+/// `apply_batch` on the `log` tree. A batch on one tree is atomic in sled 0.34 (also across a
+/// crash: recovery replays a batch whole or not at all), and it is cheaper than a multi-tree
+/// transaction, which is why the indexes share the tree with the records instead of having trees
+/// of their own.
 pub struct Store {
-    _private: (),
+    path: PathBuf,
+    config: StoreConfig,
+    db: sled::Db,
+    log: sled::Tree,
+    aux: sled::Tree,
+    /// sled's data file, opened again (without a lock) to `fdatasync` it in
+    /// [`Durability::Synced`].
+    data_file: std::fs::File,
+    writer: Mutex<Writer>,
+    /// Declared last, so it is dropped after every sled handle: it waits until sled has let go
+    /// of the file lock, so that the store can be opened again as soon as this one is dropped.
+    _release: ReleaseOnDrop,
+}
+
+/// What the writer mutex guards: the end of the log, as stored.
+#[derive(Debug)]
+struct Writer {
+    head: Head,
+    last_recorded_at: DateTime<Utc>,
+    versions: HashMap<Dyad, u64>,
+}
+
+impl Writer {
+    fn version(&self, dyad: Dyad) -> u64 {
+        self.versions.get(&dyad).copied().unwrap_or(0)
+    }
+}
+
+/// The format version of the store this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const FORMAT_KEY: &[u8] = b"format_version";
+const LOG_TREE: &[u8] = b"log";
+const META_TREE: &[u8] = b"meta";
+const AUX_TREE: &[u8] = b"aux";
+/// How long `open` retries a lock held by a store this process has just dropped (sled's
+/// background threads may hold it a few milliseconds longer); a lock held by another process is
+/// reported once this has passed.
+const LOCK_RETRY: Duration = Duration::from_millis(300);
+/// How long dropping a store waits for sled to release its file lock.
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
+impl ExpectedVersion {
+    /// Whether a dyad at version `actual` meets this expectation.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::store::ExpectedVersion;
+    ///
+    /// assert!(ExpectedVersion::Any.admits(4));
+    /// assert!(ExpectedVersion::NoStream.admits(0));
+    /// assert!(!ExpectedVersion::Exact(3).admits(4));
+    /// ```
+    pub fn admits(self, actual: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exact(expected) => actual == expected,
+        }
+    }
 }
 
 impl Store {
     /// Opens (creating where absent) the store at `path`.
+    ///
+    /// A store in use by another process is [`StoreError::Locked`]; one written with a newer
+    /// format is [`StoreError::NewerFormat`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::store::{Store, StoreConfig};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// assert_eq!(store.head().position, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
-        let _ = (path, config);
-        todo!("issue 3")
+        let db = open_sled(path)?;
+        let io = |err: sled::Error| io_error(path, err);
+        let meta = db.open_tree(META_TREE).map_err(io)?;
+        let log = db.open_tree(LOG_TREE).map_err(io)?;
+        match meta.get(FORMAT_KEY).map_err(io)? {
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Io {
+                        path: path.to_owned(),
+                        message: format!("the format version record is malformed: {bytes:?}"),
+                    })?;
+                if found > FORMAT_VERSION {
+                    return Err(StoreError::NewerFormat {
+                        path: path.to_owned(),
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            None if log.is_empty() => {
+                meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
+                    .map_err(io)?;
+                db.flush().map_err(io)?;
+                // A new store: make its directory entries durable once, so that a power loss
+                // cannot lose the files that later synced appends are written to.
+                sync_directory(path)?;
+            }
+            None => {
+                return Err(StoreError::Io {
+                    path: path.to_owned(),
+                    message:
+                        "the store has records but no format version: it was not written by detente"
+                            .into(),
+                });
+            }
+        }
+        let aux = db.open_tree(AUX_TREE).map_err(io)?;
+        let writer = load_writer(path, &log)?;
+        let data_file = std::fs::File::open(path.join("db")).map_err(|err| StoreError::Io {
+            path: path.to_owned(),
+            message: format!("cannot open sled's data file: {err}"),
+        })?;
+        Ok(Store {
+            path: path.to_owned(),
+            config,
+            db,
+            log,
+            aux,
+            data_file,
+            writer: Mutex::new(writer),
+            _release: ReleaseOnDrop {
+                lock_file: path.join("db"),
+            },
+        })
+    }
+
+    /// The path the store was opened at.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("store");
+    /// let store = Store::open(&path, StoreConfig::default())?;
+    /// assert_eq!(store.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Appends a batch atomically: all of it or nothing. Returns one [`Appended`] per input, in
     /// order.
+    ///
+    /// Each event gets the next position and the next version of its dyad, `recorded_at` =
+    /// the later of now (to the microsecond) and the last one stored, `reported_on` defaulted
+    /// to that date, and its chain hash. An event whose id is already stored (or earlier in the
+    /// batch) with the same content is not stored again: its [`Appended`] holds the stored
+    /// record and `stored: false`; with other content, the call is a
+    /// [`StoreError::IdConflict`].
+    ///
+    /// Expected versions are checked against the versions before the batch, for every dyad
+    /// named, except a dyad whose events in the batch are all already stored (so that retrying
+    /// an append that succeeded returns its records instead of a conflict).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::NewEvent;
+    /// use detente::store::{AppendOptions, ExpectedVersion, Store, StoreConfig, StoreError};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"id":"e1","dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// let mut options = AppendOptions::default();
+    /// options.expected.insert(event.dyad, ExpectedVersion::NoStream);
+    /// let appended = store.append(vec![event.clone()], &options)?;
+    /// assert_eq!((appended[0].record.position, appended[0].record.version), (1, 1));
+    ///
+    /// // The same id and content again: nothing is stored, the stored record comes back.
+    /// let again = store.append(vec![event.clone()], &AppendOptions::default())?;
+    /// assert!(!again[0].stored);
+    ///
+    /// // A stale expectation is a conflict.
+    /// let mut other = event.clone();
+    /// other.id = Some("e2".parse()?);
+    /// let err = store.append(vec![other], &options).unwrap_err();
+    /// assert!(matches!(err, StoreError::Conflict { actual: 1, .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn append(
         &self,
         events: Vec<NewEvent>,
         options: &AppendOptions,
     ) -> Result<Vec<Appended>, StoreError> {
-        let _ = (events, options);
-        todo!("issue 3")
+        let results = {
+            let mut writer = self.lock_writer();
+            let recorded_at = next_recorded_at(writer.last_recorded_at);
+            let today = recorded_at.date_naive();
+            let mut results: Vec<Appended> = Vec::with_capacity(events.len());
+            let mut in_batch: HashMap<EventId, usize> = HashMap::new();
+            let mut new_versions: HashMap<Dyad, u64> = HashMap::new();
+            let mut dyads_in_batch: HashSet<Dyad> = HashSet::new();
+            let mut position = writer.head.position;
+            let mut hash = writer.head.hash;
+            let mut batch = sled::Batch::default();
+            for event in events {
+                let id = event.effective_id();
+                dyads_in_batch.insert(event.dyad);
+                let earlier = match in_batch.get(&id) {
+                    Some(&index) => Some(results[index].record.clone()),
+                    None => self.get(&id)?,
+                };
+                if let Some(record) = earlier {
+                    if !event.matches(&record) {
+                        return Err(StoreError::IdConflict {
+                            id,
+                            position: record.position,
+                        });
+                    }
+                    in_batch.entry(id).or_insert(results.len());
+                    results.push(Appended {
+                        record,
+                        stored: false,
+                    });
+                    continue;
+                }
+                let version = new_versions
+                    .entry(event.dyad)
+                    .or_insert_with(|| writer.version(event.dyad));
+                *version += 1;
+                position += 1;
+                let mut record = event.into_recorded(position, *version, today, recorded_at);
+                record.hash = record.chain_hash(&hash);
+                hash = record.hash;
+                batch.insert(&log_key(position), encode_record(&record));
+                batch.insert(id_key(&record.id), &position.to_be_bytes());
+                batch.insert(
+                    &dyad_key(record.dyad, record.version),
+                    &position.to_be_bytes(),
+                );
+                in_batch.insert(id, results.len());
+                results.push(Appended {
+                    record,
+                    stored: true,
+                });
+            }
+            for (&dyad, &expected) in &options.expected {
+                let only_repeats =
+                    dyads_in_batch.contains(&dyad) && !new_versions.contains_key(&dyad);
+                let actual = writer.version(dyad);
+                if !only_repeats && !expected.admits(actual) {
+                    return Err(StoreError::Conflict {
+                        dyad,
+                        expected,
+                        actual,
+                    });
+                }
+            }
+            if !new_versions.is_empty() {
+                for (&dyad, &version) in &new_versions {
+                    batch.insert(&version_key(dyad), &version.to_be_bytes());
+                }
+                let head = PersistedHead {
+                    position,
+                    hash,
+                    last_recorded_at: recorded_at,
+                };
+                batch.insert(HEAD_KEY, encode_head(&head));
+                self.log.apply_batch(batch).map_err(|err| self.io(err))?;
+                writer.head = Head { position, hash };
+                writer.last_recorded_at = recorded_at;
+                writer.versions.extend(new_versions);
+            }
+            results
+        };
+        // Outside the writer lock: appends of other threads go on meanwhile, and one flush
+        // makes all of them durable (sled flushes everything written before the call).
+        self.make_durable(options.durability)?;
+        Ok(results)
     }
 
     /// Appends recorded events verbatim (a restore from an export): each must continue the log
     /// (next position, next dyad version, chain hash over the previous one).
+    ///
+    /// Each record must also have an id not yet stored, schema 1 and a `recorded_at` not
+    /// before the last one stored. The first that does not fit is a [`StoreError::BadRestore`]
+    /// naming its position, and nothing of the call is stored.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// # use detente::store::{AppendOptions, Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let source = Store::open(&dir.path().join("a"), StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// source.append(vec![event], &AppendOptions::default())?;
+    /// let export: Vec<_> = source.read_log(1).collect::<Result<_, _>>()?;
+    ///
+    /// let copy = Store::open(&dir.path().join("b"), StoreConfig::default())?;
+    /// copy.restore(export)?;
+    /// assert_eq!(copy.head(), source.head());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<(), StoreError> {
-        let _ = records;
-        todo!("issue 3")
+        {
+            let mut writer = self.lock_writer();
+            let mut position = writer.head.position;
+            let mut hash = writer.head.hash;
+            let mut last_recorded_at = writer.last_recorded_at;
+            let mut new_versions: HashMap<Dyad, u64> = HashMap::new();
+            let mut ids: HashSet<EventId> = HashSet::new();
+            let mut batch = sled::Batch::default();
+            for record in records {
+                let bad = |reason: String| StoreError::BadRestore {
+                    position: record.position,
+                    reason,
+                };
+                if record.position != position + 1 {
+                    return Err(bad(format!("expected position {}", position + 1)));
+                }
+                let version = new_versions
+                    .entry(record.dyad)
+                    .or_insert_with(|| writer.version(record.dyad));
+                if record.version != *version + 1 {
+                    return Err(bad(format!(
+                        "expected version {} of dyad {}, found {}",
+                        *version + 1,
+                        record.dyad,
+                        record.version
+                    )));
+                }
+                if record.schema != SCHEMA_VERSION {
+                    return Err(bad(format!(
+                        "schema {} is not the {SCHEMA_VERSION} this build restores",
+                        record.schema
+                    )));
+                }
+                if ids.contains(&record.id)
+                    || self
+                        .log
+                        .contains_key(id_key(&record.id))
+                        .map_err(|err| self.io(err))?
+                {
+                    return Err(bad(format!("event id `{}` is already stored", record.id)));
+                }
+                if record.recorded_at < last_recorded_at {
+                    return Err(bad(format!(
+                        "recorded_at {} is before the previous {}",
+                        record.recorded_at, last_recorded_at
+                    )));
+                }
+                let expected_hash = record.chain_hash(&hash);
+                if record.hash != expected_hash {
+                    return Err(bad(format!(
+                        "hash {} is not the chain hash {expected_hash} over the previous record",
+                        record.hash
+                    )));
+                }
+                *version += 1;
+                position = record.position;
+                hash = record.hash;
+                last_recorded_at = record.recorded_at;
+                batch.insert(&log_key(position), encode_record(&record));
+                batch.insert(id_key(&record.id), &position.to_be_bytes());
+                batch.insert(
+                    &dyad_key(record.dyad, record.version),
+                    &position.to_be_bytes(),
+                );
+                ids.insert(record.id);
+            }
+            if new_versions.is_empty() {
+                return Ok(());
+            }
+            for (&dyad, &version) in &new_versions {
+                batch.insert(&version_key(dyad), &version.to_be_bytes());
+            }
+            let head = PersistedHead {
+                position,
+                hash,
+                last_recorded_at,
+            };
+            batch.insert(HEAD_KEY, encode_head(&head));
+            self.log.apply_batch(batch).map_err(|err| self.io(err))?;
+            writer.head = Head { position, hash };
+            writer.last_recorded_at = last_recorded_at;
+            writer.versions.extend(new_versions);
+        }
+        self.make_durable(self.config.durability)
     }
 
     /// The end of the log.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Head, Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// assert_eq!(store.head(), Head::default());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn head(&self) -> Head {
-        todo!("issue 3")
+        self.lock_writer().head
     }
 
     /// A dyad's current version (0 when it has no event).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// assert_eq!(store.dyad_version("RUS-USA".parse()?)?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dyad_version(&self, dyad: Dyad) -> Result<u64, StoreError> {
-        let _ = dyad;
-        todo!("issue 3")
+        match self
+            .log
+            .get(version_key(dyad))
+            .map_err(|err| self.io(err))?
+        {
+            Some(bytes) => decode_u64(&bytes).map_err(|reason| self.index_fault(reason)),
+            None => Ok(0),
+        }
     }
 
     /// Every dyad with its version, sorted.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// # use detente::store::{AppendOptions, Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"USA-RUS","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// store.append(vec![event], &AppendOptions::default())?;
+    /// assert_eq!(store.dyads()?, vec![("RUS-USA".parse()?, 1)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dyads(&self) -> Result<Vec<(Dyad, u64)>, StoreError> {
-        todo!("issue 3")
+        let mut dyads = Vec::new();
+        for entry in self.log.scan_prefix([VERSION_PREFIX]) {
+            let (key, value) = entry.map_err(|err| self.io(err))?;
+            let dyad = dyad_of_version_key(&key).map_err(|reason| self.index_fault(reason))?;
+            let version = decode_u64(&value).map_err(|reason| self.index_fault(reason))?;
+            dyads.push((dyad, version));
+        }
+        dyads.sort();
+        Ok(dyads)
     }
 
     /// A dyad's events with versions in `versions`, in version order, streaming.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// # use detente::store::{AppendOptions, Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// store.append(vec![event], &AppendOptions::default())?;
+    /// let events: Vec<_> = store.read_dyad("RUS-USA".parse()?, 1..=u64::MAX).collect::<Result<_, _>>()?;
+    /// assert_eq!(events.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read_dyad(
         &self,
         dyad: Dyad,
         versions: RangeInclusive<u64>,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
-        let _ = (dyad, versions);
-        std::iter::empty()
+        let (first, last) = (*versions.start(), *versions.end());
+        let entries =
+            (first <= last).then(|| self.log.range(dyad_key(dyad, first)..=dyad_key(dyad, last)));
+        entries.into_iter().flatten().map(move |entry| {
+            let (_, value) = entry.map_err(|err| self.io(err))?;
+            let position = decode_u64(&value).map_err(|reason| self.index_fault(reason))?;
+            let record = self
+                .read_position(position)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    position,
+                    reason: format!("the index of dyad {dyad} points at a missing record"),
+                })?;
+            Ok(record)
+        })
     }
 
     /// The whole log from `from_position` on, in position order, streaming.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// assert_eq!(store.read_log(1).count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read_log(
         &self,
         from_position: u64,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
-        let _ = from_position;
-        std::iter::empty()
+        self.log
+            .range(log_key(from_position)..=log_key(u64::MAX))
+            .map(move |entry| {
+                let (key, value) = entry.map_err(|err| self.io(err))?;
+                let position = decode_u64(&key[1..]).map_err(|reason| self.index_fault(reason))?;
+                decode_at(position, &value)
+            })
     }
 
     /// One event by id.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// assert!(store.get(&"e1".parse()?)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, id: &EventId) -> Result<Option<RecordedEvent>, StoreError> {
-        let _ = id;
-        todo!("issue 3")
+        let Some(value) = self.log.get(id_key(id)).map_err(|err| self.io(err))? else {
+            return Ok(None);
+        };
+        let position = decode_u64(&value).map_err(|reason| self.index_fault(reason))?;
+        match self.read_position(position)? {
+            Some(record) => Ok(Some(record)),
+            None => Err(StoreError::Corrupt {
+                position,
+                reason: format!("the index of id `{id}` points at a missing record"),
+            }),
+        }
     }
 
     /// Counts and sizes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// let stats = store.stats()?;
+    /// assert_eq!((stats.events, stats.dyads, stats.head_position), (0, 0, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
-        todo!("issue 3")
+        let (head_position, dyads) = {
+            let writer = self.lock_writer();
+            (writer.head.position, writer.versions.len() as u64)
+        };
+        Ok(StoreStats {
+            // Positions are gap-free from 1 and nothing is deleted.
+            events: head_position,
+            dyads,
+            head_position,
+            size_on_disk: self.db.size_on_disk().map_err(|err| self.io(err))?,
+        })
     }
 
     /// Walks the whole log: every record decodes, positions and versions are gap-free, the
     /// id index points at it, and the hash chain holds. The first fault is an error naming
     /// its position.
+    ///
+    /// It also checks the dyad index, the dyad versions and the head against the walk. Appends
+    /// wait while it runs.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Head, Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// assert_eq!(store.verify()?, Head::default());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify(&self) -> Result<Head, StoreError> {
-        todo!("issue 3")
+        let writer = self.lock_writer();
+        let mut previous = ChainHash::ZERO;
+        let mut expected_position = 1;
+        let mut versions: HashMap<Dyad, u64> = HashMap::new();
+        for entry in self.log.range(log_key(0)..=log_key(u64::MAX)) {
+            let (key, value) = entry.map_err(|err| self.io(err))?;
+            let position = decode_u64(&key[1..]).map_err(|reason| self.index_fault(reason))?;
+            let corrupt = |reason: String| StoreError::Corrupt { position, reason };
+            if position != expected_position {
+                return Err(StoreError::Corrupt {
+                    position: expected_position,
+                    reason: format!("missing: the next stored position is {position}"),
+                });
+            }
+            let record = decode_at(position, &value)?;
+            let version = versions.entry(record.dyad).or_insert(0);
+            *version += 1;
+            if record.version != *version {
+                return Err(corrupt(format!(
+                    "version {} of dyad {} where {} was due",
+                    record.version, record.dyad, *version
+                )));
+            }
+            let indexed = self
+                .log
+                .get(id_key(&record.id))
+                .map_err(|err| self.io(err))?;
+            if indexed.as_deref() != Some(&position.to_be_bytes()[..]) {
+                return Err(corrupt(format!(
+                    "the id index of `{}` does not point here",
+                    record.id
+                )));
+            }
+            let indexed = self
+                .log
+                .get(dyad_key(record.dyad, record.version))
+                .map_err(|err| self.io(err))?;
+            if indexed.as_deref() != Some(&position.to_be_bytes()[..]) {
+                return Err(corrupt(format!(
+                    "the index of dyad {} version {} does not point here",
+                    record.dyad, record.version
+                )));
+            }
+            let hash = record.chain_hash(&previous);
+            if record.hash != hash {
+                return Err(corrupt(format!(
+                    "stored hash {} is not the chain hash {hash} of its content",
+                    record.hash
+                )));
+            }
+            previous = hash;
+            expected_position += 1;
+        }
+        let head = Head {
+            position: expected_position - 1,
+            hash: previous,
+        };
+        if head != writer.head {
+            return Err(StoreError::Corrupt {
+                position: head.position,
+                reason: format!(
+                    "the log ends at position {} but the head says {}",
+                    head.position, writer.head.position
+                ),
+            });
+        }
+        let mut stored_versions = HashMap::new();
+        for (dyad, version) in self.dyads()? {
+            stored_versions.insert(dyad, version);
+        }
+        if stored_versions != versions {
+            return Err(StoreError::Corrupt {
+                position: head.position,
+                reason: "the stored dyad versions differ from the log".into(),
+            });
+        }
+        Ok(head)
     }
 
     /// Flushes everything written so far to disk.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// store.flush()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&self) -> Result<(), StoreError> {
-        todo!("issue 3")
+        self.db.flush().map_err(|err| self.io(err))?;
+        Ok(())
     }
 
     /// Reads an auxiliary value (the engine's projections, snapshots and checkpoints).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// store.aux_put(vec![(b"snapshot/RUS-USA".to_vec(), Some(b"{}".to_vec()))])?;
+    /// assert_eq!(store.aux_get(b"snapshot/RUS-USA")?, Some(b"{}".to_vec()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let _ = key;
-        todo!("issue 3")
+        let value = self.aux.get(key).map_err(|err| self.io(err))?;
+        Ok(value.map(|bytes| bytes.to_vec()))
     }
 
     /// Writes auxiliary values atomically (`None` removes).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// store.aux_put(vec![(b"a".to_vec(), Some(b"1".to_vec())), (b"b".to_vec(), None)])?;
+    /// assert!(store.aux_get(b"b")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn aux_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
-        let _ = entries;
-        todo!("issue 3")
+        let mut batch = sled::Batch::default();
+        for (key, value) in entries {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        self.aux.apply_batch(batch).map_err(|err| self.io(err))?;
+        self.make_durable(self.config.durability)
     }
 
     /// Auxiliary entries whose key starts with `prefix`, in key order, streaming.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// store.aux_put(vec![(b"p/1".to_vec(), Some(b"x".to_vec())), (b"q/1".to_vec(), Some(b"y".to_vec()))])?;
+    /// let keys: Vec<Vec<u8>> = store.aux_scan(b"p/").map(|entry| entry.map(|(key, _)| key)).collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, vec![b"p/1".to_vec()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn aux_scan<'a>(
         &'a self,
         prefix: &[u8],
     ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + use<'a> {
-        let _ = prefix;
-        std::iter::empty()
+        self.aux.scan_prefix(prefix).map(move |entry| {
+            let (key, value) = entry.map_err(|err| self.io(err))?;
+            Ok((key.to_vec(), value.to_vec()))
+        })
+    }
+
+    /// Changes one byte of the stored record at `position` (XOR `0xff`), behind the store's
+    /// back, so that tests can check that [`Store::verify`] finds it. Never use it otherwise.
+    #[doc(hidden)]
+    pub fn tamper_record_byte_for_tests(
+        &self,
+        position: u64,
+        byte_index: usize,
+    ) -> Result<(), StoreError> {
+        let key = log_key(position);
+        let Some(value) = self.log.get(key).map_err(|err| self.io(err))? else {
+            return Err(
+                self.index_fault(format!("no record at position {position} to tamper with"))
+            );
+        };
+        let mut bytes = value.to_vec();
+        let index = byte_index % bytes.len().max(1);
+        if let Some(byte) = bytes.get_mut(index) {
+            *byte ^= 0xff;
+        }
+        self.log.insert(key, bytes).map_err(|err| self.io(err))?;
+        self.flush()
+    }
+
+    fn read_position(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
+        match self
+            .log
+            .get(log_key(position))
+            .map_err(|err| self.io(err))?
+        {
+            Some(value) => decode_at(position, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn make_durable(&self, durability: Durability) -> Result<(), StoreError> {
+        match durability {
+            Durability::Buffered => Ok(()),
+            Durability::Flushed => self.flush(),
+            Durability::Synced => {
+                self.flush()?;
+                let synced = self.data_file.sync_data().and_then(|()| self.sync_blobs());
+                synced.map_err(|err| StoreError::Io {
+                    path: self.path.clone(),
+                    message: format!("fdatasync of sled's files failed: {err}"),
+                })
+            }
+        }
+    }
+
+    /// sled writes a log message larger than a quarter of a segment (about 128 KiB: a leaf of
+    /// 17 records of more than ~7.5 KiB each) to a file of its own under `blobs/`, and never
+    /// syncs it. Usually there is none; each one there is synced, and the directory with them.
+    fn sync_blobs(&self) -> std::io::Result<()> {
+        let directory = self.path.join("blobs");
+        let entries = match std::fs::read_dir(&directory) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        let mut any = false;
+        for entry in entries {
+            let entry = entry?;
+            match std::fs::File::open(entry.path()) {
+                Ok(file) => file.sync_data()?,
+                // Removed by sled's garbage collection meanwhile.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            }
+            any = true;
+        }
+        if any {
+            std::fs::File::open(&directory)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        // The writer state changes only after a successful write, so a panic elsewhere while
+        // the lock was held leaves it consistent.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn io(&self, err: sled::Error) -> StoreError {
+        io_error(&self.path, err)
+    }
+
+    fn index_fault(&self, reason: String) -> StoreError {
+        StoreError::Io {
+            path: self.path.clone(),
+            message: format!("an index entry is malformed: {reason}"),
+        }
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A record decoded from the bytes stored at `position`, which must say that position.
+fn decode_at(position: u64, bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+    let record = decode_record(bytes).map_err(|reason| StoreError::Corrupt { position, reason })?;
+    if record.position != position {
+        return Err(StoreError::Corrupt {
+            position,
+            reason: format!("the record says position {}", record.position),
+        });
+    }
+    Ok(record)
+}
+
+/// `max(now, last)`, now truncated to the microsecond, so `recorded_at` never goes backwards.
+fn next_recorded_at(last: DateTime<Utc>) -> DateTime<Utc> {
+    let now = Utc::now();
+    let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    now.max(last)
+}
+
+fn sync_directory(path: &Path) -> Result<(), StoreError> {
+    let synced = std::fs::File::open(path).and_then(|dir| dir.sync_all());
+    synced.map_err(|err| StoreError::Io {
+        path: path.to_owned(),
+        message: format!("cannot sync the store directory: {err}"),
+    })
+}
+
+fn io_error(path: &Path, err: sled::Error) -> StoreError {
+    StoreError::Io {
+        path: path.to_owned(),
+        message: err.to_string(),
+    }
+}
+
+/// Whether sled's error is its failure to take the file lock. sled 0.34.7 wraps the
+/// `WouldBlock` of `flock` in an `io::Error` of kind `Other` whose message starts with "could
+/// not acquire lock".
+fn is_lock_error(err: &sled::Error) -> bool {
+    match err {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock")
+        }
+        _ => false,
+    }
+}
+
+fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    let started = Instant::now();
+    loop {
+        // sled may panic on files it cannot make sense of; that is an error, not a crash.
+        let opened = std::panic::catch_unwind(|| sled::Config::new().path(path).open()).map_err(
+            |panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| text.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                StoreError::Io {
+                    path: path.to_owned(),
+                    message: format!("sled could not open the store: {what}"),
+                }
+            },
+        )?;
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(err) if is_lock_error(&err) => {
+                if started.elapsed() >= LOCK_RETRY {
+                    return Err(StoreError::Locked {
+                        path: path.to_owned(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(err) => return Err(io_error(path, err)),
+        }
+    }
+}
+
+/// The writer state of a store as persisted: its head, checked against the last record key,
+/// and its dyad versions.
+fn load_writer(path: &Path, log: &sled::Tree) -> Result<Writer, StoreError> {
+    let io = |err: sled::Error| io_error(path, err);
+    let head = match log.get(HEAD_KEY).map_err(io)? {
+        Some(bytes) => decode_head(&bytes).map_err(|reason| StoreError::Io {
+            path: path.to_owned(),
+            message: format!("the head record is malformed: {reason}"),
+        })?,
+        None => PersistedHead {
+            position: 0,
+            hash: ChainHash::ZERO,
+            last_recorded_at: DateTime::<Utc>::MIN_UTC,
+        },
+    };
+    let last_position = match log
+        .range(log_key(0)..=log_key(u64::MAX))
+        .next_back()
+        .transpose()
+        .map_err(io)?
+    {
+        Some((key, _)) => decode_u64(&key[1..]).map_err(|reason| StoreError::Io {
+            path: path.to_owned(),
+            message: reason,
+        })?,
+        None => 0,
+    };
+    if last_position != head.position {
+        return Err(StoreError::Corrupt {
+            position: last_position,
+            reason: format!(
+                "the last record is at position {last_position} but the head says {}",
+                head.position
+            ),
+        });
+    }
+    let mut versions = HashMap::new();
+    for entry in log.scan_prefix([VERSION_PREFIX]) {
+        let (key, value) = entry.map_err(io)?;
+        let malformed = |reason: String| StoreError::Io {
+            path: path.to_owned(),
+            message: format!("a dyad version entry is malformed: {reason}"),
+        };
+        let dyad = dyad_of_version_key(&key).map_err(malformed)?;
+        let version = decode_u64(&value).map_err(malformed)?;
+        versions.insert(dyad, version);
+    }
+    Ok(Writer {
+        head: Head {
+            position: head.position,
+            hash: head.hash,
+        },
+        last_recorded_at: head.last_recorded_at,
+        versions,
+    })
+}
+
+/// Waits, when dropped, until sled's file lock on the store can be taken (and lets it go at
+/// once): sled releases it from background threads a little after its handles are dropped
+/// (sled issues #1234 and #1289), and a store should be openable again as soon as it is closed.
+struct ReleaseOnDrop {
+    lock_file: PathBuf,
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        use fs2::FileExt;
+        let started = Instant::now();
+        while started.elapsed() < RELEASE_WAIT {
+            let Ok(file) = std::fs::File::open(&self.lock_file) else {
+                return;
+            };
+            if FileExt::try_lock_exclusive(&file).is_ok() {
+                let _ = FileExt::unlock(&file);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_of_a_newer_format_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        drop(Store::open(&path, StoreConfig::default()).unwrap());
+        {
+            let db = sled::open(&path).unwrap();
+            let meta = db.open_tree(META_TREE).unwrap();
+            meta.insert(FORMAT_KEY, &(FORMAT_VERSION + 1).to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let err = Store::open(&path, StoreConfig::default()).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NewerFormat { found: 2, supported: 1, path: p } if p == &path),
+            "{err}"
+        );
+        assert!(err.to_string().contains("upgrade detente"), "{err}");
+    }
+
+    #[test]
+    fn a_head_that_disagrees_with_the_log_is_reported_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        drop(Store::open(&path, StoreConfig::default()).unwrap());
+        {
+            let db = sled::open(&path).unwrap();
+            let log = db.open_tree(LOG_TREE).unwrap();
+            log.insert(log_key(1), b"garbage".to_vec()).unwrap();
+            db.flush().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let err = Store::open(&path, StoreConfig::default()).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt { position: 1, .. }),
+            "{err}"
+        );
     }
 }

@@ -62,7 +62,14 @@ fn check_answers(engine: &Engine, queries: &[Query]) -> Result<(), TestCaseError
         let mine: Vec<&RecordedEvent> = log.iter().filter(|r| r.dyad == dyad).collect();
         let expected = state_at(mine.iter().copied(), &Query::default());
         prop_assert_eq!(&engine.state(dyad).unwrap(), &expected, "state of {}", dyad);
-        for query in queries {
+        // Each query as given (mostly the full-log path), and with only its valid-time bound
+        // (the snapshot path).
+        let as_of_only = queries.iter().map(|q| Query {
+            as_of: q.as_of,
+            ..Query::default()
+        });
+        for query in queries.iter().copied().chain(as_of_only) {
+            let query = &query;
             let expected = state_at(mine.iter().copied(), query);
             prop_assert_eq!(
                 &engine.query(dyad, query).unwrap(),

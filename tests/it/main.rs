@@ -5,6 +5,9 @@ mod domain_props;
 mod engine;
 mod engine_props;
 mod istanbul;
+mod store;
+mod store_crash;
+mod store_model;
 mod strategies;
 mod wire_schema;
 

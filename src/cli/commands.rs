@@ -137,19 +137,54 @@ pub fn emit_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     emit(&(text + "\n"))
 }
 
+/// Why a text does not parse: serde's message, the field at fault where it can say, and
+/// where in the text.
+pub struct ParseError {
+    pub message: String,
+    pub field: Option<String>,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl ParseError {
+    /// The message and the field, without the place.
+    pub fn reason(&self) -> String {
+        match &self.field {
+            Some(field) => format!("{} (in `{field}`)", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// serde_json's message without its ` at line L column C`.
+fn bare_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    text.strip_suffix(&suffix).unwrap_or(&text).to_owned()
+}
+
 /// Parses a JSON value, naming the field at fault where serde can say.
-pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ParseError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        if path == "." || path.is_empty() || inner.to_string().contains(&format!("`{path}`")) {
-            inner.to_string()
-        } else {
-            format!("field `{path}`: {inner}")
+        let message = bare_message(&inner);
+        let field = (path != "." && !path.is_empty() && !message.contains(&format!("`{path}`")))
+            .then_some(path);
+        ParseError {
+            message,
+            field,
+            line: inner.line(),
+            column: inner.column(),
         }
     })?;
-    deserializer.end().map_err(|err| err.to_string())?;
+    deserializer.end().map_err(|err| ParseError {
+        message: bare_message(&err),
+        field: None,
+        line: err.line(),
+        column: err.column(),
+    })?;
     Ok(value)
 }
 
@@ -177,8 +212,14 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             })?,
         ),
     };
-    let input: NewEvent = parse_json(&text)
-        .map_err(|reason| CliError::new(format!("{name} is not a valid event: {reason}")))?;
+    let input: NewEvent = parse_json(&text).map_err(|err| {
+        CliError::new(format!(
+            "{name} is not a valid event: line {} column {}: {}",
+            err.line,
+            err.column,
+            err.reason()
+        ))
+    })?;
     let engine = open(store)?;
     let appended = engine.record(input).map_err(refusal)?;
     let record = &appended.record;

@@ -60,7 +60,7 @@ fn parse_all<T: serde::de::DeserializeOwned>(
     for (number, line) in lines {
         match parse_json::<T>(line) {
             Ok(value) => out.push(value),
-            Err(reason) => {
+            Err(err) => {
                 let other = Kind::of(line);
                 if other != kind {
                     return Err(CliError::new(format!(
@@ -70,7 +70,9 @@ fn parse_all<T: serde::de::DeserializeOwned>(
                     )));
                 }
                 return Err(CliError::new(format!(
-                    "line {number}: {reason}; nothing was imported"
+                    "line {number}: {} (column {}); nothing was imported",
+                    err.reason(),
+                    err.column
                 )));
             }
         }

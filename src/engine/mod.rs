@@ -236,6 +236,7 @@ impl Engine {
             &path,
             StoreConfig {
                 durability: config.durability,
+                ..StoreConfig::default()
             },
         )?;
         let head = store.head().position;

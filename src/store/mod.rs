@@ -57,11 +57,23 @@ pub struct AppendOptions {
 }
 
 /// Options of a store as a whole.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// The durability of writes that are not appends (projections, snapshots) and the default
-    /// for appends.
+    /// The durability of restores and the default for appends.
     pub durability: Durability,
+    /// The durability of auxiliary writes (the engine's caches). They default to
+    /// [`Durability::Buffered`]: a cache is rebuilt from the log after a crash, so it need not
+    /// pay for a flush of its own; the next flushed append carries it to disk.
+    pub aux_durability: Durability,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            durability: Durability::default(),
+            aux_durability: Durability::Buffered,
+        }
+    }
 }
 
 /// The result of appending one event.
@@ -907,7 +919,7 @@ impl Store {
             }
         }
         self.aux.apply_batch(batch).map_err(|err| self.io(err))?;
-        self.make_durable(self.config.durability)
+        self.make_durable(self.config.aux_durability)
     }
 
     /// Auxiliary entries whose key starts with `prefix`, in key order, streaming.

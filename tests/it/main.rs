@@ -5,6 +5,7 @@ mod domain_given_when_then;
 mod domain_props;
 mod engine;
 mod engine_props;
+mod examples;
 mod istanbul;
 mod store;
 mod store_crash;

@@ -1,5 +1,6 @@
 //! The one integration-test binary: the public API, used as users would.
 
+mod cli;
 mod domain_given_when_then;
 mod domain_props;
 mod engine;

@@ -147,18 +147,7 @@ pub struct DyadArg {
 
 /// Reads a date the way the wire format does: `YYYY-MM-DD`, and only that.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    let bytes = text.as_bytes();
-    let shaped = bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            4 | 7 => *b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    if !shaped {
-        return Err(format!(
-            "`{text}` is not a date: expected `YYYY-MM-DD`, like `2025-02-27`"
-        ));
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("date `{text}` does not exist"))
+    detente::domain::parse_date(text).map_err(|err| err.to_string())
 }
 
 /// An error of a command: what went wrong and, where it helps, what to do; with the error
@@ -301,7 +290,7 @@ mod tests {
         refuses(&["state", "--dyad", "RUSUSA"], "dyad `RUSUSA` is malformed");
         refuses(
             &["state", "--dyad", "RUS-USA", "--as-of", "2025-2-7"],
-            "is not a date",
+            "is not an ISO date",
         );
         refuses(
             &["state", "--dyad", "RUS-USA", "--as-of", "2025-02-30"],

@@ -276,7 +276,7 @@ fn usage_errors_exit_with_2() {
         &["state", "--dyad", "RUS-USA", "--as-of", "yesterday"],
         None,
         2,
-        "is not a date",
+        "is not an ISO date",
     );
     fails(
         &store,

@@ -28,7 +28,10 @@ fn time_travel_runs() {
 fn the_readme_shows_the_quickstart_example_verbatim() {
     let readme = include_str!("../../README.md");
     let example = include_str!("../../examples/quickstart.rs");
-    let start = readme.find("```rust\n").expect("the README has a Rust block") + "```rust\n".len();
+    let start = readme
+        .find("```rust\n")
+        .expect("the README has a Rust block")
+        + "```rust\n".len();
     let end = start + readme[start..].find("```").expect("the block is closed");
     assert_eq!(readme[start..end].trim_end(), example.trim_end());
 }

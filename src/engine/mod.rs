@@ -1,6 +1,6 @@
 //! The engine: what library users hold. It checks new facts, appends them to the store, keeps
 //! projections and snapshots current, and answers the bitemporal queries of DESIGN section 2,
-//! always exactly what [`state_at`](crate::domain::state_at) answers, only faster.
+//! always exactly what [`state_at`] answers, only faster.
 //!
 //! **Invariant:** every answer of the engine equals the reference fold over the stored log.
 //! Everything the engine keeps besides the log (the timeline index, projections, snapshots,

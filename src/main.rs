@@ -1,3 +1,15 @@
+//! The `detente` command line: parses, calls the library, prints. Only this binary knows clap.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod cli;
+
 fn main() {
-    println!("detente");
+    std::process::exit(match cli::run() {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("error: {}", cli::error_chain(&err));
+            1
+        }
+    })
 }

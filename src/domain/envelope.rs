@@ -450,6 +450,28 @@ pub(super) mod iso_date {
     }
 }
 
+/// Reads a date the way the wire format does: `YYYY-MM-DD`, and only that (chrono's own parser
+/// also takes `2025-2-7`, `+2025-02-07` and negative years).
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::parse_date;
+///
+/// assert_eq!(parse_date("2025-02-27")?.to_string(), "2025-02-27");
+/// assert!(parse_date("2025-2-27").is_err());
+/// assert_eq!(parse_date("2025-02-30").unwrap_err().to_string(), "date `2025-02-30` does not exist");
+/// # Ok::<(), detente::domain::DateError>(())
+/// ```
+pub fn parse_date(text: &str) -> Result<NaiveDate, DateError> {
+    iso_date::parse(text).map_err(DateError)
+}
+
+/// Why a text is not a wire-format date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DateError(String);
+
 /// The canonical JSON (RFC 8785) of a serializable value: keys sorted, no white space.
 fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
     let value = match serde_json::to_value(value) {

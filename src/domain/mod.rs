@@ -16,7 +16,8 @@ mod state;
 pub use check::{ItemKind, Rejection, check, check_in_history};
 pub use diff::{ItemAdded, ItemChanged, LedgerChange, StateDiff};
 pub use envelope::{
-    ChainHash, HashError, NewEvent, RecordedEvent, SCHEMA_VERSION, Source, SourceKind,
+    ChainHash, DateError, HashError, NewEvent, RecordedEvent, SCHEMA_VERSION, Source, SourceKind,
+    parse_date,
 };
 pub use event::*;
 pub use id::{Category, EventId, IdError, ItemId, MAX_ID_LEN};

@@ -24,6 +24,63 @@ pub struct Query {
     pub at_position: Option<u64>,
 }
 
+impl Query {
+    /// The state on `date`, as known now.
+    ///
+    /// ```
+    /// # use detente::domain::Query;
+    /// let query = Query::as_of("2025-02-26".parse().unwrap());
+    /// assert!(query.known_at.is_none() && query.at_position.is_none());
+    /// ```
+    pub fn as_of(date: NaiveDate) -> Query {
+        Query {
+            as_of: Some(date),
+            ..Query::default()
+        }
+    }
+
+    /// Everything that had been reported by `date`.
+    ///
+    /// ```
+    /// # use detente::domain::Query;
+    /// let query = Query::known_at("2025-02-28".parse().unwrap());
+    /// assert!(query.as_of.is_none());
+    /// ```
+    pub fn known_at(date: NaiveDate) -> Query {
+        Query {
+            known_at: Some(date),
+            ..Query::default()
+        }
+    }
+
+    /// Everything the store held at `position`.
+    ///
+    /// ```
+    /// # use detente::domain::Query;
+    /// assert_eq!(Query::at_position(14).at_position, Some(14));
+    /// ```
+    pub fn at_position(position: u64) -> Query {
+        Query {
+            at_position: Some(position),
+            ..Query::default()
+        }
+    }
+
+    /// This query with a knowledge-time bound too.
+    ///
+    /// ```
+    /// # use detente::domain::Query;
+    /// let query = Query::as_of("2025-02-26".parse().unwrap()).and_known_at("2025-02-28".parse().unwrap());
+    /// assert!(query.as_of.is_some() && query.known_at.is_some());
+    /// ```
+    pub fn and_known_at(self, date: NaiveDate) -> Query {
+        Query {
+            known_at: Some(date),
+            ..self
+        }
+    }
+}
+
 /// The effective timeline of `events` (one dyad's) for `query`: steps 1 to 4 of DESIGN
 /// section 2 without the fold.
 ///

@@ -438,3 +438,79 @@ fn known_at_before_a_retraction_still_sees_its_target() {
     };
     assert_eq!(engine.query(rus_usa(), &at_first).unwrap().rounds.len(), 1);
 }
+
+#[test]
+fn caches_behind_the_log_catch_up_on_open() {
+    // A crash between the log append and the cache write leaves the checkpoint behind the
+    // head, with the caches holding any part of the tail. Catching up must be exact whatever
+    // that part is.
+    let dir = tempfile::tempdir().unwrap();
+    let expected = {
+        let engine = Engine::open_with(
+            dir.path(),
+            Config {
+                snapshot_every: 2,
+                ..Config::default()
+            },
+        )
+        .unwrap();
+        engine.record_batch(scenario::istanbul_2025()).unwrap();
+        engine
+            .record_batch(scenario::istanbul_2025_followups())
+            .unwrap();
+        engine.rewind_checkpoint_for_tests(3).unwrap();
+        engine.state(rus_usa()).unwrap()
+    };
+    let engine = Engine::open_with(
+        dir.path(),
+        Config {
+            snapshot_every: 2,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(engine.state(rus_usa()).unwrap(), expected);
+    assert_eq!(expected, reference(&engine, rus_usa(), &Query::default()));
+    engine.verify().unwrap();
+}
+
+/// The same name as [`RoundsPerCity`], a new version with another fold: twice the count.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct RoundsPerCityV2(BTreeMap<String, u32>);
+
+impl Projection for RoundsPerCityV2 {
+    const NAME: &'static str = "rounds_per_city";
+    const VERSION: u32 = 2;
+    fn apply(&mut self, event: &RecordedEvent) {
+        if let Event::TalksHeld(talks) = &event.event {
+            *self.0.entry(talks.location.city.clone()).or_default() += 2;
+        }
+    }
+}
+
+#[test]
+fn a_projection_stored_by_an_older_version_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = open(&dir);
+        engine.register::<RoundsPerCity>().unwrap();
+        engine.record_batch(scenario::istanbul_2025()).unwrap();
+        assert_eq!(
+            engine
+                .projection::<RoundsPerCity>(Some(rus_usa()))
+                .unwrap()
+                .0["Istanbul"],
+            1
+        );
+    }
+    let engine = open(&dir);
+    engine.register::<RoundsPerCityV2>().unwrap();
+    assert_eq!(
+        engine
+            .projection::<RoundsPerCityV2>(Some(rus_usa()))
+            .unwrap()
+            .0["Istanbul"],
+        2
+    );
+    engine.verify().unwrap();
+}

@@ -1,10 +1,12 @@
 //! The one integration-test binary: the public API, used as users would.
 
+mod cli;
 mod damage;
 mod domain_given_when_then;
 mod domain_props;
 mod engine;
 mod engine_props;
+mod examples;
 mod fuzz_regressions;
 mod istanbul;
 mod store;

@@ -1,0 +1,607 @@
+//! The commands: each opens the store, calls the engine and prints.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use detente::domain::{BilateralState, Dyad, NewEvent, Query, RecordedEvent, effective_timeline};
+use detente::engine::{Engine, EngineError};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Cli, CliError, Command, DEFAULT_STORE, import, render, timeline};
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let json = cli.json;
+    match cli.command {
+        Command::Demo => demo(cli.store, json),
+        Command::Record { file } => record(&store_path(cli.store), file.as_deref(), json),
+        Command::Import { file, no_progress } => {
+            import::run(&store_path(cli.store), &file, !no_progress, json)
+        }
+        Command::Export {
+            dyad,
+            from_position,
+        } => export(&store_path(cli.store), dyad, from_position),
+        Command::State {
+            dyad,
+            as_of,
+            known_at,
+            at_position,
+        } => {
+            let query = Query {
+                as_of,
+                known_at,
+                at_position,
+            };
+            state(&store_path(cli.store), dyad.dyad, &query, json)
+        }
+        Command::History { dyad, from, to, on } => history(
+            &store_path(cli.store),
+            dyad.dyad,
+            on.or(from),
+            on.or(to),
+            json,
+        ),
+        Command::Diff { dyad, from, to } => diff(&store_path(cli.store), dyad.dyad, from, to, json),
+        Command::Verify => verify(&store_path(cli.store), json),
+        Command::Stats => stats(&store_path(cli.store), json),
+        Command::Timeline {
+            dyad,
+            svg,
+            as_of,
+            known_at,
+        } => draw_timeline(
+            &store_path(cli.store),
+            dyad.dyad,
+            &svg,
+            as_of,
+            known_at,
+            json,
+        ),
+    }
+}
+
+/// `--store`, else `$DETENTE_STORE`, else `./detente-store`.
+fn store_path(explicit: Option<PathBuf>) -> PathBuf {
+    explicit
+        .or_else(|| {
+            std::env::var_os("DETENTE_STORE")
+                .filter(|value| !value.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STORE))
+}
+
+/// Whether `path` is absent or an empty directory: nothing a store would have written.
+fn is_vacant(path: &Path) -> Result<bool, CliError> {
+    match std::fs::read_dir(path) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::NotADirectory => Ok(false),
+        Err(err) => Err(CliError::with_source(
+            format!("cannot read {}", path.display()),
+            err,
+        )),
+    }
+}
+
+/// Opens (creating where absent) the store at `path`.
+pub fn open(path: &Path) -> Result<Engine, CliError> {
+    Engine::open(path).map_err(CliError::from)
+}
+
+/// Opens the store at `path` for reading: never creates one.
+fn open_existing(path: &Path) -> Result<Engine, CliError> {
+    if is_vacant(path)? {
+        return Err(CliError::new(format!(
+            "no store at {}: record or import events first, or pass --store",
+            path.display()
+        )));
+    }
+    open(path)
+}
+
+/// Refuses a dyad without events, naming the dyads there are.
+fn known_dyad(engine: &Engine, dyad: Dyad) -> Result<(), CliError> {
+    let dyads = engine.dyads()?;
+    if dyads.iter().any(|(known, _)| *known == dyad) {
+        return Ok(());
+    }
+    let names: Vec<String> = dyads.iter().map(|(d, _)| d.to_string()).collect();
+    Err(CliError::new(format!(
+        "dyad {dyad} has no events in store {}: {}",
+        engine.path().display(),
+        if names.is_empty() {
+            String::from("the store is empty")
+        } else {
+            format!("it holds {}", names.join(", "))
+        }
+    )))
+}
+
+/// Writes to standard output; a closed pipe (`| head`) is not an error.
+pub fn emit(text: &str) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(CliError::with_source("cannot write the output", err)),
+    }
+}
+
+/// Writes `value` as pretty JSON and a newline.
+pub fn emit_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|err| CliError::with_source("cannot write JSON", err))?;
+    emit(&(text + "\n"))
+}
+
+/// Why a text does not parse: serde's message, the field at fault where it can say, and
+/// where in the text.
+pub struct ParseError {
+    pub message: String,
+    pub field: Option<String>,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl ParseError {
+    /// The message and the field, without the place.
+    pub fn reason(&self) -> String {
+        match &self.field {
+            Some(field) => format!("{} (in `{field}`)", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// serde_json's message without its ` at line L column C`.
+fn bare_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    text.strip_suffix(&suffix).unwrap_or(&text).to_owned()
+}
+
+/// Parses a JSON value, naming the field at fault where serde can say.
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ParseError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = bare_message(&inner);
+        let field = (path != "." && !path.is_empty() && !message.contains(&format!("`{path}`")))
+            .then_some(path);
+        ParseError {
+            message,
+            field,
+            line: inner.line(),
+            column: inner.column(),
+        }
+    })?;
+    deserializer.end().map_err(|err| ParseError {
+        message: bare_message(&err),
+        field: None,
+        line: err.line(),
+        column: err.column(),
+    })?;
+    Ok(value)
+}
+
+/// The message of a refused record, without the batch wording of a one-event batch.
+fn refusal(err: EngineError) -> CliError {
+    match err {
+        EngineError::Rejected { id, rejection, .. } => {
+            CliError::new(format!("event `{id}` is refused: {rejection}"))
+        }
+        EngineError::IdConflict { id, position, .. } => CliError::new(format!(
+            "id `{id}` is already recorded at position {position} with other content: use another id, or retract the stored event and record the correction"
+        )),
+        other => other.into(),
+    }
+}
+
+fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError> {
+    let (name, text) = match file {
+        None => read_stdin()?,
+        Some(path) if path == Path::new("-") => read_stdin()?,
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read_to_string(path).map_err(|err| {
+                CliError::with_source(format!("cannot read {}", path.display()), err)
+            })?,
+        ),
+    };
+    let input: NewEvent = parse_json(&text).map_err(|err| {
+        CliError::new(format!(
+            "{name} is not a valid event: line {} column {}: {}",
+            err.line,
+            err.column,
+            err.reason()
+        ))
+    })?;
+    let engine = open(store)?;
+    let appended = engine.record(input).map_err(refusal)?;
+    let record = &appended.record;
+    if json {
+        return emit_json(&json!({
+            "id": record.id,
+            "dyad": record.dyad,
+            "position": record.position,
+            "version": record.version,
+            "stored": appended.stored,
+        }));
+    }
+    if appended.stored {
+        emit(&format!(
+            "recorded `{}` at position {}, {} version {}\n",
+            record.id, record.position, record.dyad, record.version
+        ))
+    } else {
+        emit(&format!(
+            "already recorded at position {} ({} version {}): `{}`, nothing changed\n",
+            record.position, record.dyad, record.version, record.id
+        ))
+    }
+}
+
+fn read_stdin() -> Result<(String, String), CliError> {
+    let mut text = String::new();
+    io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|err| CliError::with_source("cannot read standard input", err))?;
+    Ok((String::from("standard input"), text))
+}
+
+fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), CliError> {
+    let engine = open_existing(store)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    for record in engine.log(from_position.max(1)) {
+        let record = record?;
+        if dyad.is_some_and(|dyad| dyad != record.dyad) {
+            continue;
+        }
+        let written = serde_json::to_writer(&mut out, &record)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        match written {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(err) => return Err(CliError::with_source("cannot write the export", err)),
+        }
+    }
+    match out.flush() {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(CliError::with_source("cannot write the export", err)),
+    }
+}
+
+fn state(store: &Path, dyad: Dyad, query: &Query, json: bool) -> Result<(), CliError> {
+    let engine = open_existing(store)?;
+    known_dyad(&engine, dyad)?;
+    let state = engine.query(dyad, query)?;
+    if json {
+        return emit_json(&state);
+    }
+    let header = render::query_header(dyad, query.as_of, query.known_at, query.at_position);
+    emit(&render::state(&state, &header))
+}
+
+fn check_order(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(), CliError> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => Err(CliError::new(format!(
+            "--from {from} is after --to {to}: give the earlier date first"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn history(
+    store: &Path,
+    dyad: Dyad,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    json: bool,
+) -> Result<(), CliError> {
+    check_order(from, to)?;
+    let engine = open_existing(store)?;
+    known_dyad(&engine, dyad)?;
+    let events = engine.history(dyad, from, to)?;
+    if json {
+        return emit_json(&events);
+    }
+    emit(&render::history(dyad, &events))
+}
+
+fn diff(
+    store: &Path,
+    dyad: Dyad,
+    from: NaiveDate,
+    to: NaiveDate,
+    json: bool,
+) -> Result<(), CliError> {
+    check_order(Some(from), Some(to))?;
+    let engine = open_existing(store)?;
+    known_dyad(&engine, dyad)?;
+    let diff = engine.diff(dyad, from, to)?;
+    if json {
+        return emit_json(&diff);
+    }
+    emit(&render::diff(dyad, from, to, &diff))
+}
+
+fn verify(store: &Path, json: bool) -> Result<(), CliError> {
+    let engine = open_existing(store)?;
+    let report = engine.verify()?;
+    let head = engine.head();
+    if json {
+        return emit_json(&json!({
+            "ok": true,
+            "events": report.events,
+            "dyads": report.dyads,
+            "snapshots": report.snapshots,
+            "projections": report.projections,
+            "head_position": head.position,
+            "head_hash": head.hash,
+        }));
+    }
+    emit(&format!(
+        "ok: {store} is consistent\n  \
+         hash chain and indexes  {} events, head position {}, hash {}\n  \
+         timelines and states    {} dyad{}, replayed from the log\n  \
+         snapshots               {}\n  \
+         user projections        {}\n",
+        report.events,
+        head.position,
+        head.hash,
+        report.dyads,
+        if report.dyads == 1 { "" } else { "s" },
+        report.snapshots,
+        report.projections,
+        store = store.display(),
+    ))
+}
+
+fn stats(store: &Path, json: bool) -> Result<(), CliError> {
+    let engine = open_existing(store)?;
+    let stats = engine.stats()?;
+    let head = engine.head();
+    let dyads = engine.dyads()?;
+    if json {
+        let versions: serde_json::Map<String, serde_json::Value> = dyads
+            .iter()
+            .map(|(dyad, version)| (dyad.to_string(), json!(version)))
+            .collect();
+        return emit_json(&json!({
+            "store": store.display().to_string(),
+            "events": stats.events,
+            "dyads": stats.dyads,
+            "head_position": stats.head_position,
+            "head_hash": head.hash,
+            "size_on_disk": stats.size_on_disk,
+            "dyad_versions": versions,
+        }));
+    }
+    let mut table = render::Table::new(&["store", &store.display().to_string()]);
+    table.row(vec!["events".into(), stats.events.to_string()]);
+    table.row(vec!["dyads".into(), stats.dyads.to_string()]);
+    for (dyad, version) in &dyads {
+        table.row(vec![
+            String::new(),
+            format!(
+                "{dyad}: {version} event{}",
+                if *version == 1 { "" } else { "s" }
+            ),
+        ]);
+    }
+    table.row(vec![
+        "head".into(),
+        format!("position {}, hash {}", stats.head_position, head.hash),
+    ]);
+    table.row(vec!["on disk".into(), render::bytes(stats.size_on_disk)]);
+    emit(&table.render(""))
+}
+
+/// The effective timeline of a dyad for a query, from its stream: the library's reference
+/// definition, so that `known_at` applies too.
+fn timeline_of(engine: &Engine, dyad: Dyad, query: &Query) -> Result<Vec<RecordedEvent>, CliError> {
+    let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
+    Ok(effective_timeline(&log, query)
+        .into_iter()
+        .cloned()
+        .collect())
+}
+
+fn draw_timeline(
+    store: &Path,
+    dyad: Dyad,
+    svg: &Path,
+    as_of: Option<NaiveDate>,
+    known_at: Option<NaiveDate>,
+    json: bool,
+) -> Result<(), CliError> {
+    let engine = open_existing(store)?;
+    known_dyad(&engine, dyad)?;
+    let query = Query {
+        as_of,
+        known_at,
+        at_position: None,
+    };
+    let state = engine.query(dyad, &query)?;
+    let events = timeline_of(&engine, dyad, &query)?;
+    let picture = timeline::render(
+        &state,
+        &events,
+        &timeline::Options {
+            dyad,
+            as_of,
+            known_at,
+        },
+    );
+    std::fs::write(svg, picture.as_bytes())
+        .map_err(|err| CliError::with_source(format!("cannot write {}", svg.display()), err))?;
+    let items =
+        state.steps.len() + state.claims.len() + state.proposals.len() + state.irritants.len();
+    if json {
+        return emit_json(&json!({
+            "svg": svg.display().to_string(),
+            "events": events.len(),
+            "rounds": state.rounds.len(),
+            "items": items,
+        }));
+    }
+    emit(&format!(
+        "wrote {}: {} events, {} round{} of talks, {} agenda item{}\n",
+        svg.display(),
+        events.len(),
+        state.rounds.len(),
+        if state.rounds.len() == 1 { "" } else { "s" },
+        items,
+        if items == 1 { "" } else { "s" },
+    ))
+}
+
+fn demo(explicit: Option<PathBuf>, json: bool) -> Result<(), CliError> {
+    let temporary;
+    let (path, kept) = match explicit {
+        Some(path) => {
+            if !is_vacant(&path)? {
+                return Err(CliError::new(format!(
+                    "--store {} is not empty: the demo records into an empty or absent store; name a new path, or leave --store out to use a temporary one",
+                    path.display()
+                )));
+            }
+            (path, true)
+        }
+        None => {
+            temporary = tempfile::Builder::new()
+                .prefix("detente-demo-")
+                .tempdir()
+                .map_err(|err| CliError::with_source("cannot create a temporary store", err))?;
+            (temporary.path().join("store"), false)
+        }
+    };
+    let engine = open(&path)?;
+    let first = engine.record_batch(detente::scenario::istanbul_2025())?;
+    let followups = engine.record_batch(detente::scenario::istanbul_2025_followups())?;
+    let dyad: Dyad = first
+        .first()
+        .map(|appended| appended.record.dyad)
+        .ok_or_else(|| CliError::new("the scenario has no events"))?;
+    let state = engine.state(dyad)?;
+    if json {
+        return emit_json(&json!({
+            "store": if kept { Some(path.display().to_string()) } else { None },
+            "recorded": first.len() + followups.len(),
+            "state": state,
+        }));
+    }
+    let mut out = String::new();
+    out.push_str("detente demo: the Russia–US consultations in Istanbul, 27 February 2025\n");
+    out.push_str(&format!(
+        "recorded {} events (background since 2016 and the talks, as first reported on 2025-02-28), then {} follow-up reports of 2025-03-01 (a correction of the venue)\n",
+        first.len(),
+        followups.len()
+    ));
+    out.push_str(if kept {
+        ""
+    } else {
+        "into a temporary store, removed on exit: pass --store DIR to keep it\n"
+    });
+    out.push_str("\n════ The state now ════\n");
+    out.push_str(&render::state(
+        &state,
+        &render::query_header(dyad, None, None, None),
+    ));
+    out.push_str("\n════ The chronology (effective timeline) ════\n");
+    out.push_str(&render::history(dyad, &engine.history(dyad, None, None)?));
+    out.push_str("\n════ Bitemporal: what was known when ════\n");
+    out.push_str(&knowledge_story(&engine, dyad)?);
+    out.push_str("\n════ Next ════\n");
+    let store_arg = if kept {
+        format!("--store {} ", path.display())
+    } else {
+        String::from("--store DIR ")
+    };
+    if !kept {
+        out.push_str("  detente demo --store DIR     # keep the store, then:\n");
+    }
+    for command in [
+        "state --dyad RUS-USA --known-at 2025-02-28",
+        "history --dyad RUS-USA --on 2025-02-27",
+        "diff --dyad RUS-USA --from 2018-12-31 --to 2025-03-01",
+        "timeline --dyad RUS-USA --svg istanbul.svg",
+        "export > istanbul.jsonl",
+    ] {
+        out.push_str(&format!("  detente {store_arg}{command}\n"));
+    }
+    emit(&out)
+}
+
+/// How the picture of the talks changed with what was known: the venue as known on each date
+/// a report arrived.
+fn knowledge_story(engine: &Engine, dyad: Dyad) -> Result<String, CliError> {
+    let mut dates: Vec<NaiveDate> = engine
+        .stream(dyad)
+        .map(|record| record.map(|record| record.reported_on))
+        .collect::<Result<Vec<_>, _>>()?;
+    dates.sort();
+    dates.dedup();
+    // The last two report dates: the first reports of the talks and the correction.
+    let dates = dates.split_off(dates.len().saturating_sub(2));
+    let mut out = String::new();
+    if let Some(first) = dates.first().and_then(|d| d.pred_opt()) {
+        let before = engine.query(
+            dyad,
+            &Query {
+                known_at: Some(first),
+                ..Query::default()
+            },
+        )?;
+        out.push_str(&format!("  as known on {first}: {}\n", summary(&before)));
+    }
+    for date in dates {
+        let known = engine.query(
+            dyad,
+            &Query {
+                known_at: Some(date),
+                ..Query::default()
+            },
+        )?;
+        out.push_str(&format!("  as known on {date}: {}\n", summary(&known)));
+    }
+    Ok(out)
+}
+
+fn summary(state: &BilateralState) -> String {
+    let items =
+        state.steps.len() + state.claims.len() + state.proposals.len() + state.irritants.len();
+    let rounds: Vec<String> = state
+        .rounds
+        .iter()
+        .map(|round| {
+            format!(
+                "talks on {} in {}{}",
+                round.held_on,
+                round.location.city,
+                round
+                    .location
+                    .venue
+                    .as_ref()
+                    .map(|venue| format!(", at the {venue}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    format!(
+        "{}; {items} agenda item{}",
+        if rounds.is_empty() {
+            String::from("no talks")
+        } else {
+            rounds.join("; ")
+        },
+        if items == 1 { "" } else { "s" }
+    )
+}

@@ -1,0 +1,274 @@
+//! `detente import FILE.jsonl`: new events recorded in one batch, or recorded events (an
+//! export) restored verbatim; all or nothing either way, the first bad line named.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::time::Duration;
+
+use detente::domain::{NewEvent, RecordedEvent};
+use detente::engine::EngineError;
+use detente::store::StoreError;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::CliError;
+use super::commands::{emit, emit_json, open, parse_json};
+
+/// What a file holds, decided by its first non-blank line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Events as input (`NewEvent`).
+    New,
+    /// Recorded events, as `detente export` prints them.
+    Recorded,
+}
+
+impl Kind {
+    fn of(line: &str) -> Kind {
+        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
+            Ok(map) if map.contains_key("position") || map.contains_key("hash") => Kind::Recorded,
+            _ => Kind::New,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::New => "new events",
+            Kind::Recorded => "recorded events (an export)",
+        }
+    }
+}
+
+/// The lines of a file that hold something, with their line numbers from 1.
+fn lines(text: &str) -> Vec<(usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line))
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect()
+}
+
+/// Parses every line as `T`, naming the first bad one; a line of the other kind is named as
+/// such.
+fn parse_all<T: serde::de::DeserializeOwned>(
+    lines: &[(usize, &str)],
+    kind: Kind,
+    bar: &ProgressBar,
+) -> Result<Vec<T>, CliError> {
+    let mut out = Vec::with_capacity(lines.len());
+    for (number, line) in lines {
+        match parse_json::<T>(line) {
+            Ok(value) => out.push(value),
+            Err(err) => {
+                let other = Kind::of(line);
+                if other != kind {
+                    return Err(CliError::new(format!(
+                        "line {number}: it holds {} but the file began with {}: import them from separate files",
+                        other.name(),
+                        kind.name()
+                    )));
+                }
+                return Err(CliError::new(format!(
+                    "line {number}: {} (column {}); nothing was imported",
+                    err.reason(),
+                    err.column
+                )));
+            }
+        }
+        bar.inc(1);
+    }
+    Ok(out)
+}
+
+fn progress_bar(n_lines: usize, wanted: bool) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(n_lines as u64);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} lines") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("reading");
+    bar
+}
+
+fn spinner(bar: &ProgressBar, message: String) {
+    if bar.is_hidden() {
+        return;
+    }
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(100));
+}
+
+pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), CliError> {
+    let text = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|err| CliError::with_source("cannot read standard input", err))?;
+        text
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|err| CliError::with_source(format!("cannot read {}", file.display()), err))?
+    };
+    let lines = lines(&text);
+    let Some((_, first)) = lines.first() else {
+        return Err(CliError::new(format!(
+            "{} holds no events: nothing to import",
+            file.display()
+        )));
+    };
+    let bar = progress_bar(lines.len(), progress);
+    let result = match Kind::of(first) {
+        Kind::New => import_new(store, &lines, &bar),
+        Kind::Recorded => restore(store, &lines, &bar),
+    };
+    bar.finish_and_clear();
+    let outcome = result?;
+    if json {
+        return emit_json(&json!({
+            "kind": match outcome.kind { Kind::New => "new", Kind::Recorded => "recorded" },
+            "recorded": outcome.stored,
+            "already_present": outcome.present,
+            "head_position": outcome.head,
+        }));
+    }
+    let verb = match outcome.kind {
+        Kind::New => "recorded",
+        Kind::Recorded => "restored",
+    };
+    emit(&format!(
+        "imported {}: {} {verb}, {} already present; head position {}\n",
+        file.display(),
+        outcome.stored,
+        outcome.present,
+        outcome.head
+    ))
+}
+
+struct Outcome {
+    kind: Kind,
+    stored: usize,
+    present: usize,
+    head: u64,
+}
+
+fn import_new(
+    store: &Path,
+    lines: &[(usize, &str)],
+    bar: &ProgressBar,
+) -> Result<Outcome, CliError> {
+    let events: Vec<NewEvent> = parse_all(lines, Kind::New, bar)?;
+    let engine = open(store)?;
+    spinner(
+        bar,
+        format!("checking and recording {} events", events.len()),
+    );
+    let line_of = |index: usize| lines.get(index).map(|(n, _)| *n).unwrap_or(0);
+    let appended = engine.record_batch(events).map_err(|err| match err {
+        EngineError::Rejected {
+            index,
+            id,
+            rejection,
+        } => CliError::new(format!(
+            "line {} (`{id}`): {rejection}; nothing was imported",
+            line_of(index)
+        )),
+        EngineError::IdConflict {
+            index,
+            id,
+            position: 0,
+        } => CliError::new(format!(
+            "line {}: id `{id}` appears on an earlier line with other content; nothing was imported",
+            line_of(index)
+        )),
+        EngineError::IdConflict {
+            index,
+            id,
+            position,
+        } => CliError::new(format!(
+            "line {}: id `{id}` is already recorded at position {position} with other content: use another id, or retract the stored event and record the correction; nothing was imported",
+            line_of(index)
+        )),
+        other => other.into(),
+    })?;
+    let stored = appended.iter().filter(|a| a.stored).count();
+    Ok(Outcome {
+        kind: Kind::New,
+        stored,
+        present: appended.len() - stored,
+        head: engine.head().position,
+    })
+}
+
+fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<Outcome, CliError> {
+    let records: Vec<RecordedEvent> = parse_all(lines, Kind::Recorded, bar)?;
+    let line_of_position: HashMap<u64, usize> = records
+        .iter()
+        .zip(lines)
+        .rev()
+        .map(|(record, (number, _))| (record.position, *number))
+        .collect();
+    let engine = open(store)?;
+    let head = engine.head().position;
+    // Records the store already holds are a no-op when identical, an error otherwise.
+    let mut present = 0;
+    let mut rest = Vec::with_capacity(records.len());
+    let first_held = records
+        .iter()
+        .map(|r| r.position)
+        .filter(|p| *p <= head)
+        .min();
+    let mut held: HashMap<u64, RecordedEvent> = HashMap::new();
+    if let Some(from) = first_held {
+        for record in engine.log(from) {
+            let record = record?;
+            held.insert(record.position, record);
+        }
+    }
+    for ((number, _), record) in lines.iter().zip(records) {
+        if record.position > head {
+            rest.push(record);
+            continue;
+        }
+        match held.get(&record.position) {
+            Some(stored) if *stored == record => present += 1,
+            _ => {
+                return Err(CliError::new(format!(
+                    "line {number} (position {}): the store {} already holds another record at this position: restore an export into an empty store; nothing was imported",
+                    record.position,
+                    store.display()
+                )));
+            }
+        }
+    }
+    let n_rest = rest.len();
+    if n_rest > 0 {
+        spinner(bar, format!("verifying and restoring {n_rest} records"));
+        engine.restore(rest).map_err(|err| match err {
+            EngineError::Store(
+                StoreError::BadRestore { position, reason }
+                | StoreError::Corrupt { position, reason },
+            ) => {
+                let line = line_of_position
+                    .get(&position)
+                    .map(|n| format!("line {n} (position {position})"))
+                    .unwrap_or_else(|| format!("position {position}"));
+                CliError::new(format!(
+                    "{line}: {reason}: the export was edited, cut or reordered; nothing was imported"
+                ))
+            }
+            other => other.into(),
+        })?;
+    }
+    Ok(Outcome {
+        kind: Kind::Recorded,
+        stored: n_rest,
+        present,
+        head: engine.head().position,
+    })
+}

@@ -1,0 +1,317 @@
+//! The command line of DESIGN section 6: argument parsing (clap), the commands, and their
+//! output. It uses only the library's public API.
+//!
+//! **Invariant:** only this module knows clap; no command that reads a store creates one.
+
+mod commands;
+mod import;
+mod render;
+mod timeline;
+
+use std::error::Error;
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use detente::domain::Dyad;
+
+/// The default store, when neither `--store` nor `$DETENTE_STORE` names one.
+pub const DEFAULT_STORE: &str = "./detente-store";
+
+/// `detente`: record and query the state of bilateral negotiations.
+#[derive(Debug, Parser)]
+#[command(
+    name = "detente",
+    version,
+    about = "Record and query the state of bilateral negotiations",
+    long_about = "Record and query the state of bilateral negotiations: attributed, \
+                  append-only facts folded into the state of a dyad on any date, as known on any \
+                  other date.\n\nStart with `detente demo`.",
+    after_help = "The store is --store PATH, else $DETENTE_STORE, else ./detente-store.\n\
+                  Exit codes: 0 success, 1 error (message on stderr), 2 usage error."
+)]
+pub struct Cli {
+    /// The store directory [default: $DETENTE_STORE, else ./detente-store]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text (see docs/cli.md for each shape)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record the Istanbul 2025 scenario into a fresh store and show the state
+    ///
+    /// Uses a temporary store unless --store names one, which must then be empty or absent
+    /// ($DETENTE_STORE is ignored here, so the demo never writes into your working store).
+    Demo,
+    /// Record one event (a JSON object) from FILE, or from standard input
+    Record {
+        /// The file holding the event; `-` or nothing reads standard input
+        #[arg(value_name = "FILE|-")]
+        file: Option<PathBuf>,
+    },
+    /// Record every event of a JSON Lines file, all or nothing
+    ///
+    /// Lines of new events are recorded in one batch; lines of recorded events (an export,
+    /// with `position` and `hash`) are restored verbatim with their chain verified.
+    Import {
+        /// The JSON Lines file; `-` reads standard input
+        #[arg(value_name = "FILE.jsonl")]
+        file: PathBuf,
+        /// Never show the progress bar (shown by default when stderr is a terminal)
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Print recorded events as JSON Lines, in position order
+    Export {
+        /// Only this dyad's events
+        #[arg(long, value_name = "D")]
+        dyad: Option<Dyad>,
+        /// Start at this position
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        from_position: u64,
+    },
+    /// Show the state of a dyad, on a date, as known on a date
+    State {
+        #[command(flatten)]
+        dyad: DyadArg,
+        /// The state on this date (valid time) [default: everything]
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+        /// As known on this date: only events reported by then (knowledge time)
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        known_at: Option<NaiveDate>,
+        /// As stored at this position (system time)
+        #[arg(long, value_name = "N")]
+        at_position: Option<u64>,
+    },
+    /// Show the effective timeline of a dyad, as a chronology
+    History {
+        #[command(flatten)]
+        dyad: DyadArg,
+        /// From this date, included
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        from: Option<NaiveDate>,
+        /// To this date, included
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        to: Option<NaiveDate>,
+        /// Only this day (the same as --from DATE --to DATE)
+        #[arg(long, value_name = "DATE", value_parser = parse_date, conflicts_with_all = ["from", "to"])]
+        on: Option<NaiveDate>,
+    },
+    /// Show what changed in the state of a dyad between two dates
+    Diff {
+        #[command(flatten)]
+        dyad: DyadArg,
+        /// The earlier date
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        from: NaiveDate,
+        /// The later date
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        to: NaiveDate,
+    },
+    /// Check the hash chain, the indexes and every stored projection against a replay
+    Verify,
+    /// Show counts of events and dyads, the head position and the size on disk
+    Stats,
+    /// Draw the story of a dyad as an SVG picture on a date axis
+    Timeline {
+        #[command(flatten)]
+        dyad: DyadArg,
+        /// The SVG file to write
+        #[arg(long, value_name = "FILE")]
+        svg: PathBuf,
+        /// The state on this date [default: the last event's date]
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+        /// As known on this date
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        known_at: Option<NaiveDate>,
+    },
+}
+
+/// The `--dyad` of the commands about one dyad.
+#[derive(Debug, Args)]
+pub struct DyadArg {
+    /// The dyad: two party codes joined by `-`, in either order, like RUS-USA
+    #[arg(long, value_name = "D")]
+    pub dyad: Dyad,
+}
+
+/// Reads a date the way the wire format does: `YYYY-MM-DD`, and only that.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    detente::domain::parse_date(text).map_err(|err| err.to_string())
+}
+
+/// An error of a command: what went wrong and, where it helps, what to do; with the error
+/// that caused it, if any.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    source: Option<Box<dyn Error + Send + Sync + 'static>>,
+}
+
+impl CliError {
+    /// An error with a message only.
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error with a message and the error under it.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn Error + Send + Sync + 'static>>,
+    ) -> Self {
+        CliError {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error for CliError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn Error + 'static))
+    }
+}
+
+impl From<detente::engine::EngineError> for CliError {
+    fn from(err: detente::engine::EngineError) -> Self {
+        CliError::new(err.to_string())
+    }
+}
+
+/// The error and its causes, joined by `: `, skipping a cause whose text the message already
+/// holds (transparent wrappers).
+pub fn error_chain(err: &(dyn Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Parses the arguments (a usage error exits with code 2, as clap does) and runs the command.
+pub fn run() -> Result<(), CliError> {
+    let cli = Cli::parse();
+    commands::run(cli)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[track_caller]
+    fn parses(args: &[&str]) -> Cli {
+        match Cli::try_parse_from(std::iter::once("detente").chain(args.iter().copied())) {
+            Ok(cli) => cli,
+            Err(err) => panic!("{args:?}: {err}"),
+        }
+    }
+
+    #[track_caller]
+    fn refuses(args: &[&str], needle: &str) {
+        match Cli::try_parse_from(std::iter::once("detente").chain(args.iter().copied())) {
+            Ok(cli) => panic!("{args:?} parsed: {cli:?}"),
+            Err(err) => {
+                assert_eq!(err.exit_code(), 2, "{args:?}");
+                let text = err.to_string();
+                assert!(text.contains(needle), "{args:?}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn arguments() {
+        let cli = parses(&[
+            "state",
+            "--dyad",
+            "USA-RUS",
+            "--as-of",
+            "2025-02-27",
+            "--json",
+        ]);
+        assert!(cli.json);
+        match cli.command {
+            Command::State { dyad, as_of, .. } => {
+                assert_eq!(dyad.dyad.to_string(), "RUS-USA");
+                assert_eq!(as_of.map(|d| d.to_string()).as_deref(), Some("2025-02-27"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = parses(&["--store", "/tmp/x", "export"]);
+        assert_eq!(cli.store, Some(PathBuf::from("/tmp/x")));
+        match cli.command {
+            Command::Export {
+                dyad,
+                from_position,
+            } => assert_eq!((dyad, from_position), (None, 1)),
+            other => panic!("{other:?}"),
+        }
+        parses(&["record"]);
+        parses(&["record", "-"]);
+        parses(&["import", "x.jsonl", "--no-progress"]);
+        parses(&["timeline", "--dyad", "RUS-USA", "--svg", "x.svg"]);
+    }
+
+    #[test]
+    fn usage_errors() {
+        refuses(&["state"], "--dyad");
+        refuses(&["state", "--dyad", "RUSUSA"], "dyad `RUSUSA` is malformed");
+        refuses(
+            &["state", "--dyad", "RUS-USA", "--as-of", "2025-2-7"],
+            "is not an ISO date",
+        );
+        refuses(
+            &["state", "--dyad", "RUS-USA", "--as-of", "2025-02-30"],
+            "does not exist",
+        );
+        refuses(
+            &["diff", "--dyad", "RUS-USA", "--from", "2025-01-01"],
+            "--to",
+        );
+        refuses(
+            &[
+                "history",
+                "--dyad",
+                "RUS-USA",
+                "--on",
+                "2025-02-27",
+                "--from",
+                "2025-01-01",
+            ],
+            "cannot be used with",
+        );
+        refuses(&["teleport"], "unrecognized subcommand");
+    }
+}

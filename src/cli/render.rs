@@ -1,0 +1,774 @@
+//! Human output: the state as aligned tables, the history as a chronology, a diff as a list of
+//! changes. Pure functions from library values to text.
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use detente::domain::{
+    BilateralState, Dyad, Event, NextRoundStatus, Party, RecordedEvent, Round, Source, StateDiff,
+};
+use serde::Serialize;
+
+/// A wire word in words: `under_discussion` becomes `under discussion`.
+pub fn words<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text.replace('_', " "),
+        Ok(other) => other.to_string(),
+        Err(_) => String::from("?"),
+    }
+}
+
+/// `360` minutes as `6 h 0 min`.
+pub fn duration(minutes: u32) -> String {
+    if minutes < 60 {
+        format!("{minutes} min")
+    } else {
+        format!("{} h {} min", minutes / 60, minutes % 60)
+    }
+}
+
+/// A text table: columns padded to their widest cell, two spaces apart, the last one free.
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Self {
+        Table {
+            rows: vec![header.iter().map(|h| (*h).to_owned()).collect()],
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn render(&self, indent: &str) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let mut widths = vec![0; columns];
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        for row in &self.rows {
+            let mut line = String::from(indent);
+            for (i, cell) in row.iter().enumerate() {
+                line.push_str(cell);
+                if i + 1 < row.len() {
+                    let pad = widths[i] - cell.chars().count() + 2;
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Source names, without repeats, joined by commas.
+pub fn source_names(sources: &[Source]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for source in sources {
+        if !names.contains(&source.name.as_str()) {
+            names.push(&source.name);
+        }
+    }
+    names.join(", ")
+}
+
+fn heads(round: &Round) -> String {
+    round
+        .heads
+        .iter()
+        .map(|(party, person)| format!("{} ({party})", person.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn round_line(round: &Round) -> String {
+    let mut text = format!(
+        "{}  {} ({})",
+        round.held_on, round.location.city, round.location.country
+    );
+    if let Some(venue) = &round.location.venue {
+        let _ = write!(text, ", at {venue}");
+    }
+    if let Some(format) = round.format {
+        let _ = write!(text, ", {}", words(&format));
+    }
+    if let Some(minutes) = round.duration_minutes {
+        let _ = write!(text, ", {}", duration(minutes));
+    }
+    if let Some(level) = round.level {
+        let _ = write!(text, ", {} level", words(&level));
+    }
+    text
+}
+
+/// The other party of the dyad than `party`, where the dyad is known.
+fn other(dyad: Dyad, party: Party) -> Party {
+    let (a, b) = dyad.parties();
+    if a == party { b } else { a }
+}
+
+/// A header line naming the query.
+pub fn query_header(
+    dyad: Dyad,
+    as_of: Option<NaiveDate>,
+    known_at: Option<NaiveDate>,
+    at_position: Option<u64>,
+) -> String {
+    let mut text = format!("{dyad}: the state");
+    match as_of {
+        Some(date) => {
+            let _ = write!(text, " on {date}");
+        }
+        None => text.push_str(" today"),
+    }
+    match known_at {
+        Some(date) => {
+            let _ = write!(text, ", as known on {date}");
+        }
+        None => text.push_str(", as known now"),
+    }
+    if let Some(position) = at_position {
+        let _ = write!(text, ", as stored at position {position}");
+    }
+    text
+}
+
+/// The state as text: a summary line, then a section per part that has something in it.
+pub fn state(state: &BilateralState, header: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{header}");
+    let _ = writeln!(
+        out,
+        "{} events applied, up to position {}{}",
+        state.events_applied,
+        state.position,
+        match state.anomalies.len() {
+            0 => String::new(),
+            n => format!(", {n} could not take effect"),
+        }
+    );
+    if state.events_applied == 0 {
+        out.push_str("\nnothing is known for this query\n");
+        return out;
+    }
+
+    if !state.rounds.is_empty() {
+        let _ = writeln!(out, "\nRounds of talks ({})", state.rounds.len());
+        for round in &state.rounds {
+            let _ = writeln!(out, "  {}", round_line(round));
+            let indent = "              ";
+            if !round.heads.is_empty() {
+                let _ = writeln!(out, "{indent}heads: {}", heads(round));
+            }
+            if !round.topics.is_empty() {
+                let _ = writeln!(out, "{indent}topics: {}", round.topics.join("; "));
+            }
+            if !round.sources.is_empty() {
+                let _ = writeln!(out, "{indent}sources: {}", source_names(&round.sources));
+            }
+        }
+    }
+
+    if !state.steps.is_empty() {
+        let _ = writeln!(out, "\nSteps ({})", state.steps.len());
+        let mut table = Table::new(&["step", "stage", "agreed", "changed", "what"]);
+        for (id, step) in &state.steps {
+            let mut what = step.description.clone();
+            if step.reciprocal {
+                what.push_str(" (reciprocal)");
+            }
+            table.row(vec![
+                id.to_string(),
+                words(&step.stage),
+                step.agreed_on.to_string(),
+                step.changed_on.to_string(),
+                what,
+            ]);
+        }
+        out.push_str(&table.render("  "));
+    }
+
+    if !state.claims.is_empty() {
+        let _ = writeln!(out, "\nProperty claims ({})", state.claims.len());
+        let mut table = Table::new(&["claim", "status", "raised", "changed", "what"]);
+        for (id, claim) in &state.claims {
+            let mut what = format!(
+                "{} claims {} propert{}",
+                claim.claimant,
+                claim.count,
+                if claim.count == 1 { "y" } else { "ies" }
+            );
+            if let Some(years) = claim.seized_between {
+                if years.from == years.to {
+                    let _ = write!(what, " seized in {}", years.from);
+                } else {
+                    let _ = write!(what, " seized {}–{}", years.from, years.to);
+                }
+            }
+            if let Some(words) = &claim.characterization {
+                let _ = write!(what, ", in its words \"{words}\"");
+            }
+            table.row(vec![
+                id.to_string(),
+                words(&claim.status),
+                claim.raised_on.to_string(),
+                claim.changed_on.to_string(),
+                what,
+            ]);
+        }
+        out.push_str(&table.render("  "));
+        for (id, claim) in &state.claims {
+            for property in &claim.properties {
+                let _ = writeln!(
+                    out,
+                    "    {id}: {}{}",
+                    property.name,
+                    property
+                        .location
+                        .as_ref()
+                        .map(|l| format!(", {l}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+
+    if !state.proposals.is_empty() {
+        let _ = writeln!(out, "\nProposals ({})", state.proposals.len());
+        let mut table = Table::new(&["proposal", "status", "proposed", "changed", "what"]);
+        for (id, proposal) in &state.proposals {
+            let mut what = format!("{} proposes flights", proposal.proposer);
+            if !proposal.routes.is_empty() {
+                let _ = write!(what, ": {}", proposal.routes.join(", "));
+            }
+            if !proposal.conditions.is_empty() {
+                let _ = write!(what, "; conditions: {}", proposal.conditions.join("; "));
+            }
+            table.row(vec![
+                id.to_string(),
+                words(&proposal.status),
+                proposal.proposed_on.to_string(),
+                proposal.changed_on.to_string(),
+                what,
+            ]);
+        }
+        out.push_str(&table.render("  "));
+    }
+
+    if !state.irritants.is_empty() {
+        let _ = writeln!(out, "\nIrritants ({})", state.irritants.len());
+        let mut table = Table::new(&["irritant", "status", "raised", "changed", "what"]);
+        for (id, irritant) in &state.irritants {
+            table.row(vec![
+                id.to_string(),
+                words(&irritant.status),
+                irritant.raised_on.to_string(),
+                irritant.changed_on.to_string(),
+                format!("raised by {}: {}", irritant.raised_by, irritant.description),
+            ]);
+        }
+        out.push_str(&table.render("  "));
+    }
+
+    out.push_str("\nNext round\n");
+    match &state.next_round {
+        None => out.push_str("  none scheduled\n"),
+        Some(next) => {
+            let mut text = format!("  `{}` {}", next.round, words(&next.status));
+            match next.status {
+                NextRoundStatus::Scheduled => {
+                    let _ = write!(text, " on {}", next.scheduled_on);
+                }
+                NextRoundStatus::Cancelled => {
+                    if let Some(party) = next.cancelled_by {
+                        let _ = write!(text, " by {party}");
+                    }
+                    if let Some(on) = next.changed_on {
+                        let _ = write!(text, " on {on}");
+                    }
+                }
+                NextRoundStatus::Held => {
+                    if let Some(on) = next.changed_on {
+                        let _ = write!(text, " on {on}");
+                    }
+                }
+            }
+            if let Some(on) = next.expected_on {
+                let _ = write!(text, ", expected on {on}");
+            }
+            if let Some(location) = &next.location {
+                let _ = write!(text, ", in {} ({})", location.city, location.country);
+            }
+            let _ = writeln!(out, "{text}");
+        }
+    }
+
+    let ledger = &state.reciprocity;
+    if !ledger.diplomats_expelled.is_empty() || !ledger.missions_closed.is_empty() {
+        out.push_str("\nReciprocity ledger\n");
+        let mut parties: Vec<Party> = ledger
+            .diplomats_expelled
+            .keys()
+            .chain(ledger.missions_closed.keys())
+            .copied()
+            .collect();
+        parties.sort();
+        parties.dedup();
+        let mut table = Table::new(&["party", "expelled", "closed"]);
+        for party in &parties {
+            let closed = ledger.missions_closed.get(party).map(Vec::len).unwrap_or(0);
+            table.row(vec![
+                party.to_string(),
+                format!(
+                    "{} diplomats",
+                    ledger.diplomats_expelled.get(party).copied().unwrap_or(0)
+                ),
+                format!("{closed} missions"),
+            ]);
+        }
+        out.push_str(&table.render("  "));
+        for party in &parties {
+            for mission in ledger.missions_closed.get(party).into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "    {}  {party} closed {}",
+                    mission.closed_on, mission.facility
+                );
+            }
+        }
+    }
+
+    if !state.anomalies.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nAnomalies: events that could not take effect ({})",
+            state.anomalies.len()
+        );
+        for anomaly in &state.anomalies {
+            let _ = writeln!(
+                out,
+                "  position {} (`{}`): {}",
+                anomaly.position, anomaly.event_id, anomaly.reason
+            );
+        }
+    }
+    out
+}
+
+/// One event in words, as a chronology reads.
+pub fn describe(record: &RecordedEvent) -> String {
+    let dyad = record.dyad;
+    match &record.event {
+        Event::TalksHeld(talks) => {
+            let mut text = format!(
+                "talks held in {} ({})",
+                talks.location.city, talks.location.country
+            );
+            if let Some(venue) = &talks.location.venue {
+                let _ = write!(text, ", at {venue}");
+            }
+            if let Some(format) = talks.format {
+                let _ = write!(text, ", {}", words(&format));
+            }
+            if let Some(minutes) = talks.duration_minutes {
+                let _ = write!(text, ", {}", duration(minutes));
+            }
+            if let Some(level) = talks.level {
+                let _ = write!(text, ", {} level", words(&level));
+            }
+            if !talks.delegations.is_empty() {
+                let heads: Vec<String> = talks
+                    .delegations
+                    .iter()
+                    .map(|d| format!("{} ({})", d.head.name, d.party))
+                    .collect();
+                let _ = write!(text, " — heads: {}", heads.join(", "));
+            }
+            text
+        }
+        Event::StepAgreed(step) => format!(
+            "step agreed{}: {} [{}]",
+            if step.reciprocal { ", reciprocal" } else { "" },
+            step.description,
+            step.step
+        ),
+        Event::StepProgressed(progress) => {
+            let mut text = format!("step {} {}", progress.step, words(&progress.stage));
+            if let Some(note) = &progress.note {
+                let _ = write!(text, ": {note}");
+            }
+            text
+        }
+        Event::PropertyClaimRaised(claim) => {
+            let count = claim
+                .count
+                .unwrap_or(u32::try_from(claim.properties.len()).unwrap_or(u32::MAX));
+            let mut text = format!(
+                "{} claims {count} propert{}",
+                claim.claimant,
+                if count == 1 { "y" } else { "ies" }
+            );
+            if let Some(years) = claim.seized_between {
+                let _ = write!(text, " seized {}–{}", years.from, years.to);
+            }
+            if let Some(words) = &claim.characterization {
+                let _ = write!(text, ", \"{words}\" in its words");
+            }
+            let _ = write!(text, " [{}]", claim.claim);
+            text
+        }
+        Event::ClaimProgressed(progress) => {
+            let mut text = format!("claim {} {}", progress.claim, words(&progress.status));
+            if let Some(note) = &progress.note {
+                let _ = write!(text, ": {note}");
+            }
+            text
+        }
+        Event::FlightsProposed(proposal) => {
+            let mut text = format!("{} proposes direct flights", proposal.proposer);
+            if !proposal.routes.is_empty() {
+                let _ = write!(text, " ({})", proposal.routes.join(", "));
+            }
+            if !proposal.conditions.is_empty() {
+                let _ = write!(text, ", on conditions: {}", proposal.conditions.join("; "));
+            }
+            let _ = write!(text, " [{}]", proposal.proposal);
+            text
+        }
+        Event::ProposalAnswered(answer) => {
+            let mut text = format!("proposal {} {}", answer.proposal, words(&answer.response));
+            if !answer.conditions.is_empty() {
+                let _ = write!(text, ", on conditions: {}", answer.conditions.join("; "));
+            }
+            text
+        }
+        Event::IrritantRaised(irritant) => format!(
+            "irritant raised by {}: {} [{}]",
+            irritant.raised_by, irritant.description, irritant.irritant
+        ),
+        Event::IrritantResolved(resolved) => {
+            let mut text = format!("irritant {} resolved", resolved.irritant);
+            if let Some(note) = &resolved.note {
+                let _ = write!(text, ": {note}");
+            }
+            text
+        }
+        Event::RoundScheduled(round) => {
+            let mut text = format!("next round {} scheduled", round.round);
+            if let Some(on) = round.expected_on {
+                let _ = write!(text, " for {on}");
+            }
+            if let Some(location) = &round.location {
+                let _ = write!(text, " in {} ({})", location.city, location.country);
+            }
+            text
+        }
+        Event::RoundCancelled(round) => {
+            let mut text = format!("round {} cancelled", round.round);
+            if let Some(party) = round.cancelled_by {
+                let _ = write!(text, " by {party}");
+            }
+            text
+        }
+        Event::DiplomatsExpelled(expelled) => format!(
+            "{} expels {} diplomats of {}",
+            expelled.expelled_by,
+            expelled.count,
+            other(dyad, expelled.expelled_by)
+        ),
+        Event::MissionClosed(closed) => format!("{} closes {}", closed.closed_by, closed.facility),
+        Event::EventRetracted(retracted) => format!(
+            "correction: event {} no longer counts ({})",
+            retracted.target, retracted.reason
+        ),
+        other => format!("{} event", other.type_name()),
+    }
+}
+
+/// The effective timeline as a chronology: a line per event, then who reported it.
+pub fn history(dyad: Dyad, events: &[RecordedEvent]) -> String {
+    let mut out = String::new();
+    if events.is_empty() {
+        let _ = writeln!(out, "{dyad}: no events in this period");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{dyad}: {} event{}, {} to {}\n",
+        events.len(),
+        if events.len() == 1 { "" } else { "s" },
+        events[0].occurred_on,
+        events[events.len() - 1].occurred_on
+    );
+    for record in events {
+        let _ = writeln!(out, "{}  {}", record.occurred_on, describe(record));
+        let mut note = format!("reported {}", record.reported_on);
+        if !record.sources.is_empty() {
+            let _ = write!(note, " by {}", source_names(&record.sources));
+        }
+        let _ = write!(note, " · {} at position {}", record.id, record.position);
+        let _ = writeln!(out, "            {note}");
+    }
+    out
+}
+
+/// What changed between two dates, one line per change.
+pub fn diff(dyad: Dyad, from: NaiveDate, to: NaiveDate, diff: &StateDiff) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{dyad}: what changed from {from} to {to}");
+    if diff.is_empty() {
+        out.push_str("\nnothing changed\n");
+        return out;
+    }
+    if !diff.rounds_added.is_empty() {
+        out.push_str("\nRounds of talks held\n");
+        for round in &diff.rounds_added {
+            let _ = writeln!(out, "  + {}", round_line(round));
+        }
+    }
+    if !diff.items_added.is_empty()
+        || !diff.items_changed.is_empty()
+        || !diff.items_removed.is_empty()
+    {
+        out.push_str("\nAgenda\n");
+        let mut table = Table::new(&["", "item", "", "status", "since"]);
+        for item in &diff.items_added {
+            table.row(vec![
+                "+".into(),
+                item.kind.to_string(),
+                item.id.to_string(),
+                format!("new, {}", item.status.replace('_', " ")),
+                item.on.to_string(),
+            ]);
+        }
+        for item in &diff.items_changed {
+            table.row(vec![
+                "~".into(),
+                item.kind.to_string(),
+                item.id.to_string(),
+                format!(
+                    "{} → {}",
+                    item.from.replace('_', " "),
+                    item.to.replace('_', " ")
+                ),
+                item.on.to_string(),
+            ]);
+        }
+        for item in &diff.items_removed {
+            table.row(vec![
+                "-".into(),
+                item.kind.to_string(),
+                item.id.to_string(),
+                format!("gone (was {})", item.status.replace('_', " ")),
+                item.on.to_string(),
+            ]);
+        }
+        // The header row is blank: drop it.
+        let text = table.render("  ");
+        out.push_str(text.split_once('\n').map(|(_, rest)| rest).unwrap_or(""));
+    }
+    if !diff.ledger.is_empty() {
+        out.push_str("\nReciprocity ledger\n");
+        for change in &diff.ledger {
+            let mut parts = Vec::new();
+            if change.diplomats_expelled > 0 {
+                parts.push(format!("expelled {} diplomats", change.diplomats_expelled));
+            }
+            if !change.missions_closed.is_empty() {
+                parts.push(format!("closed {}", change.missions_closed.join("; ")));
+            }
+            let _ = writeln!(out, "  {}: {}", change.party, parts.join("; "));
+        }
+    }
+    if let Some(next) = &diff.next_round {
+        let _ = writeln!(
+            out,
+            "\nNext round\n  `{}` now {}",
+            next.round,
+            words(&next.status)
+        );
+    }
+    out
+}
+
+/// A byte count for people: `1.5 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use detente::domain::{
+        Change, Claim, ClaimStatus, Location, Person, Step, StepStage, TalksFormat,
+    };
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn hand_built() -> BilateralState {
+        let rus: Party = "RUS".parse().unwrap();
+        let usa: Party = "USA".parse().unwrap();
+        let mut state = BilateralState {
+            dyad: Some("RUS-USA".parse().unwrap()),
+            events_applied: 3,
+            position: 3,
+            ..BilateralState::default()
+        };
+        state.rounds.push(Round {
+            event_id: "talks".parse().unwrap(),
+            round: None,
+            held_on: date("2025-02-27"),
+            location: Location {
+                city: "Istanbul".into(),
+                country: "TUR".parse().unwrap(),
+                venue: None,
+            },
+            format: Some(TalksFormat::ClosedDoor),
+            duration_minutes: Some(360),
+            level: None,
+            heads: BTreeMap::from([
+                (
+                    rus,
+                    Person {
+                        name: "Alexander Darchiev".into(),
+                        title: None,
+                    },
+                ),
+                (
+                    usa,
+                    Person {
+                        name: "Sonata Coulter".into(),
+                        title: None,
+                    },
+                ),
+            ]),
+            topics: Vec::new(),
+            sources: vec![Source {
+                name: "Xinhua".into(),
+                kind: None,
+                url: None,
+                quote: None,
+            }],
+        });
+        state.steps.insert(
+            "mission-financing".parse().unwrap(),
+            Step {
+                description: "unimpeded financing of missions".into(),
+                category: None,
+                reciprocal: true,
+                stage: StepStage::Agreed,
+                agreed_on: date("2025-02-27"),
+                changed_on: date("2025-02-27"),
+                history: vec![Change {
+                    on: date("2025-02-27"),
+                    to: StepStage::Agreed,
+                    event_id: "s".parse().unwrap(),
+                }],
+                sources: Vec::new(),
+            },
+        );
+        state.claims.insert(
+            "diplomatic-property".parse().unwrap(),
+            Claim {
+                claimant: rus,
+                count: 6,
+                properties: Vec::new(),
+                seized_between: None,
+                characterization: Some("illegally seized".into()),
+                status: ClaimStatus::UnderDiscussion,
+                raised_on: date("2025-02-27"),
+                changed_on: date("2025-03-10"),
+                history: Vec::new(),
+                sources: Vec::new(),
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn the_state_reads_in_words_and_aligned_columns() {
+        let text = state(&hand_built(), "RUS-USA: the state today, as known now");
+        assert!(
+            text.contains(
+                "2025-02-27  Istanbul (TUR), closed door, 6 h 0 min\n              heads: Alexander Darchiev (RUS), Sonata Coulter (USA)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("sources: Xinhua"), "{text}");
+        assert!(text.contains("under discussion"), "{text}");
+        assert!(!text.contains("under_discussion"), "{text}");
+        assert!(text.contains("(reciprocal)"), "{text}");
+        assert!(text.contains("\"illegally seized\""), "{text}");
+        // The columns of the steps table line up.
+        let header = text.lines().find(|l| l.starts_with("  step ")).unwrap();
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("  mission-financing"))
+            .unwrap();
+        assert_eq!(header.find("stage"), row.find("agreed"));
+    }
+
+    #[test]
+    fn an_empty_state_says_so() {
+        let text = state(&BilateralState::default(), "header");
+        assert!(text.contains("nothing is known"), "{text}");
+    }
+
+    #[test]
+    fn small_words() {
+        assert_eq!(words(&ClaimStatus::RoadmapAgreed), "roadmap agreed");
+        assert_eq!(duration(45), "45 min");
+        assert_eq!(duration(360), "6 h 0 min");
+        assert_eq!(bytes(512), "512 bytes");
+        assert_eq!(bytes(1536), "1.5 KiB");
+    }
+}
+
+#[cfg(test)]
+mod scenario_tests {
+    use super::*;
+    use detente::domain::{Query, effective_timeline, state_at};
+    use detente::scenario::{istanbul_2025, istanbul_2025_followups, recorded};
+
+    #[test]
+    fn the_istanbul_story_reads_as_a_chronology() {
+        let events = recorded(istanbul_2025().into_iter().chain(istanbul_2025_followups()));
+        let timeline: Vec<RecordedEvent> = effective_timeline(&events, &Query::default())
+            .into_iter()
+            .cloned()
+            .collect();
+        let dyad = "RUS-USA".parse().unwrap();
+        let text = history(dyad, &timeline);
+        let state = state(&state_at(&events, &Query::default()), "RUS-USA");
+        if std::env::var_os("DETENTE_PRINT").is_some() {
+            println!("{text}\n{state}");
+        }
+        assert!(
+            text.contains("2025-02-27  talks held in Istanbul (TUR), at US Consul General's residence, closed door, 6 h 0 min — heads: Alexander Darchiev (RUS), Sonata Coulter (USA)"),
+            "{text}"
+        );
+        assert!(text.contains("by Russian Foreign Ministry"), "{text}");
+    }
+}

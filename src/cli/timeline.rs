@@ -1,0 +1,862 @@
+//! `detente timeline`: the story of a dyad as an SVG picture, written by hand.
+//!
+//! A date axis across the top; a row of rounds of talks (marks with their city and date); a row
+//! per party of the reciprocity ledger (expulsions as triangles, closures as squares); then a
+//! lane per step, claim, proposal and irritant, whose segments are coloured by stage or status
+//! from one dated change to the next; and a legend.
+//!
+//! The axis is piecewise so that a story of years with a busy week stays readable: gaps
+//! between dates with events up to the median gap are drawn to scale, a longer quiet stretch
+//! grows only with the logarithm of its length (marked `≈` on the axis when much compressed),
+//! and a short gap gets a minimum width. Tick labels always give true dates.
+
+use std::fmt::Write as _;
+
+use chrono::{Datelike, NaiveDate};
+use detente::domain::{BilateralState, Change, Dyad, Event, NextRoundStatus, RecordedEvent};
+use serde::Serialize;
+
+use super::render::words;
+
+/// What the picture is of.
+pub struct Options {
+    /// The dyad.
+    pub dyad: Dyad,
+    /// The state on this date, where given; else the last event's date.
+    pub as_of: Option<NaiveDate>,
+    /// As known on this date, where given.
+    pub known_at: Option<NaiveDate>,
+}
+
+const WIDTH: f64 = 1200.0;
+const PLOT_LEFT: f64 = 300.0;
+const PLOT_RIGHT: f64 = 1170.0;
+/// Room right of the end date: the last segments run into it, "and on".
+const TAIL: f64 = 80.0;
+const LANE: f64 = 20.0;
+const FONT: &str = r#"font-family="sans-serif""#;
+
+/// XML-escapes text for content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Cuts text to `max` characters, with an ellipsis.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// The approximate width of sans-serif text at `size` px.
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().count() as f64 * size * 0.56
+}
+
+/// The colour of a stage or status, by kind and wire word: blue for raised or agreed, greens
+/// for progress and success, amber for delay, red for refusal or reversal, grey for withdrawn.
+fn colour(word: &str) -> &'static str {
+    match word {
+        "agreed" | "open" | "proposed" => "#4e79a7",
+        "formalized" => "#76b7b2",
+        "under_discussion" => "#76b7b2",
+        "implementing" | "roadmap_agreed" | "conditioned" => "#8cd17d",
+        "implemented" | "resolved" | "accepted" => "#2e8b57",
+        "stalled" | "deferred" => "#f28e2b",
+        "reversed" | "rejected" => "#e15759",
+        "withdrawn" => "#9d9d9d",
+        _ => "#bab0ac",
+    }
+}
+
+/// Irritants read the other way round: open is the trouble.
+fn irritant_colour(word: &str) -> &'static str {
+    match word {
+        "open" => "#f28e2b",
+        other => colour(other),
+    }
+}
+
+/// The piecewise date axis.
+struct Scale {
+    /// The dates with something on them, sorted, and their x.
+    keys: Vec<(NaiveDate, f64)>,
+    /// Pixels per day of the uncompressed parts.
+    per_day: f64,
+    /// Gaps drawn shorter than they are: (from, to) x.
+    breaks: Vec<(f64, f64)>,
+}
+
+impl Scale {
+    fn new(mut dates: Vec<NaiveDate>) -> Scale {
+        dates.sort();
+        dates.dedup();
+        if dates.len() == 1 {
+            if let Some(next) = dates[0].succ_opt() {
+                dates.push(next);
+            }
+        }
+        let width = PLOT_RIGHT - PLOT_LEFT - TAIL;
+        let gaps: Vec<f64> = dates
+            .windows(2)
+            .map(|pair| (pair[1] - pair[0]).num_days() as f64)
+            .collect();
+        if gaps.is_empty() {
+            return Scale {
+                keys: dates
+                    .iter()
+                    .map(|d| (*d, PLOT_LEFT + width / 2.0))
+                    .collect(),
+                per_day: 1.0,
+                breaks: Vec::new(),
+            };
+        }
+        // Gaps up to the knee (the median gap, at least a week) are drawn to scale; longer
+        // ones grow with the logarithm of their length beyond it.
+        let mut sorted = gaps.clone();
+        sorted.sort_by(f64::total_cmp);
+        let knee = sorted[sorted.len() / 2].max(7.0);
+        let shape = |days: f64| {
+            if days <= knee {
+                days
+            } else {
+                knee * (1.0 + (days / knee).ln())
+            }
+        };
+        let n = gaps.len() as f64;
+        let min_px = (0.35 * width / n).min(18.0);
+        let sum: f64 = gaps.iter().map(|d| shape(*d)).sum::<f64>().max(1.0);
+        let per_day = width / sum;
+        let mut widths: Vec<f64> = gaps
+            .iter()
+            .map(|d| (shape(*d) * per_day).max(min_px))
+            .collect();
+        let total: f64 = widths.iter().sum();
+        for w in &mut widths {
+            *w *= width / total;
+        }
+        let per_day = per_day * width / total;
+        let mut keys = Vec::with_capacity(dates.len());
+        let mut breaks = Vec::new();
+        let mut x = PLOT_LEFT;
+        keys.push((dates[0], x));
+        for (i, w) in widths.iter().enumerate() {
+            if gaps[i] > knee * 3.0 {
+                breaks.push((x, x + w));
+            }
+            x += w;
+            keys.push((dates[i + 1], x));
+        }
+        Scale {
+            keys,
+            per_day,
+            breaks,
+        }
+    }
+
+    fn x(&self, date: NaiveDate) -> f64 {
+        let Some(&(first, first_x)) = self.keys.first() else {
+            return PLOT_LEFT;
+        };
+        if date <= first {
+            return first_x;
+        }
+        for pair in self.keys.windows(2) {
+            let ((a, ax), (b, bx)) = (pair[0], pair[1]);
+            if date <= b {
+                let span = (b - a).num_days().max(1) as f64;
+                return ax + (bx - ax) * (date - a).num_days() as f64 / span;
+            }
+        }
+        let (last, last_x) = self.keys[self.keys.len() - 1];
+        (last_x + (date - last).num_days() as f64 * self.per_day).min(PLOT_RIGHT)
+    }
+}
+
+/// A mark of the reciprocity ledger: x, the count shown (expulsions), whether it is an
+/// expulsion (else a closure), and its tooltip.
+type LedgerMark = (f64, String, bool, String);
+
+/// One lane: an item's id, what it is, and its dated stages.
+struct Lane {
+    id: String,
+    what: String,
+    changes: Vec<(NaiveDate, String)>,
+    irritant: bool,
+}
+
+fn changes<S: Serialize>(history: &[Change<S>]) -> Vec<(NaiveDate, String)> {
+    history
+        .iter()
+        .map(|change| {
+            let word = match serde_json::to_value(&change.to) {
+                Ok(serde_json::Value::String(word)) => word,
+                _ => String::from("?"),
+            };
+            (change.on, word)
+        })
+        .collect()
+}
+
+/// The SVG picture of `state` and the effective timeline `history` it was folded from.
+pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Options) -> String {
+    let mut groups: Vec<(&str, Vec<Lane>)> = Vec::new();
+    groups.push((
+        "Steps",
+        state
+            .steps
+            .iter()
+            .map(|(id, step)| Lane {
+                id: id.to_string(),
+                what: step.description.clone(),
+                changes: changes(&step.history),
+                irritant: false,
+            })
+            .collect(),
+    ));
+    groups.push((
+        "Property claims",
+        state
+            .claims
+            .iter()
+            .map(|(id, claim)| Lane {
+                id: id.to_string(),
+                what: format!("{} claims {} properties", claim.claimant, claim.count),
+                changes: changes(&claim.history),
+                irritant: false,
+            })
+            .collect(),
+    ));
+    groups.push((
+        "Proposals",
+        state
+            .proposals
+            .iter()
+            .map(|(id, proposal)| Lane {
+                id: id.to_string(),
+                what: format!("{} proposes flights", proposal.proposer),
+                changes: changes(&proposal.history),
+                irritant: false,
+            })
+            .collect(),
+    ));
+    groups.push((
+        "Irritants",
+        state
+            .irritants
+            .iter()
+            .map(|(id, irritant)| Lane {
+                id: id.to_string(),
+                what: irritant.description.clone(),
+                changes: changes(&irritant.history),
+                irritant: true,
+            })
+            .collect(),
+    ));
+    groups.retain(|(_, lanes)| !lanes.is_empty());
+
+    let mut dates: Vec<NaiveDate> = history.iter().map(|e| e.occurred_on).collect();
+    dates.extend(state.rounds.iter().map(|r| r.held_on));
+    for (_, lanes) in &groups {
+        for lane in lanes {
+            dates.extend(lane.changes.iter().map(|(on, _)| *on));
+        }
+    }
+    let last_event = dates.iter().max().copied();
+    let end = options.as_of.or(last_event);
+    if let Some(end) = end {
+        dates.push(end);
+    }
+    if let Some(expected) = state.next_round.as_ref().and_then(|n| n.expected_on) {
+        dates.push(expected);
+    }
+    let first = dates.iter().min().copied();
+
+    let mut body = String::new();
+    let mut y = 30.0;
+    let title = format!("{}: the story on a date axis", options.dyad);
+    let _ = writeln!(
+        body,
+        r#"<text x="20" y="{y}" {FONT} font-size="18" font-weight="bold">{}</text>"#,
+        escape(&title)
+    );
+    y += 20.0;
+    let mut subtitle = format!("{} events", history.len());
+    if let (Some(first), Some(end)) = (first, end) {
+        let _ = write!(subtitle, ", {first} to {end}");
+    }
+    if let Some(as_of) = options.as_of {
+        let _ = write!(subtitle, "; the state on {as_of}");
+    }
+    if let Some(known_at) = options.known_at {
+        let _ = write!(subtitle, ", as known on {known_at}");
+    }
+    let _ = writeln!(
+        body,
+        r##"<text x="20" y="{y}" {FONT} font-size="12" fill="#555">{}</text>"##,
+        escape(&subtitle)
+    );
+    y += 20.0;
+
+    let (Some(first), Some(end)) = (first, end) else {
+        y += 20.0;
+        let _ = writeln!(
+            body,
+            r#"<text x="20" y="{y}" {FONT} font-size="14">nothing is known for this query</text>"#
+        );
+        return wrap(&body, y + 20.0, options);
+    };
+    let scale = Scale::new(dates);
+    let axis_end = scale.x(end) + TAIL;
+
+    // The axis: ticks and labels on top, grid lines drawn once the height is known.
+    let axis_y = y + 24.0;
+    let mut grid: Vec<f64> = Vec::new();
+    let _ = writeln!(
+        body,
+        r##"<line x1="{PLOT_LEFT}" y1="{axis_y}" x2="{axis_end:.1}" y2="{axis_y}" stroke="#333"/>"##
+    );
+    let mut last_label = f64::NEG_INFINITY;
+    for (date, label) in ticks(first, end) {
+        let x = scale.x(date);
+        grid.push(x);
+        let _ = writeln!(
+            body,
+            r##"<line x1="{x:.1}" y1="{axis_y}" x2="{x:.1}" y2="{:.1}" stroke="#333"/>"##,
+            axis_y - 5.0
+        );
+        if x - last_label >= text_width(&label, 11.0) + 10.0 {
+            let _ = writeln!(
+                body,
+                r##"<text x="{x:.1}" y="{:.1}" {FONT} font-size="11" text-anchor="middle" fill="#333">{}</text>"##,
+                axis_y - 8.0,
+                escape(&label)
+            );
+            last_label = x;
+        }
+    }
+    for (from, to) in &scale.breaks {
+        let middle = (from + to) / 2.0;
+        let _ = writeln!(
+            body,
+            r##"<text x="{middle:.1}" y="{:.1}" {FONT} font-size="14" text-anchor="middle" fill="#c00"><title>a quiet stretch, compressed</title>≈</text>"##,
+            axis_y + 5.0
+        );
+    }
+    let _ = writeln!(
+        body,
+        r##"<text x="{:.1}" y="{:.1}" {FONT} font-size="10" text-anchor="end" fill="#555">{end}</text>"##,
+        axis_end,
+        axis_y + 14.0
+    );
+    y = axis_y + 24.0;
+    let grid_top = axis_y;
+
+    // Rounds of talks.
+    let mut round_marks: Vec<(f64, String, String, bool)> = state
+        .rounds
+        .iter()
+        .map(|round| {
+            let label = format!("{} {}", round.location.city, round.held_on);
+            let mut title = format!(
+                "talks held on {} in {} ({})",
+                round.held_on, round.location.city, round.location.country
+            );
+            if let Some(venue) = &round.location.venue {
+                let _ = write!(title, ", at {venue}");
+            }
+            if let Some(id) = &round.round {
+                let _ = write!(title, "; round {id}");
+            }
+            let heads: Vec<String> = round
+                .heads
+                .iter()
+                .map(|(party, person)| format!("{} ({party})", person.name))
+                .collect();
+            if !heads.is_empty() {
+                let _ = write!(title, "; heads: {}", heads.join(", "));
+            }
+            (scale.x(round.held_on), label, title, true)
+        })
+        .collect();
+    if let Some(next) = &state.next_round {
+        if next.status != NextRoundStatus::Held {
+            let on = next.expected_on.unwrap_or(next.scheduled_on);
+            let label = format!("next: {} ({})", next.round, words(&next.status));
+            let title = format!(
+                "round {} {}, scheduled on {}{}",
+                next.round,
+                words(&next.status),
+                next.scheduled_on,
+                next.expected_on
+                    .map(|d| format!(", expected on {d}"))
+                    .unwrap_or_default()
+            );
+            round_marks.push((scale.x(on), label, title, false));
+        }
+    }
+    round_marks.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Labels go on the first of a few rows where they do not overlap the previous one.
+    let mut row_ends: Vec<f64> = Vec::new();
+    let mut placed: Vec<usize> = Vec::new();
+    for (x, label, _, _) in &round_marks {
+        let start = x - 4.0;
+        let row = match row_ends.iter().position(|end| *end + 6.0 <= start) {
+            Some(row) => row,
+            None if row_ends.len() < 6 => {
+                row_ends.push(f64::NEG_INFINITY);
+                row_ends.len() - 1
+            }
+            None => {
+                // Crowded: the row that frees up first.
+                let mut best = 0;
+                for (i, end) in row_ends.iter().enumerate() {
+                    if *end < row_ends[best] {
+                        best = i;
+                    }
+                }
+                best
+            }
+        };
+        row_ends[row] = start + text_width(label, 10.0);
+        placed.push(row);
+    }
+    let label_rows = row_ends.len().max(1) as f64;
+    let rounds_top = y;
+    let mark_y = rounds_top + 12.0 * label_rows + 8.0;
+    let _ = writeln!(
+        body,
+        r#"<text x="20" y="{:.1}" {FONT} font-size="13" font-weight="bold">Rounds of talks</text>"#,
+        mark_y + 4.0
+    );
+    if round_marks.is_empty() {
+        let _ = writeln!(
+            body,
+            r##"<text x="{PLOT_LEFT}" y="{:.1}" {FONT} font-size="11" fill="#777">none held</text>"##,
+            mark_y + 4.0
+        );
+    }
+    for ((x, label, title, held), row) in round_marks.iter().zip(&placed) {
+        let label_y = rounds_top + 12.0 * (*row as f64) + 10.0;
+        // A label that would run off the right edge ends at its mark instead.
+        let (label_x, anchor) = if x - 4.0 + text_width(label, 10.0) > WIDTH - 8.0 {
+            (x + 4.0, "end")
+        } else {
+            (x - 4.0, "start")
+        };
+        let (fill, stroke) = if *held {
+            ("#222", "#222")
+        } else {
+            ("#fff", "#222")
+        };
+        let _ = writeln!(
+            body,
+            r##"<g><title>{}</title><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#bbb"/><circle cx="{x:.1}" cy="{mark_y:.1}" r="6" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/><text x="{label_x:.1}" y="{label_y:.1}" {FONT} font-size="10" text-anchor="{anchor}">{}</text></g>"##,
+            escape(title),
+            label_y + 2.0,
+            mark_y - 6.0,
+            escape(label)
+        );
+    }
+    y = mark_y + 34.0;
+
+    // The reciprocity ledger: a row per acting party.
+    let mut ledger_rows: Vec<(String, Vec<LedgerMark>)> = Vec::new();
+    for record in history {
+        let (party, mark, expulsion, title) = match &record.event {
+            Event::DiplomatsExpelled(expelled) => (
+                expelled.expelled_by,
+                expelled.count.to_string(),
+                true,
+                format!(
+                    "{}: {} expels {} diplomats",
+                    record.occurred_on, expelled.expelled_by, expelled.count
+                ),
+            ),
+            Event::MissionClosed(closed) => (
+                closed.closed_by,
+                String::new(),
+                false,
+                format!(
+                    "{}: {} closes {}",
+                    record.occurred_on, closed.closed_by, closed.facility
+                ),
+            ),
+            _ => continue,
+        };
+        let name = party.to_string();
+        let x = scale.x(record.occurred_on);
+        match ledger_rows.iter_mut().find(|(p, _)| *p == name) {
+            Some((_, marks)) => marks.push((x, mark, expulsion, title)),
+            None => ledger_rows.push((name, vec![(x, mark, expulsion, title)])),
+        }
+    }
+    ledger_rows.sort_by(|a, b| a.0.cmp(&b.0));
+    if !ledger_rows.is_empty() {
+        let _ = writeln!(
+            body,
+            r#"<text x="20" y="{y:.1}" {FONT} font-size="13" font-weight="bold">Reciprocity ledger</text>"#
+        );
+        y += 8.0;
+        for (party, marks) in &ledger_rows {
+            y += 30.0;
+            let _ = writeln!(
+                body,
+                r##"<text x="32" y="{y:.1}" {FONT} font-size="12" fill="#333">{} expels / closes</text>"##,
+                escape(party)
+            );
+            let mut stacked: Vec<(f64, usize)> = Vec::new();
+            for (x, count, expulsion, title) in marks {
+                let level = match stacked.iter_mut().find(|(at, _)| (at - x).abs() < 1.0) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n
+                    }
+                    None => {
+                        stacked.push((*x, 0));
+                        0
+                    }
+                };
+                let my = y - 4.0 - 9.0 * level as f64;
+                if *expulsion {
+                    let _ = writeln!(
+                        body,
+                        r##"<g><title>{}</title><path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="#e15759"/><text x="{:.1}" y="{:.1}" {FONT} font-size="10" fill="#a00">{}</text></g>"##,
+                        escape(title),
+                        x - 5.0,
+                        my + 4.0,
+                        x + 5.0,
+                        my + 4.0,
+                        x,
+                        my - 5.0,
+                        x + 7.0,
+                        my + 3.0,
+                        escape(count)
+                    );
+                } else {
+                    let _ = writeln!(
+                        body,
+                        r##"<g><title>{}</title><rect x="{:.1}" y="{:.1}" width="8" height="8" fill="#59a14f" stroke="#2b5d2b"/></g>"##,
+                        escape(title),
+                        x - 4.0,
+                        my - 4.0
+                    );
+                }
+            }
+        }
+        y += 18.0;
+    }
+
+    // The agenda: a lane per item.
+    let mut legend: Vec<(String, &'static str)> = Vec::new();
+    for (name, lanes) in &groups {
+        y += 22.0;
+        let _ = writeln!(
+            body,
+            r#"<text x="20" y="{y:.1}" {FONT} font-size="13" font-weight="bold">{} ({})</text>"#,
+            escape(name),
+            lanes.len()
+        );
+        y += 6.0;
+        for lane in lanes {
+            let top = y;
+            let _ = writeln!(
+                body,
+                r##"<text x="32" y="{:.1}" {FONT} font-size="11"><title>{}</title>{}</text>"##,
+                top + 14.0,
+                escape(&format!("{}: {}", lane.id, lane.what)),
+                escape(&cut(&lane.id, 40))
+            );
+            for (i, (on, word)) in lane.changes.iter().enumerate() {
+                let x1 = scale.x(*on);
+                let (x2, until) = match lane.changes.get(i + 1) {
+                    Some((next, _)) => (scale.x(*next), next.to_string()),
+                    None => (axis_end, format!("{end} and on")),
+                };
+                let fill = if lane.irritant {
+                    irritant_colour(word)
+                } else {
+                    colour(word)
+                };
+                let text = word.replace('_', " ");
+                let key = format!("{}{text}", if lane.irritant { "irritant " } else { "" });
+                if !legend.iter().any(|(k, _)| *k == key) {
+                    legend.push((key, fill));
+                }
+                let width = (x2 - x1).max(2.0);
+                let _ = write!(
+                    body,
+                    r##"<g><title>{}</title><rect x="{x1:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" fill="{fill}" stroke="#fff" stroke-width="0.5"/>"##,
+                    escape(&format!("{}: {text} from {on} to {until}", lane.id)),
+                    top + 3.0,
+                    LANE - 6.0
+                );
+                if width >= text_width(&text, 10.0) + 8.0 {
+                    let _ = write!(
+                        body,
+                        r##"<text x="{:.1}" y="{:.1}" {FONT} font-size="10" fill="#fff">{}</text>"##,
+                        x1 + 4.0,
+                        top + 14.0,
+                        escape(&text)
+                    );
+                }
+                let _ = writeln!(body, "</g>");
+            }
+            y += LANE;
+        }
+    }
+    let grid_bottom = y + 4.0;
+
+    // The legend.
+    y += 30.0;
+    let _ = writeln!(
+        body,
+        r#"<text x="20" y="{y:.1}" {FONT} font-size="13" font-weight="bold">Legend</text>"#
+    );
+    let mut x = PLOT_LEFT;
+    let mut entries: Vec<(String, &str, &str)> = vec![
+        ("round of talks held".into(), "#222", "circle"),
+        ("next round (not held)".into(), "#fff", "circle"),
+        ("diplomats expelled (count)".into(), "#e15759", "triangle"),
+        ("mission closed".into(), "#59a14f", "square"),
+    ];
+    entries.extend(legend.into_iter().map(|(k, c)| (k, c, "bar")));
+    y -= 4.0;
+    for (label, fill, shape) in &entries {
+        let width = 22.0 + text_width(label, 11.0) + 14.0;
+        if x + width > WIDTH - 20.0 {
+            x = PLOT_LEFT;
+            y += 18.0;
+        }
+        let swatch = match *shape {
+            "circle" => format!(
+                r##"<circle cx="{:.1}" cy="{:.1}" r="5" fill="{fill}" stroke="#222" stroke-width="1.5"/>"##,
+                x + 6.0,
+                y
+            ),
+            "triangle" => format!(
+                r##"<path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="{fill}"/>"##,
+                x + 1.0,
+                y + 4.0,
+                x + 11.0,
+                y + 4.0,
+                x + 6.0,
+                y - 5.0
+            ),
+            "square" => format!(
+                r##"<rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{fill}" stroke="#2b5d2b"/>"##,
+                x + 2.0,
+                y - 4.0
+            ),
+            _ => format!(
+                r#"<rect x="{x:.1}" y="{:.1}" width="16" height="10" fill="{fill}"/>"#,
+                y - 5.0
+            ),
+        };
+        let _ = writeln!(
+            body,
+            r#"{swatch}<text x="{:.1}" y="{:.1}" {FONT} font-size="11">{}</text>"#,
+            x + 22.0,
+            y + 4.0,
+            escape(label)
+        );
+        x += width;
+    }
+    y += 26.0;
+    let _ = writeln!(
+        body,
+        r##"<text x="20" y="{y:.1}" {FONT} font-size="10" fill="#777">The date axis is piecewise: quiet stretches are compressed (≈) and busy days widened; tick labels and tooltips give true dates. Hover a mark or a segment for its details.</text>"##
+    );
+    let mut grid_lines = String::new();
+    for x in grid {
+        let _ = writeln!(
+            grid_lines,
+            r##"<line x1="{x:.1}" y1="{grid_top:.1}" x2="{x:.1}" y2="{grid_bottom:.1}" stroke="#eee"/>"##
+        );
+    }
+    wrap(&(grid_lines + &body), y + 16.0, options)
+}
+
+fn wrap(body: &str, height: f64, options: &Options) -> String {
+    let height = height.ceil();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\">\n\
+         <title>{}</title>\n\
+         <rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{height}\" fill=\"#fff\"/>\n{body}</svg>\n",
+        escape(&format!("detente timeline of {}", options.dyad))
+    )
+}
+
+/// Tick dates and labels between two dates: years over a long span, months over a medium
+/// one, weeks over a short one; thinned to about a dozen.
+fn ticks(first: NaiveDate, end: NaiveDate) -> Vec<(NaiveDate, String)> {
+    let days = (end - first).num_days();
+    let mut out = Vec::new();
+    if days > 2 * 366 {
+        let years = (end.year() - first.year()).max(1);
+        let step = ((years + 11) / 12).max(1);
+        let mut year = first.year() + 1;
+        while year <= end.year() {
+            if let Some(date) = NaiveDate::from_ymd_opt(year, 1, 1) {
+                if year % step == 0 || step == 1 {
+                    out.push((date, year.to_string()));
+                }
+            }
+            year += 1;
+        }
+    } else if days > 62 {
+        let months = (days / 30).max(1);
+        let step = ((months + 11) / 12).max(1) as u32;
+        let (mut year, mut month) = (first.year(), first.month());
+        loop {
+            month += 1;
+            if month > 12 {
+                month = 1;
+                year += 1;
+            }
+            let Some(date) = NaiveDate::from_ymd_opt(year, month, 1) else {
+                break;
+            };
+            if date > end {
+                break;
+            }
+            if (month - 1) % step == 0 {
+                out.push((date, date.format("%b %Y").to_string()));
+            }
+        }
+    } else {
+        let step = (days / 10).max(1);
+        let mut date = first;
+        while date <= end {
+            out.push((date, date.format("%d %b").to_string()));
+            match date.checked_add_days(chrono::Days::new(step as u64)) {
+                Some(next) => date = next,
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            escape(r#"a<b & "c" 'd'>"#),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
+        );
+    }
+
+    #[test]
+    fn the_scale_is_monotone_and_fits() {
+        let dates = vec![
+            date("2016-12-29"),
+            date("2017-07-28"),
+            date("2018-03-26"),
+            date("2025-02-27"),
+            date("2025-03-01"),
+        ];
+        let scale = Scale::new(dates.clone());
+        let xs: Vec<f64> = dates.iter().map(|d| scale.x(*d)).collect();
+        assert!(xs.windows(2).all(|p| p[0] < p[1]), "{xs:?}");
+        assert!((xs[0] - PLOT_LEFT).abs() < 1e-6);
+        assert!(xs[4] <= PLOT_RIGHT - TAIL + 1e-6);
+        // The busy days at the end get room; the quiet years are compressed.
+        assert!(xs[4] - xs[3] >= 10.0, "{xs:?}");
+        assert!(!scale.breaks.is_empty());
+    }
+
+    #[test]
+    fn ticks_follow_the_span() {
+        assert!(
+            ticks(date("2016-01-01"), date("2025-03-01"))
+                .iter()
+                .all(|(_, label)| label.len() == 4)
+        );
+        assert!(
+            ticks(date("2025-01-01"), date("2025-09-01"))[0]
+                .1
+                .contains("2025")
+        );
+        assert!(!ticks(date("2025-02-27"), date("2025-03-01")).is_empty());
+    }
+
+    #[test]
+    fn an_empty_state_draws_a_note() {
+        let svg = render(
+            &BilateralState::default(),
+            &[],
+            &Options {
+                dyad: "RUS-USA".parse().unwrap(),
+                as_of: None,
+                known_at: None,
+            },
+        );
+        assert!(svg.contains("nothing is known"));
+        assert!(svg.ends_with("</svg>\n"));
+    }
+}
+
+#[cfg(test)]
+mod scenario_tests {
+    use super::*;
+    use detente::domain::{Query, effective_timeline, state_at};
+    use detente::scenario::{istanbul_2025, istanbul_2025_followups, recorded};
+
+    #[test]
+    fn the_istanbul_picture_names_every_round_and_item() {
+        let events = recorded(istanbul_2025().into_iter().chain(istanbul_2025_followups()));
+        let query = Query::default();
+        let state = state_at(&events, &query);
+        let timeline: Vec<RecordedEvent> = effective_timeline(&events, &query)
+            .into_iter()
+            .cloned()
+            .collect();
+        let svg = render(
+            &state,
+            &timeline,
+            &Options {
+                dyad: "RUS-USA".parse().unwrap(),
+                as_of: None,
+                known_at: None,
+            },
+        );
+        if let Ok(path) = std::env::var("DETENTE_SVG_OUT") {
+            std::fs::write(path, &svg).unwrap();
+        }
+        for id in state
+            .steps
+            .keys()
+            .chain(state.claims.keys())
+            .chain(state.proposals.keys())
+        {
+            assert!(svg.contains(id.as_str()), "{id}");
+        }
+        assert!(svg.contains("Istanbul 2025-02-27"));
+    }
+}

@@ -1,0 +1,713 @@
+//! The `detente` binary as users run it: every command, every documented error, exit codes,
+//! and the store left exactly as it was after a failure.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use detente::engine::Engine;
+use detente::scenario::{istanbul_2025, istanbul_2025_followups};
+use serde_json::Value;
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the built binary with `args` against `store`, feeding `stdin`.
+fn detente(store: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_detente"));
+    command
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("DETENTE_STORE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the binary runs");
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.unwrap_or("").as_bytes())
+            .expect("stdin takes the input");
+    }
+    let output = child.wait_with_output().expect("the binary ends");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs and expects success.
+#[track_caller]
+fn ok(store: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out = detente(store, args, stdin);
+    assert_eq!(
+        out.code, 0,
+        "{args:?} failed:\nstdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
+/// What a store holds, as its export; empty when there is no store.
+fn contents(store: &Path) -> String {
+    let vacant = std::fs::read_dir(store).map_or(true, |mut d| d.next().is_none());
+    if vacant {
+        return String::new();
+    }
+    ok(store, &["export"], None)
+}
+
+/// Runs and expects exit `code` with `needle` in the message, and the store unchanged.
+#[track_caller]
+fn fails(store: &Path, args: &[&str], stdin: Option<&str>, code: i32, needle: &str) {
+    let before = contents(store);
+    let out = detente(store, args, stdin);
+    assert_eq!(
+        out.code, code,
+        "{args:?}: expected exit {code}\nstdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    assert!(
+        out.stderr.contains(needle),
+        "{args:?}: expected {needle:?} in stderr: {}",
+        out.stderr
+    );
+    if code == 1 {
+        assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    }
+    assert_eq!(contents(store), before, "{args:?} changed the store");
+}
+
+/// A temporary directory and a store path inside it, holding the Istanbul scenario (and its
+/// follow-ups, where asked), recorded through the library.
+fn seeded(followups: bool) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = dir.path().join("store");
+    let engine = Engine::open(&store).expect("the store opens");
+    engine
+        .record_batch(istanbul_2025())
+        .expect("the scenario records");
+    if followups {
+        engine
+            .record_batch(istanbul_2025_followups())
+            .expect("the follow-ups record");
+    }
+    drop(engine);
+    (dir, store)
+}
+
+fn empty() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = dir.path().join("store");
+    (dir, store)
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+}
+
+const EXPELLED: &str = r#"{"id": "e1", "dyad": "RUS-USA", "occurred_on": "2018-03-26",
+  "event": {"type": "DiplomatsExpelled", "expelled_by": "RUS", "count": 60}}"#;
+
+#[test]
+fn demo_tells_the_istanbul_story() {
+    let (_dir, store) = empty();
+    let out = ok(&store, &["demo"], None);
+    for needle in [
+        "Istanbul (TUR)",
+        "heads: Alexander Darchiev (RUS), Sonata Coulter (USA)",
+        "\"illegally seized\"",
+        "mission-financing",
+        "95 diplomats",
+        "as known on 2025-02-28",
+    ] {
+        assert!(out.contains(needle), "{needle:?} in {out}");
+    }
+    // The demo kept that store; a second demo into it is refused.
+    fails(&store, &["demo"], None, 1, "is not empty");
+    let kept = ok(&store, &["stats", "--json"], None);
+    assert_eq!(json(&kept)["events"], 16);
+
+    // Without --store the demo uses a temporary store, whatever $DETENTE_STORE says.
+    let (dir, _) = empty();
+    let out = Command::new(env!("CARGO_BIN_EXE_detente"))
+        .args(["demo", "--json"])
+        .env("DETENTE_STORE", dir.path().join("mine"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let value = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(value["store"], Value::Null);
+    assert_eq!(value["recorded"], 16);
+    assert_eq!(value["state"]["events_applied"], 15);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the demo left files behind"
+    );
+}
+
+#[test]
+fn record_from_a_file_and_from_stdin_is_idempotent() {
+    let (dir, store) = empty();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, EXPELLED).unwrap();
+    let out = ok(&store, &["record", file.to_str().unwrap()], None);
+    assert!(out.contains("recorded `e1` at position 1"), "{out}");
+    let out = ok(&store, &["record"], Some(EXPELLED));
+    assert!(out.contains("already recorded at position 1"), "{out}");
+    let value = json(&ok(&store, &["record", "-", "--json"], Some(EXPELLED)));
+    assert_eq!(value["position"], 1);
+    assert_eq!(value["version"], 1);
+    assert_eq!(value["stored"], false);
+    assert_eq!(value["id"], "e1");
+}
+
+#[test]
+fn record_refuses_bad_events_and_leaves_the_store_alone() {
+    let (_dir, store) = seeded(false);
+    let record = |text: &str, needle: &str| fails(&store, &["record"], Some(text), 1, needle);
+    record(
+        "{\n  \"dyad\": \"RUS-USA\",\n  \"occurred_on\": 2025-03-01\n}",
+        "line 3",
+    );
+    record(
+        r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-01", "event": {"type": "Teleported"}}"#,
+        "unknown variant `Teleported`",
+    );
+    record(
+        r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-01", "foo": 1, "event": {"type": "DiplomatsExpelled", "expelled_by": "RUS", "count": 1}}"#,
+        "unknown field `foo`",
+    );
+    record(
+        r#"{"dyad": "RUSUSA", "occurred_on": "2025-03-01", "event": {"type": "DiplomatsExpelled", "expelled_by": "RUS", "count": 1}}"#,
+        "dyad `RUSUSA` is malformed",
+    );
+    record(
+        r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-01", "event": {"type": "DiplomatsExpelled", "expelled_by": "CHN", "count": 1}}"#,
+        "party CHN is outside the dyad RUS-USA",
+    );
+    record(
+        r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-01", "event": {"type": "StepProgressed", "step": "never-agreed", "stage": "implemented"}}"#,
+        "step `never-agreed` does not exist",
+    );
+    record(
+        r#"{"id": "istanbul-2025-talks", "dyad": "RUS-USA", "occurred_on": "2025-03-01", "event": {"type": "DiplomatsExpelled", "expelled_by": "RUS", "count": 1}}"#,
+        "id `istanbul-2025-talks` is already recorded at position 9 with other content",
+    );
+    record(
+        r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-01", "event": {"type": "EventRetracted", "target": "no-such-event", "reason": "test"}}"#,
+        "event `no-such-event` is not recorded in dyad RUS-USA",
+    );
+    record(
+        r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-01", "reported_on": "2025-02-01", "event": {"type": "DiplomatsExpelled", "expelled_by": "RUS", "count": 1}}"#,
+        "is before occurred_on",
+    );
+    record(
+        r#"{"dyad": "RUS-USA", "occurred_on": "2025-3-1", "event": {"type": "DiplomatsExpelled", "expelled_by": "RUS", "count": 1}}"#,
+        "expected `YYYY-MM-DD`",
+    );
+}
+
+#[test]
+fn read_commands_need_a_store_and_never_create_one() {
+    let (_dir, store) = empty();
+    for args in [
+        &["state", "--dyad", "RUS-USA"][..],
+        &["history", "--dyad", "RUS-USA"],
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-03-01",
+        ],
+        &["export"],
+        &["verify"],
+        &["stats"],
+        &["timeline", "--dyad", "RUS-USA", "--svg", "x.svg"],
+    ] {
+        fails(&store, args, None, 1, "no store at");
+        assert!(!store.exists(), "{args:?} created the store");
+    }
+    let out = detente(&store, &["stats"], None);
+    assert!(
+        out.stderr
+            .contains("record or import events first, or pass --store"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_store_in_use_is_a_clear_error() {
+    let (_dir, store) = seeded(false);
+    let before = contents(&store);
+    let holder = Engine::open(&store).expect("the test holds the store");
+    for args in [
+        &["state", "--dyad", "RUS-USA"][..],
+        &["record"],
+        &["verify"],
+    ] {
+        let out = detente(&store, args, Some(EXPELLED));
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: ") && out.stderr.contains("in use by another process"),
+            "{}",
+            out.stderr
+        );
+    }
+    drop(holder);
+    assert_eq!(contents(&store), before);
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let (_dir, store) = seeded(false);
+    fails(
+        &store,
+        &["state", "--dyad", "RUS-USA", "--as-of", "yesterday"],
+        None,
+        2,
+        "is not an ISO date",
+    );
+    fails(
+        &store,
+        &["state", "--dyad", "RUS-USA", "--as-of", "2025-02-30"],
+        None,
+        2,
+        "does not exist",
+    );
+    fails(
+        &store,
+        &["state", "--dyad", "RUS-XXX"],
+        None,
+        2,
+        "party `XXX` is not an assigned",
+    );
+    fails(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--on",
+            "2025-02-27",
+            "--to",
+            "2025-03-01",
+        ],
+        None,
+        2,
+        "cannot be used with",
+    );
+    fails(&store, &["state"], None, 2, "--dyad");
+    fails(&store, &["teleport"], None, 2, "unrecognized subcommand");
+    // A well-formed request the store cannot answer is an error, not a usage error.
+    fails(
+        &store,
+        &["state", "--dyad", "CHN-USA"],
+        None,
+        1,
+        "dyad CHN-USA has no events",
+    );
+    fails(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-01-01",
+        ],
+        None,
+        1,
+        "is after --to",
+    );
+}
+
+#[test]
+fn import_is_all_or_nothing_and_names_the_bad_line() {
+    let (dir, store) = empty();
+    let lines: Vec<String> = istanbul_2025()
+        .iter()
+        .map(|event| serde_json::to_string(event).unwrap())
+        .collect();
+    let file = dir.path().join("events.jsonl");
+    std::fs::write(
+        &file,
+        format!("{}\n\n{}\n", lines[..3].join("\n"), lines[3..].join("\n")),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = ok(&store, &["import", path], None);
+    assert!(out.contains("14 recorded, 0 already present"), "{out}");
+    let value = json(&ok(&store, &["import", path, "--json"], None));
+    assert_eq!(value["recorded"], 0);
+    assert_eq!(value["already_present"], 14);
+    assert_eq!(value["head_position"], 14);
+
+    let bad = |name: &str, text: String, needle: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        fails(&store, &["import", file.to_str().unwrap()], None, 1, needle);
+    };
+    let extra = r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-02", "event": {"type": "DiplomatsExpelled", "expelled_by": "RUS", "count": 2}}"#;
+    bad(
+        "unknown-field.jsonl",
+        format!(
+            "{extra}\n\n{}\n",
+            extra.replace("\"count\"", "\"foo\": 1, \"count\"")
+        ),
+        "line 3: unknown field `foo`",
+    );
+    bad(
+        "malformed.jsonl",
+        format!("{extra}\n{{\"dyad\": \n"),
+        "line 2:",
+    );
+    bad(
+        "rejected.jsonl",
+        format!(
+            "{extra}\n{}\n",
+            r#"{"dyad": "RUS-USA", "occurred_on": "2025-03-02", "event": {"type": "ClaimProgressed", "claim": "nope", "status": "resolved"}}"#
+        ),
+        "line 2 (",
+    );
+    bad(
+        "conflict.jsonl",
+        format!(
+            "{extra}\n{}\n",
+            lines[0].replace("\"count\":35", "\"count\":36")
+        ),
+        "line 2: id `us-expels-35-diplomats-2016` is already recorded at position 1",
+    );
+    let export = contents(&store);
+    let first_record = export.lines().next().unwrap();
+    bad(
+        "mixed.jsonl",
+        format!("{extra}\n{first_record}\n"),
+        "line 2: it holds recorded events",
+    );
+}
+
+#[test]
+fn export_then_import_gives_identical_records_and_hashes() {
+    let (dir, store) = seeded(true);
+    let export = ok(&store, &["export"], None);
+    assert_eq!(export.lines().count(), 16);
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, &export).unwrap();
+    let copy = dir.path().join("copy");
+    let out = ok(&copy, &["import", file.to_str().unwrap()], None);
+    assert!(out.contains("16 restored"), "{out}");
+    assert_eq!(ok(&copy, &["export"], None), export);
+    // Again: a no-op.
+    let out = ok(&copy, &["import", file.to_str().unwrap()], None);
+    assert!(out.contains("0 restored, 16 already present"), "{out}");
+    assert!(ok(&copy, &["verify"], None).starts_with("ok"));
+
+    // Filters.
+    let tail = ok(&store, &["export", "--from-position", "15"], None);
+    assert_eq!(tail.lines().count(), 2);
+    assert_eq!(ok(&store, &["export", "--dyad", "USA-RUS"], None), export);
+    assert_eq!(ok(&store, &["export", "--dyad", "CHN-USA"], None), "");
+
+    // An edited export is refused, naming the line; nothing is restored.
+    let edited: Vec<String> = export
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 4 {
+                line.replace("San Francisco", "Boston")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    let file = dir.path().join("edited.jsonl");
+    std::fs::write(&file, edited.join("\n")).unwrap();
+    let fresh = dir.path().join("fresh");
+    fails(
+        &fresh,
+        &["import", file.to_str().unwrap()],
+        None,
+        1,
+        "line 5 (position 5)",
+    );
+    // A missing record too.
+    let cut: Vec<&str> = export
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 2)
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&file, cut.join("\n")).unwrap();
+    fails(
+        &fresh,
+        &["import", file.to_str().unwrap()],
+        None,
+        1,
+        "line 3 (position 4)",
+    );
+}
+
+#[test]
+fn state_reads_in_words_and_as_json() {
+    let (_dir, store) = seeded(true);
+    let out = ok(&store, &["state", "--dyad", "RUS-USA"], None);
+    assert!(
+        out.contains("Istanbul (TUR), at US Consul General's residence, closed door, 6 h 0 min"),
+        "{out}"
+    );
+    assert!(out.contains("diplomatic-property  open"), "{out}");
+    let value = json(&ok(&store, &["state", "--dyad", "USA-RUS", "--json"], None));
+    for key in [
+        "rounds",
+        "steps",
+        "claims",
+        "proposals",
+        "irritants",
+        "next_round",
+        "reciprocity",
+        "events_applied",
+        "position",
+        "anomalies",
+    ] {
+        assert!(value.get(key).is_some(), "{key} in {value}");
+    }
+    assert_eq!(value["claims"]["diplomatic-property"]["count"], 6);
+    // Bitemporal: as known on 28 February, the first report's venue stands.
+    let then = json(&ok(
+        &store,
+        &[
+            "state",
+            "--dyad",
+            "RUS-USA",
+            "--known-at",
+            "2025-02-28",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(
+        then["rounds"][0]["location"]["venue"],
+        "US consulate general"
+    );
+    let before = json(&ok(
+        &store,
+        &[
+            "state",
+            "--dyad",
+            "RUS-USA",
+            "--as-of",
+            "2025-02-26",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(before["rounds"], Value::Array(Vec::new()));
+    let stored = json(&ok(
+        &store,
+        &[
+            "state",
+            "--dyad",
+            "RUS-USA",
+            "--at-position",
+            "14",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(stored["position"], 14);
+}
+
+#[test]
+fn history_reads_as_a_chronology() {
+    let (_dir, store) = seeded(false);
+    let out = ok(&store, &["history", "--dyad", "RUS-USA"], None);
+    assert!(
+        out.contains("2025-02-27  talks held in Istanbul (TUR), at US consulate general, closed door, 6 h 0 min — heads: Alexander Darchiev (RUS), Sonata Coulter (USA)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("reported 2025-02-28 by Russian Foreign Ministry, Xinhua, Maria Zakharova"),
+        "{out}"
+    );
+    let value = json(&ok(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--on",
+            "2025-02-27",
+            "--json",
+        ],
+        None,
+    ));
+    let events = value.as_array().unwrap();
+    assert_eq!(events.len(), 6);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["occurred_on"] == "2025-02-27" && e.get("hash").is_some())
+    );
+    let value = json(&ok(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2017-01-01",
+            "--to",
+            "2017-12-31",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(value.as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn diff_lists_what_changed() {
+    let (_dir, store) = seeded(false);
+    let args = [
+        "diff",
+        "--dyad",
+        "RUS-USA",
+        "--from",
+        "2018-12-31",
+        "--to",
+        "2025-03-01",
+    ];
+    let out = ok(&store, &args, None);
+    assert!(out.contains("+ 2025-02-27  Istanbul (TUR)"), "{out}");
+    assert!(
+        out.lines()
+            .any(|line| line.contains("mission-financing") && line.contains("new, agreed")),
+        "{out}"
+    );
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let value = json(&ok(&store, &with_json, None));
+    assert_eq!(value["rounds_added"].as_array().unwrap().len(), 1);
+    assert_eq!(value["items_added"].as_array().unwrap().len(), 5);
+    let out = ok(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2019-01-01",
+            "--to",
+            "2020-01-01",
+        ],
+        None,
+    );
+    assert!(out.contains("nothing changed"), "{out}");
+}
+
+#[test]
+fn verify_and_stats_report_what_they_checked() {
+    let (_dir, store) = seeded(false);
+    let out = ok(&store, &["verify"], None);
+    assert!(out.contains("14 events"), "{out}");
+    let value = json(&ok(&store, &["verify", "--json"], None));
+    assert_eq!(value["ok"], true);
+    assert_eq!(value["events"], 14);
+    assert_eq!(value["dyads"], 1);
+    let out = ok(&store, &["stats"], None);
+    assert!(out.contains("RUS-USA: 14 events"), "{out}");
+    let value = json(&ok(&store, &["stats", "--json"], None));
+    assert_eq!(value["events"], 14);
+    assert_eq!(value["head_position"], 14);
+    assert_eq!(value["dyad_versions"]["RUS-USA"], 14);
+    assert!(value["size_on_disk"].as_u64().unwrap() > 0);
+
+    // A projection altered behind the engine's back is found.
+    let engine = Engine::open(&store).unwrap();
+    engine
+        .tamper_projection_for_tests("RUS-USA".parse().unwrap())
+        .unwrap();
+    drop(engine);
+    fails(&store, &["verify"], None, 1, "verification failed");
+}
+
+#[test]
+fn the_store_comes_from_the_environment_too() {
+    let (_dir, store) = seeded(false);
+    let out = Command::new(env!("CARGO_BIN_EXE_detente"))
+        .args(["stats", "--json"])
+        .env("DETENTE_STORE", &store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["events"], 14);
+}
+
+#[test]
+fn the_timeline_is_well_formed_svg_naming_every_round_and_item() {
+    let (dir, store) = seeded(true);
+    let svg = dir.path().join("istanbul.svg");
+    let out = ok(
+        &store,
+        &[
+            "timeline",
+            "--dyad",
+            "RUS-USA",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.contains("1 round of talks, 6 agenda items"), "{out}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let document = roxmltree::Document::parse(&text).expect("well-formed XML");
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    assert!(document.root_element().attribute("viewBox").is_some());
+    let texts: String = document
+        .descendants()
+        .filter_map(|node| node.text())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for name in [
+        "Istanbul 2025-02-27",
+        "mission-financing",
+        "diplomat-conditions",
+        "continue-contacts",
+        "diplomatic-property",
+        "direct-flights",
+        "us-mission-staff-cap",
+    ] {
+        assert!(texts.contains(name), "{name} in the SVG's text");
+    }
+    // As known on 28 February, with a date bound.
+    let out = ok(
+        &store,
+        &[
+            "timeline",
+            "--dyad",
+            "RUS-USA",
+            "--svg",
+            svg.to_str().unwrap(),
+            "--as-of",
+            "2025-02-28",
+            "--known-at",
+            "2025-02-28",
+        ],
+        None,
+    );
+    assert!(out.contains("1 round"), "{out}");
+    roxmltree::Document::parse(&std::fs::read_to_string(&svg).unwrap()).expect("well-formed XML");
+}

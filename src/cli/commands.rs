@@ -170,8 +170,12 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Parse
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = bare_message(&inner);
-        let field = (path != "." && !path.is_empty() && !message.contains(&format!("`{path}`")))
-            .then_some(path);
+        // serde_path_to_error says `?` where the syntax broke before a field was known.
+        let field = (path != "."
+            && path != "?"
+            && !path.is_empty()
+            && !message.contains(&format!("`{path}`")))
+        .then_some(path);
         ParseError {
             message,
             field,
@@ -212,6 +216,8 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             })?,
         ),
     };
+    detente::domain::limits::check_input_size(text.len())
+        .map_err(|limit| CliError::new(format!("{name} is not a valid event: {limit}")))?;
     let input: NewEvent = parse_json(&text).map_err(|err| {
         CliError::new(format!(
             "{name} is not a valid event: line {} column {}: {}",

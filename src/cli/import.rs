@@ -26,6 +26,10 @@ enum Kind {
 
 impl Kind {
     fn of(line: &str) -> Kind {
+        if detente::domain::limits::check_input_size(line.len()).is_err() {
+            // Too long to read: `parse_all` names it.
+            return Kind::New;
+        }
         match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
             Ok(map) if map.contains_key("position") || map.contains_key("hash") => Kind::Recorded,
             _ => Kind::New,
@@ -58,6 +62,12 @@ fn parse_all<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>, CliError> {
     let mut out = Vec::with_capacity(lines.len());
     for (number, line) in lines {
+        // Bounded before parsing, so that one line cannot exhaust memory.
+        if let Err(limit) = detente::domain::limits::check_input_size(line.len()) {
+            return Err(CliError::new(format!(
+                "line {number}: {limit}; nothing was imported"
+            )));
+        }
         match parse_json::<T>(line) {
             Ok(value) => out.push(value),
             Err(err) => {
@@ -258,9 +268,13 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
                     .get(&position)
                     .map(|n| format!("line {n} (position {position})"))
                     .unwrap_or_else(|| format!("position {position}"));
-                CliError::new(format!(
-                    "{line}: {reason}: the export was edited, cut or reordered; nothing was imported"
-                ))
+                // A newer schema is not damage: the export is fine, this build is too old.
+                let why = if reason.starts_with("schema ") {
+                    "the export was written by a newer detente: upgrade detente to import it"
+                } else {
+                    "the export was edited, cut or reordered"
+                };
+                CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
             }
             other => other.into(),
         })?;

@@ -7,6 +7,7 @@ mod domain_props;
 mod engine;
 mod engine_props;
 mod examples;
+mod failures;
 mod fuzz_regressions;
 mod istanbul;
 mod store;

@@ -87,7 +87,10 @@ fn a_truncated_data_file_is_refused_before_sled_rewrites_it() {
         file.set_len(cut_to).unwrap();
         drop(file);
         let before = std::fs::read(copy.join("db")).unwrap();
-        assert!(!opens_whole_or_says_damaged(&copy, &export), "cut to {cut_to}");
+        assert!(
+            !opens_whole_or_says_damaged(&copy, &export),
+            "cut to {cut_to}"
+        );
         let err = Engine::open(&copy).err().unwrap().to_string();
         assert!(err.contains("it was cut short"), "{err}");
         assert_eq!(
@@ -207,7 +210,11 @@ fn restore_refuses(records: Vec<RecordedEvent>, expected_position: u64) {
         }
         other => panic!("expected a refused restore, got {other:?}"),
     }
-    assert_eq!(engine.head().position, 0, "a refused restore stored something");
+    assert_eq!(
+        engine.head().position,
+        0,
+        "a refused restore stored something"
+    );
 }
 
 #[test]

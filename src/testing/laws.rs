@@ -11,7 +11,9 @@ use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestError, Te
 use serde_json::Value;
 
 use super::strategies::{HistoryConfig, query_in, valid_history, valid_log};
-use crate::domain::{Dyad, NewEvent, Projection, Query, ReadMode, RecordedEvent, effective_timeline};
+use crate::domain::{
+    Dyad, NewEvent, Projection, Query, ReadMode, RecordedEvent, effective_timeline,
+};
 use crate::engine::{Config as EngineConfig, Engine};
 use crate::scenario::recorded;
 use crate::store::Durability;
@@ -195,7 +197,10 @@ impl fmt::Display for LawFailure {
             "shrunk history ({} events, JSON Lines of the wire format); paste it into a regression test:",
             self.history.len()
         )?;
-        writeln!(f, "    let history = detente::testing::history_from_jsonl(r#\"")?;
+        writeln!(
+            f,
+            "    let history = detente::testing::history_from_jsonl(r#\""
+        )?;
         f.write_str(&self.history_jsonl())?;
         writeln!(f, "\"#)?;")?;
         write!(
@@ -333,25 +338,47 @@ impl<P: Projection> FoldLaws<P> {
         let log = recorded(history.iter().cloned());
         let mut queries = vec![Query::default()];
         for event in &log {
-            queries.push(Query {
-                as_of: Some(event.occurred_on),
-                known_at: Some(event.reported_on),
-                at_position: Some(event.position),
-            });
+            let (as_of, known_at, at_position) = (
+                Some(event.occurred_on),
+                Some(event.reported_on),
+                Some(event.position),
+            );
+            queries.extend([
+                Query {
+                    as_of,
+                    known_at,
+                    at_position,
+                },
+                Query {
+                    as_of,
+                    ..Query::default()
+                },
+                Query {
+                    known_at,
+                    ..Query::default()
+                },
+                Query {
+                    at_position,
+                    ..Query::default()
+                },
+            ]);
         }
         let splits: Vec<usize> = (0..=log.len()).collect();
-        let one_dyad_in_order = log.windows(2).all(|pair| {
-            pair[0].dyad == pair[1].dyad && pair[0].occurred_on < pair[1].occurred_on
-        }) && !log
-            .iter()
-            .any(|r| matches!(r.event, crate::domain::Event::EventRetracted(_)));
+        let one_dyad_in_order = log
+            .windows(2)
+            .all(|pair| pair[0].dyad == pair[1].dyad && pair[0].occurred_on < pair[1].occurred_on)
+            && !log
+                .iter()
+                .any(|r| matches!(r.event, crate::domain::Event::EventRetracted(_)));
         for &law in &self.config.laws {
             if !law.applies_to(P::MODE) {
                 continue;
             }
             let outcome = match law {
                 Law::NoPanic => guarded(|| {
-                    queries.iter().try_for_each(|query| no_panic::<P>(&log, query))
+                    queries
+                        .iter()
+                        .try_for_each(|query| no_panic::<P>(&log, query))
                 }),
                 Law::Determinism => guarded(|| {
                     queries
@@ -449,13 +476,82 @@ impl<P: Projection> FoldLaws<P> {
                     .map_err(|err| failure_of(err, |(history, _, _, _)| history))
             }
         };
-        outcome.map_err(|(message, history)| LawFailure {
-            law,
-            projection: short_type_name::<P>(),
-            message,
-            history,
-        })
+        outcome.map_err(|(message, history)| self.minimize(law, message, history))
     }
+
+    /// Shrinks a failing history further than proptest can through the generator: drops
+    /// events one at a time, then their sources, keeping each change that leaves the history
+    /// valid and still failing [`FoldLaws::check_history`] on `law`. The result is what
+    /// [`LawFailure`] prints, so pasting it into `check_history` reproduces the failure.
+    fn minimize(&self, law: Law, message: String, history: Vec<NewEvent>) -> LawFailure {
+        let only = FoldLaws::<P>::with_config(LawConfig {
+            laws: vec![law],
+            ..self.config.clone()
+        });
+        let Err(mut failure) = only.check_history(&history) else {
+            // The generated case needs inputs check_history does not try: keep it as shrunk.
+            return LawFailure {
+                law,
+                projection: short_type_name::<P>(),
+                message,
+                history,
+            };
+        };
+        let still_fails = |candidate: &[NewEvent]| -> Option<LawFailure> {
+            if !is_valid(candidate) {
+                return None;
+            }
+            only.check_history(candidate).err()
+        };
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for index in (0..failure.history.len()).rev() {
+                let Some(candidate) = without(&failure.history, index) else {
+                    continue;
+                };
+                if let Some(smaller) = still_fails(&candidate) {
+                    failure = smaller;
+                    changed = true;
+                }
+            }
+        }
+        for index in 0..failure.history.len() {
+            if failure.history[index].sources.is_empty() {
+                continue;
+            }
+            let mut candidate = failure.history.clone();
+            candidate[index].sources.clear();
+            if let Some(simpler) = still_fails(&candidate) {
+                failure = simpler;
+            }
+        }
+        failure
+    }
+}
+
+/// `history` without its event at `index` and the retractions of it (a retraction without
+/// its target is invalid), or `None` past the end.
+fn without(history: &[NewEvent], index: usize) -> Option<Vec<NewEvent>> {
+    let dropped = history.get(index)?.effective_id();
+    Some(
+        history
+            .iter()
+            .enumerate()
+            .filter(|(at, event)| {
+                *at != index
+                    && !matches!(&event.event, crate::domain::Event::EventRetracted(r) if r.target == dropped)
+            })
+            .map(|(_, event)| event.clone())
+            .collect(),
+    )
+}
+
+/// Whether every event passes [`check_in_history`](crate::domain::check_in_history) against
+/// those before it.
+fn is_valid(history: &[NewEvent]) -> bool {
+    let log = recorded(history.iter().cloned());
+    (0..log.len()).all(|n| crate::domain::check_in_history(&log[..n], &log[n]).is_ok())
 }
 
 /// Checks every fold law for `P` with the default [`LawConfig`], panicking with a report
@@ -626,7 +722,10 @@ fn append_order_independence<P: Projection>(
     history: &[NewEvent],
     shuffled: &[NewEvent],
 ) -> Result<(), String> {
-    let (log, other) = (recorded(history.iter().cloned()), recorded(shuffled.iter().cloned()));
+    let (log, other) = (
+        recorded(history.iter().cloned()),
+        recorded(shuffled.iter().cloned()),
+    );
     let (ours, theirs) = (
         streams::<P>(&log, &Query::default()),
         streams::<P>(&other, &Query::default()),
@@ -683,7 +782,9 @@ fn record_all(engine: &Engine, events: &[NewEvent], batches: &[usize]) -> Result
         let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
         let (batch, after) = rest.split_at(n);
         engine.record_batch(batch.to_vec()).map_err(|err| {
-            format!("the engine refused a valid event (a bug in detente, not in the projection): {err}")
+            format!(
+                "the engine refused a valid event (a bug in detente, not in the projection): {err}"
+            )
         })?;
         rest = after;
     }
@@ -724,7 +825,11 @@ fn in_memory_values<P: Projection>(log: &[RecordedEvent]) -> Result<Vec<(String,
         .collect()
 }
 
-fn compare(what: &str, expected: &[(String, Value)], found: &[(String, Value)]) -> Result<(), String> {
+fn compare(
+    what: &str,
+    expected: &[(String, Value)],
+    found: &[(String, Value)],
+) -> Result<(), String> {
     for ((label, expected), (_, found)) in expected.iter().zip(found) {
         if expected != found {
             return Err(format!(
@@ -773,7 +878,10 @@ fn dyad_isolation<P: Projection>(history: &[NewEvent]) -> Result<(), String> {
     )
 }
 
-fn replay_equals_fold<P: Projection>(history: &[NewEvent], batches: &[usize]) -> Result<(), String> {
+fn replay_equals_fold<P: Projection>(
+    history: &[NewEvent],
+    batches: &[usize],
+) -> Result<(), String> {
     let temp = open_engine::<P>()?;
     record_all(&temp.engine, history, batches)?;
     let log = stored_log(&temp.engine)?;
@@ -824,7 +932,10 @@ fn idempotent_record<P: Projection>(history: &[NewEvent]) -> Result<(), String> 
             .record(event.clone())
             .map_err(|err| format!("recording `{}` again failed: {err}", event.effective_id()))?;
         if again.stored {
-            return Err(format!("recording `{}` again stored it twice", event.effective_id()));
+            return Err(format!(
+                "recording `{}` again stored it twice",
+                event.effective_id()
+            ));
         }
     }
     record_all(&temp.engine, history, &[history.len().max(1)])?;

@@ -93,8 +93,7 @@ pub fn event_id(n: usize) -> impl Strategy<Value = EventId> {
 /// A category, or none.
 pub fn category() -> impl Strategy<Value = Option<Category>> {
     prop::option::of(
-        prop::sample::select(vec!["mission_financing", "staffing", "flights"])
-            .prop_map(constant),
+        prop::sample::select(vec!["mission_financing", "staffing", "flights"]).prop_map(constant),
     )
 }
 
@@ -575,17 +574,15 @@ fn keep_valid(dyad: Dyad, prefix: &str, candidates: Vec<Candidate>) -> Vec<NewEv
         };
         let event = match candidate.retract {
             None => candidate.event,
-            Some((pick, prefer_progressed_step)) => match retraction_target(
-                &recorded,
-                pick,
-                prefer_progressed_step,
-            ) {
-                Some(target) => Event::EventRetracted(EventRetracted {
-                    target,
-                    reason: "corrected".to_owned(),
-                }),
-                None => continue,
-            },
+            Some((pick, prefer_progressed_step)) => {
+                match retraction_target(&recorded, pick, prefer_progressed_step) {
+                    Some(target) => Event::EventRetracted(EventRetracted {
+                        target,
+                        reason: "corrected".to_owned(),
+                    }),
+                    None => continue,
+                }
+            }
         };
         let input = NewEvent {
             id: Some(numbered(prefix, kept.len())),

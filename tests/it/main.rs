@@ -5,6 +5,7 @@ mod domain_props;
 mod engine;
 mod engine_props;
 mod istanbul;
+mod kit;
 mod store;
 mod store_crash;
 mod store_model;

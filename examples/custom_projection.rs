@@ -30,7 +30,7 @@ impl Projection for RoundsPerCity {
     }
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
+pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(dir.path())?;
     engine.register::<RoundsPerCity>()?;
@@ -43,7 +43,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-#[allow(dead_code)] // also compiled into the test binary, which has its own main
+#[allow(dead_code)] // also compiled into the test binary (tests/it/kit.rs), which has its own main
 fn main() {
     if let Err(err) = run() {
         eprintln!("error: {err}");

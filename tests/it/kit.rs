@@ -16,6 +16,11 @@ mod custom_projection;
 use custom_projection::RoundsPerCity;
 
 #[test]
+fn the_example_runs() {
+    custom_projection::run().unwrap();
+}
+
+#[test]
 fn the_kit_passes_on_bilateral_state() {
     assert_fold_laws::<BilateralState>();
 }

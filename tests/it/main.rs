@@ -7,6 +7,7 @@ mod engine;
 mod engine_props;
 mod examples;
 mod istanbul;
+mod kit;
 mod store;
 mod store_crash;
 mod store_model;

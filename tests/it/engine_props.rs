@@ -142,4 +142,26 @@ proptest! {
             prop_assert_eq!(engine.query(dyad, &query).unwrap(), state_at(&log, &query));
         }
     }
+
+    #[test]
+    fn the_engine_stores_every_event_of_a_valid_log_and_answers_queries_inside_it(
+        (log, queries) in strategies::valid_log(strategies::HistoryConfig::default())
+            .prop_flat_map(|log| {
+                let queries = prop::collection::vec(strategies::query_in(&log), 4);
+                (Just(log), queries)
+            }),
+    ) {
+        // The kit's valid logs are valid to the engine too: nothing is refused, one by one.
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        for input in &log {
+            let appended = engine.record(input.clone());
+            prop_assert!(
+                matches!(appended, Ok(ref a) if a.stored),
+                "{:?} for {}", appended, serde_json::to_string(input).unwrap()
+            );
+        }
+        check_answers(&engine, &queries)?;
+        engine.verify().unwrap();
+    }
 }

@@ -10,6 +10,7 @@ mod examples;
 mod failures;
 mod fuzz_regressions;
 mod istanbul;
+mod kit;
 mod store;
 mod store_crash;
 mod store_model;

@@ -394,7 +394,8 @@ pub(super) mod iso_date {
             });
         if !shaped {
             return Err(format!(
-                "date `{text}` is not an ISO date: expected `YYYY-MM-DD`, like `2025-02-27`"
+                "date `{}` is not an ISO date: expected `YYYY-MM-DD`, like `2025-02-27`",
+                crate::domain::limits::excerpt(text)
             ));
         }
         let number = |range: std::ops::Range<usize>| {

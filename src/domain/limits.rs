@@ -79,6 +79,16 @@ pub enum LimitError {
     },
 }
 
+/// The start of a text quoted in an error message: at most 40 characters, then `…`, so that
+/// an error about a huge value is not itself huge.
+pub(crate) fn excerpt(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// Checks the length of the raw text of one event, before it is parsed.
 ///
 /// # Example
@@ -320,6 +330,26 @@ mod tests {
             matches!(err, LimitError::EventTooLarge { max: MAX_EVENT_BYTES, size } if size > MAX_EVENT_BYTES),
             "{err}"
         );
+    }
+
+    #[test]
+    fn errors_quote_only_the_start_of_a_huge_value() {
+        let huge = "x".repeat(1_000_000);
+        let party = serde_json::from_str::<NewEvent>(&format!(
+            r#"{{"dyad": "{huge}", "occurred_on": "2025-01-01", "event": {{"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 1}}}}"#
+        ))
+        .unwrap_err();
+        let date = serde_json::from_str::<NewEvent>(&format!(
+            r#"{{"dyad": "RUS-USA", "occurred_on": "{huge}", "event": {{"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 1}}}}"#
+        ))
+        .unwrap_err();
+        let party_alone = huge.parse::<super::super::Party>().unwrap_err();
+        for err in [party.to_string(), date.to_string(), party_alone.to_string()] {
+            assert!(err.len() < 300, "{} bytes: {}", err.len(), &err[..300]);
+            assert!(err.contains(&format!("{}…", "x".repeat(40))), "{err}");
+        }
+        assert_eq!(excerpt("RUS-USA"), "RUS-USA");
+        assert_eq!(excerpt(&"é".repeat(41)), format!("{}…", "é".repeat(40)));
     }
 
     #[test]

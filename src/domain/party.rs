@@ -87,7 +87,7 @@ impl FromStr for Party {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bytes = text.as_bytes();
         if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_uppercase) {
-            return Err(PartyError::Malformed(text.to_owned()));
+            return Err(PartyError::Malformed(crate::domain::limits::excerpt(text)));
         }
         if ISO_3166_ALPHA3.binary_search(&text).is_err() {
             return Err(PartyError::Unassigned(text.to_owned()));
@@ -197,10 +197,14 @@ impl FromStr for Dyad {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let Some((a, b)) = text.split_once('-') else {
-            return Err(PartyError::MalformedDyad(text.to_owned()));
+            return Err(PartyError::MalformedDyad(crate::domain::limits::excerpt(
+                text,
+            )));
         };
         if a.len() != 3 || b.len() != 3 {
-            return Err(PartyError::MalformedDyad(text.to_owned()));
+            return Err(PartyError::MalformedDyad(crate::domain::limits::excerpt(
+                text,
+            )));
         }
         let (a, b): (Party, Party) = (a.parse()?, b.parse()?);
         if a == b {

@@ -34,6 +34,8 @@ enum Trouble {
     UnwritableDirectory,
     LockedByAnotherProcess,
     TamperedRecord,
+    RemovedRecord,
+    SwappedRecords,
     TruncatedDataFile,
 }
 
@@ -779,6 +781,18 @@ fn cases() -> Vec<Case> {
             "record at position 2 is corrupt",
         ),
         case(
+            "verify of a store with a record removed",
+            Special(Trouble::RemovedRecord),
+            1,
+            "record at position 2 is corrupt: missing: the next stored position is 3",
+        ),
+        case(
+            "verify of a store with two records swapped",
+            Special(Trouble::SwappedRecords),
+            1,
+            "record at position 2 is corrupt: the record says position 3",
+        ),
+        case(
             "a store whose data file was cut short",
             Special(Trouble::TruncatedDataFile),
             1,
@@ -995,6 +1009,26 @@ fn run_special(special: Trouble, dir: &Path, store: &Path) -> Outcome {
             assert_eq!(files_before.len(), files_after.len());
             outcome
         }
+        Trouble::RemovedRecord | Trouble::SwappedRecords => {
+            // Behind the store's back, in sled's own tree: the record at position 2 deleted,
+            // or the records at positions 2 and 3 swapped (keys `L` + big-endian position).
+            {
+                let db = sled::open(store).unwrap();
+                let log = db.open_tree("log").unwrap();
+                let key = |position: u64| [&[b'L'][..], &position.to_be_bytes()].concat();
+                if matches!(special, Trouble::RemovedRecord) {
+                    log.remove(key(2)).unwrap();
+                } else {
+                    let second = log.get(key(2)).unwrap().unwrap();
+                    let third = log.get(key(3)).unwrap().unwrap();
+                    log.insert(key(2), third).unwrap();
+                    log.insert(key(3), second).unwrap();
+                }
+                db.flush().unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            detente(store, &["verify"], b"")
+        }
         Trouble::TruncatedDataFile => {
             let file = std::fs::OpenOptions::new()
                 .write(true)
@@ -1044,6 +1078,13 @@ fn describe(input: &Input) -> String {
         }
         Input::Special(Trouble::TamperedRecord) => {
             "detente verify after a byte of the record at position 2 was changed inside the store"
+                .into()
+        }
+        Input::Special(Trouble::RemovedRecord) => {
+            "detente verify after the record at position 2 was deleted from sled's tree".into()
+        }
+        Input::Special(Trouble::SwappedRecords) => {
+            "detente verify after the records at positions 2 and 3 were swapped in sled's tree"
                 .into()
         }
         Input::Special(Trouble::TruncatedDataFile) => {

@@ -209,15 +209,14 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
     let (name, text) = match file {
         None => read_stdin()?,
         Some(path) if path == Path::new("-") => read_stdin()?,
-        Some(path) => (
-            path.display().to_string(),
-            std::fs::read_to_string(path).map_err(|err| {
-                CliError::with_source(format!("cannot read {}", path.display()), err)
-            })?,
-        ),
+        Some(path) => {
+            let name = path.display().to_string();
+            let file = std::fs::File::open(path)
+                .map_err(|err| CliError::with_source(format!("cannot read {name}"), err))?;
+            let text = read_one_event(file, &name)?;
+            (name, text)
+        }
     };
-    detente::domain::limits::check_input_size(text.len())
-        .map_err(|limit| CliError::new(format!("{name} is not a valid event: {limit}")))?;
     let input: NewEvent = parse_json(&text).map_err(|err| {
         CliError::new(format!(
             "{name} is not a valid event: line {} column {}: {}",
@@ -252,11 +251,40 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
 }
 
 fn read_stdin() -> Result<(String, String), CliError> {
-    let mut text = String::new();
-    io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|err| CliError::with_source("cannot read standard input", err))?;
-    Ok((String::from("standard input"), text))
+    let name = String::from("standard input");
+    let text = read_one_event(io::stdin().lock(), &name)?;
+    Ok((name, text))
+}
+
+/// Reads one event's document, keeping at most the input limit in memory: a longer one is
+/// counted to the end (so the error can say how long it is) and refused.
+fn read_one_event(reader: impl Read, name: &str) -> Result<String, CliError> {
+    let max = detente::domain::limits::MAX_INPUT_BYTES;
+    let cannot_read = |err: io::Error| CliError::with_source(format!("cannot read {name}"), err);
+    let mut reader = reader;
+    let mut bytes = Vec::new();
+    (&mut reader)
+        .take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    if bytes.len() > max {
+        let rest = io::copy(&mut reader, &mut io::sink()).map_err(cannot_read)?;
+        let size = bytes
+            .len()
+            .saturating_add(usize::try_from(rest).unwrap_or(usize::MAX));
+        if let Err(limit) = detente::domain::limits::check_input_size(size) {
+            return Err(CliError::new(format!(
+                "{name} is not a valid event: {limit}"
+            )));
+        }
+    }
+    // The same words as `read_to_string`, which `import` uses.
+    String::from_utf8(bytes).map_err(|_| {
+        cannot_read(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
 }
 
 fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), CliError> {

@@ -42,7 +42,11 @@ const SOURCES: [(&str, &str, &str); 5] = [
         "https://example.org/mfa/statements",
     ),
     ("TASS", "news_agency", "https://example.org/tass/news"),
-    ("Reuters", "news_agency", "https://example.org/reuters/world"),
+    (
+        "Reuters",
+        "news_agency",
+        "https://example.org/reuters/world",
+    ),
     (
         "The Guardian",
         "newspaper",
@@ -191,7 +195,7 @@ impl Workload {
     }
 
     fn sources(&mut self, out: &mut String) {
-        let n = 1 + self.rng.below(2) as usize;
+        let n = 1 + usize::from(self.rng.below(3) == 0);
         out.push_str(r#","sources":["#);
         for i in 0..n {
             let (name, kind, url) = *self.rng.pick(&SOURCES);
@@ -281,7 +285,8 @@ impl Workload {
                 }
                 10..=21 if !story.steps.is_empty() => {
                     let step = *rng.pick(&story.steps);
-                    let stage = *rng.pick(&["formalized", "implementing", "implemented", "stalled"]);
+                    let stage =
+                        *rng.pick(&["formalized", "implementing", "implemented", "stalled"]);
                     let _ = write!(
                         event,
                         r#"{{"type":"StepProgressed","step":"step-{step}","stage":"{stage}","note":"confirmed by both foreign ministries after the working group met"}}"#

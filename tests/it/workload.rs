@@ -4,7 +4,7 @@
 //! `cargo test`; the benchmarks themselves never run here.
 
 #[path = "../../benches/workload/mod.rs"]
-mod workload;
+mod generator;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -12,7 +12,7 @@ use detente::domain::{Dyad, NewEvent, Query, RecordedEvent, state_at};
 use detente::engine::{Config, Engine};
 use detente::store::Durability;
 
-use workload::{Spec, Workload};
+use generator::{Spec, Workload};
 
 #[test]
 fn the_benchmark_workload_is_accepted_by_the_engine_and_has_the_claimed_profile() {
@@ -21,7 +21,10 @@ fn the_benchmark_workload_is_accepted_by_the_engine_and_has_the_claimed_profile(
     spec.retro_per_mille = 40;
     spec.retract_per_mille = 30;
     let lines: Vec<String> = Workload::new(spec).with_hot_dyad(300).collect();
-    assert_eq!(lines, Workload::new(spec).with_hot_dyad(300).collect::<Vec<_>>());
+    assert_eq!(
+        lines,
+        Workload::new(spec).with_hot_dyad(300).collect::<Vec<_>>()
+    );
 
     let mean = lines.iter().map(String::len).sum::<usize>() / lines.len();
     assert!((280..=420).contains(&mean), "mean event size {mean} bytes");

@@ -33,6 +33,13 @@ impl AuxBatch {
     }
 }
 
+/// How many events the in-memory folds may run ahead of their stored copies. Storing a
+/// dyad's `BilateralState` costs O(its size), so it is not done on every append: the folds
+/// are stored (with the checkpoint) once this many events have changed them, when the engine
+/// is dropped, flushed or verified. After a crash, `catch_up` re-folds the dyads of at most
+/// this many events from their snapshots.
+const PERSIST_EVERY: u64 = 65_536;
+
 /// How a dyad's folds move after new records.
 enum Move {
     /// Apply these records (sorted by time key) to the end.
@@ -173,7 +180,8 @@ impl Shared {
                     self.refold(dyad, from, &mut batch)?
                 }
             };
-            self.persist_fold(dyad, &fold, &mut batch)?;
+            folds.dirty_events += records.iter().filter(|r| r.dyad == dyad).count() as u64;
+            folds.dirty.insert(dyad);
             folds.dyads.insert(dyad, fold);
         }
         let head = records.last().map_or(0, |r| r.position);
@@ -186,7 +194,38 @@ impl Shared {
                 }
             }
         }
+        if folds.dirty_events >= PERSIST_EVERY {
+            self.persist_dirty(&mut folds, head, &mut batch)?;
+        }
+        self.store.aux_put(batch.into_entries())?;
+        Ok(())
+    }
+
+    /// Writes the fold of every dyad changed since the last call, and the checkpoint: the
+    /// caches now include everything up to `head`.
+    pub(crate) fn persist_dirty(
+        &self,
+        folds: &mut Folds,
+        head: u64,
+        batch: &mut AuxBatch,
+    ) -> Result<(), EngineError> {
+        for dyad in std::mem::take(&mut folds.dirty) {
+            if let Some(fold) = folds.dyads.get(&dyad) {
+                self.persist_fold(dyad, fold, batch)?;
+            }
+        }
+        folds.dirty_events = 0;
         batch.put(keys::CHECKPOINT.to_vec(), head.to_be_bytes().to_vec());
+        Ok(())
+    }
+
+    /// [`Shared::persist_dirty`] in a batch of its own, when anything is dirty.
+    pub(crate) fn persist_now(&self, folds: &mut Folds) -> Result<(), EngineError> {
+        if folds.dirty.is_empty() {
+            return Ok(());
+        }
+        let mut batch = AuxBatch::default();
+        self.persist_dirty(folds, self.store.head().position, &mut batch)?;
         self.store.aux_put(batch.into_entries())?;
         Ok(())
     }
@@ -335,10 +374,9 @@ impl Shared {
 
     /// One record by position.
     pub(crate) fn record_at(&self, position: u64) -> Result<RecordedEvent, EngineError> {
-        match self.store.read_log(position).next() {
-            Some(Ok(record)) if record.position == position => Ok(record),
-            Some(Err(err)) => Err(err.into()),
-            _ => Err(EngineError::BadCache {
+        match self.store.get_position(position)? {
+            Some(record) => Ok(record),
+            None => Err(EngineError::BadCache {
                 what: "timeline index".into(),
                 reason: format!("it names position {position}, which is not in the log"),
             }),

@@ -181,6 +181,19 @@ pub(crate) struct Shared {
 pub(crate) struct Folds {
     pub dyads: HashMap<Dyad, Fold<BilateralState>>,
     pub slots: Vec<Box<dyn Slot>>,
+    /// Dyads whose fold changed since it was last stored.
+    pub dirty: std::collections::HashSet<Dyad>,
+    /// Events folded into `dirty` dyads since then.
+    pub dirty_events: u64,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Best effort: a fold not stored here is re-folded on the next open.
+        let folds = self.folds.get_mut().unwrap_or_else(|p| p.into_inner());
+        let mut folds = std::mem::take(folds);
+        let _ = self.persist_now(&mut folds);
+    }
 }
 
 /// An open store with its projections: the handle library users hold.
@@ -605,6 +618,77 @@ impl Engine {
         result
     }
 
+    /// Folds every dyad into a fresh projection, dyad by dyad, on all cores, and hands each
+    /// finished value to `each` (in no particular order). It gives for every dyad what
+    /// [`Engine::replay_dyad`] gives (for `BilateralState`: `state_at` over the dyad's log),
+    /// and holds at most a few dyads' values in memory at a time.
+    ///
+    /// Each worker thread walks its dyads' effective timelines through the timeline index,
+    /// reading and decoding the records itself, so that reading, decoding and folding use
+    /// every core.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// use detente::domain::BilateralState;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let mut states = Vec::new();
+    /// engine.replay_dyads::<BilateralState>(|dyad, state| states.push((dyad, state)))?;
+    /// assert_eq!(states.len(), 1);
+    /// assert_eq!(states[0].1, engine.state(states[0].0)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replay_dyads<P: Projection>(
+        &self,
+        mut each: impl FnMut(Dyad, P),
+    ) -> Result<(), EngineError> {
+        let shared = &*self.shared;
+        let folds = read(&shared.folds);
+        let dyads = shared.store.dyads()?;
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(dyads.len())
+            .max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let result = std::thread::scope(|scope| {
+            let (sender, receiver) =
+                std::sync::mpsc::sync_channel::<Result<(Dyad, P), EngineError>>(workers * 2);
+            for _ in 0..workers {
+                let sender = sender.clone();
+                let (dyads, next) = (&dyads, &next);
+                scope.spawn(move || {
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(dyad, _)) = dyads.get(index) else {
+                            return;
+                        };
+                        let folded = shared.replay_dyad::<P>(dyad).map(|value| (dyad, value));
+                        let failed = folded.is_err();
+                        if sender.send(folded).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(sender);
+            for folded in receiver {
+                match folded {
+                    Ok((dyad, value)) => each(dyad, value),
+                    Err(err) => {
+                        // Stop the other workers early: they find no dyad left.
+                        next.store(usize::MAX / 2, std::sync::atomic::Ordering::Relaxed);
+                        return Err(err);
+                    }
+                }
+            }
+            Ok(())
+        });
+        drop(folds);
+        result
+    }
+
     /// Folds the whole log into any projection: a [`ReadMode::RawLog`] projection sees every
     /// record once in position order; an effective-timeline one sees each dyad's effective
     /// timeline in turn, dyads in canonical order.
@@ -662,6 +746,7 @@ impl Engine {
     /// ```
     pub fn verify(&self) -> Result<VerifyReport, EngineError> {
         let _writer = lock(&self.shared.writer);
+        self.shared.persist_now(&mut write(&self.shared.folds))?;
         let folds = read(&self.shared.folds);
         let report = self.shared.verify(&folds);
         drop(folds);
@@ -670,6 +755,10 @@ impl Engine {
 
     /// Flushes everything to disk (appends are flushed already in the default durability).
     pub fn flush(&self) -> Result<(), EngineError> {
+        {
+            let _writer = lock(&self.shared.writer);
+            self.shared.persist_now(&mut write(&self.shared.folds))?;
+        }
         Ok(self.shared.store.flush()?)
     }
 
@@ -688,6 +777,8 @@ impl Engine {
         }
         self.shared.store.aux_put(entries)?;
         folds.dyads.clear();
+        folds.dirty.clear();
+        folds.dirty_events = 0;
         Ok(())
     }
 
@@ -708,6 +799,8 @@ impl Engine {
     /// that tests can prove `verify` finds it. Never use it on a real store.
     #[doc(hidden)]
     pub fn tamper_projection_for_tests(&self, dyad: Dyad) -> Result<(), EngineError> {
+        let _writer = lock(&self.shared.writer);
+        self.shared.persist_now(&mut write(&self.shared.folds))?;
         let key = keys::projection(BilateralState::NAME, Some(dyad));
         let Some(bytes) = self.shared.store.aux_get(&key)? else {
             return Ok(());
@@ -738,11 +831,23 @@ impl Shared {
     }
 
     /// Checks `events` against the current state and works out what to append.
+    ///
+    /// A dyad's in-memory fold is borrowed, not cloned: it is copied only when a second
+    /// event of the same dyad in the batch must be checked against the state that includes
+    /// the first (so a single record, or a batch with one event per dyad, copies nothing).
     fn plan(&self, events: &[NewEvent]) -> Result<Plan, EngineError> {
         let now = Utc::now();
         let today = now.date_naive();
         let mut plan = Plan::default();
-        let mut work: HashMap<Dyad, Work> = HashMap::new();
+        // Load every dyad's fold first, then plan under a read lock on all of them.
+        {
+            let mut folds = write(&self.folds);
+            for input in events {
+                self.fold_of(&mut folds, input.dyad)?;
+            }
+        }
+        let folds = read(&self.folds);
+        let mut work: HashMap<Dyad, Work<'_>> = HashMap::new();
         let mut batch_ids: HashMap<EventId, usize> = HashMap::new();
         let mut next_position = self.store.head().position + 1;
         for (index, input) in events.iter().enumerate() {
@@ -778,11 +883,14 @@ impl Shared {
                 std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
                 std::collections::hash_map::Entry::Vacant(entry) => {
                     let version = self.store.dyad_version(input.dyad)?;
-                    let mut folds = write(&self.folds);
-                    let fold = self.fold_of(&mut folds, input.dyad)?;
+                    let Some(fold) = folds.dyads.get(&input.dyad) else {
+                        unreachable!("every dyad of the batch was loaded above")
+                    };
                     entry.insert(Work {
                         version,
-                        state: fold.value.clone(),
+                        base: &fold.value,
+                        state: None,
+                        unapplied: Vec::new(),
                         last: fold.last,
                         history: None,
                         pending: Vec::new(),
@@ -800,7 +908,7 @@ impl Shared {
             let at_the_end = !matches!(candidate.event, Event::EventRetracted(_))
                 && dyad_work.last.is_none_or(|last| key > last);
             let checked = if at_the_end {
-                check(&dyad_work.state, &candidate)
+                check(dyad_work.state(), &candidate)
             } else {
                 let history = match &mut dyad_work.history {
                     Some(history) => history,
@@ -817,14 +925,16 @@ impl Shared {
             })?;
             dyad_work.pending.push(candidate.clone());
             if at_the_end {
-                dyad_work.state = evolve(std::mem::take(&mut dyad_work.state), &candidate);
+                // Folded in only if a later event of this dyad needs it.
+                dyad_work.unapplied.push(candidate.clone());
                 dyad_work.last = Some(key);
             } else {
                 let mut known = dyad_work.history.clone().unwrap_or_default();
                 known.extend(dyad_work.pending.iter().cloned());
                 let timeline = crate::domain::effective_timeline(&known, &Query::default());
                 dyad_work.last = timeline.last().map(|r| TimeKey::of(r));
-                dyad_work.state = state_at(&known, &Query::default());
+                dyad_work.unapplied.clear();
+                dyad_work.state = Some(state_at(&known, &Query::default()));
             }
             batch_ids.insert(id, plan.candidates.len());
             plan.outcomes.push(Outcome::New(plan.candidates.len()));
@@ -841,17 +951,38 @@ impl Shared {
                 plan.expected.insert(dyad, expected);
             }
         }
+        drop(folds);
         Ok(plan)
     }
 }
 
 /// One dyad's working state while a batch is checked.
-struct Work {
+struct Work<'a> {
     version: u64,
-    state: BilateralState,
+    /// The engine's fold of the dyad, as stored.
+    base: &'a BilateralState,
+    /// The working state, once it differs from `base` (before `unapplied`).
+    state: Option<BilateralState>,
+    /// Accepted events at the end of the timeline not yet folded into the working state.
+    unapplied: Vec<RecordedEvent>,
     last: Option<TimeKey>,
     history: Option<Vec<RecordedEvent>>,
     pending: Vec<RecordedEvent>,
+}
+
+impl Work<'_> {
+    /// The state the next event lands in: `base` (or the working state) with every accepted
+    /// event of the batch folded in.
+    fn state(&mut self) -> &BilateralState {
+        if !self.unapplied.is_empty() {
+            let base = self.base;
+            let state = self.state.get_or_insert_with(|| base.clone());
+            for record in self.unapplied.drain(..) {
+                *state = evolve(std::mem::take(state), &record);
+            }
+        }
+        self.state.as_ref().unwrap_or(self.base)
+    }
 }
 
 /// What a batch will append, and how each input maps to a result.

@@ -743,6 +743,26 @@ impl Store {
             })
     }
 
+    /// One event by position (`None` past the head).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// # use detente::store::{AppendOptions, Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// store.append(vec![event], &AppendOptions::default())?;
+    /// assert_eq!(store.get_position(1)?.map(|r| r.version), Some(1));
+    /// assert!(store.get_position(2)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get_position(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
+        self.read_position(position)
+    }
+
     /// One event by id.
     ///
     /// # Example

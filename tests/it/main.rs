@@ -16,6 +16,7 @@ mod store_crash;
 mod store_model;
 mod strategies;
 mod wire_schema;
+mod workload;
 
 use serde_json::Value;
 

@@ -1,0 +1,821 @@
+//! The large benchmark of issue 7: every figure of `docs/performance.md`, measured in one run
+//! as a ratio against a baseline or a peer measured in the same run, printed as markdown.
+//!
+//! ```text
+//! cargo run --release --example bench_large -- --events 1000000 --hot 100000
+//! ```
+//!
+//! Options (defaults in brackets, chosen so that a run without options takes a few minutes
+//! on two cores; the issue's figures are `--events 1000000 --hot 100000`): `--events N`
+//! [200000], `--dyads N` [1000], `--hot N` events of the hot dyad for the `as_of` figures
+//! [20000], `--sweep N` events of the hot
+//! dyad for the snapshot-spacing sweep [20000], `--reps N` repetitions of each read
+//! measurement [3], `--import-reps N` repetitions of each import [1], `--dir DIR` where the
+//! stores go [`target/bench-large`], on the project's disk (a `tmpfs` `/tmp` would make
+//! flushes free).
+//!
+//! Replay and peak memory are measured in child processes (this program run with
+//! `--replay-child STORE`), so that the high-water mark of resident memory (`VmHWM`) is the
+//! replay's alone, not the generator's or the baseline's.
+
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use detente::domain::{BilateralState, Dyad, NewEvent, Query, RecordedEvent, state_at};
+use detente::engine::{Config, Engine};
+
+use workload::{Spec, Workload};
+
+type Error = Box<dyn std::error::Error>;
+
+const BATCH: usize = 1_000;
+
+struct Options {
+    events: usize,
+    dyads: usize,
+    hot: usize,
+    sweep: usize,
+    reps: usize,
+    import_reps: usize,
+    dir: PathBuf,
+}
+
+fn options() -> Result<Options, Error> {
+    let mut options = Options {
+        events: 200_000,
+        dyads: 1_000,
+        hot: 20_000,
+        sweep: 20_000,
+        reps: 3,
+        import_reps: 1,
+        dir: PathBuf::from("target/bench-large"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--events" => options.events = value.parse()?,
+            "--dyads" => options.dyads = value.parse()?,
+            "--hot" => options.hot = value.parse()?,
+            "--sweep" => options.sweep = value.parse()?,
+            "--reps" => options.reps = value.parse::<usize>()?.max(1),
+            "--import-reps" => options.import_reps = value.parse::<usize>()?.max(1),
+            "--dir" => options.dir = PathBuf::from(value),
+            "--replay-child" => {
+                replay_child(Path::new(&value))?;
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown option {other}").into()),
+        }
+    }
+    Ok(options)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * fraction).round() as usize]
+}
+
+fn time<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<(Duration, T), Error> {
+    let started = Instant::now();
+    let value = f()?;
+    Ok((started.elapsed(), value))
+}
+
+fn dir_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => total += dir_bytes(&entry.path()),
+                Ok(meta) => total += meta.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+fn fresh(path: &Path) -> Result<(), Error> {
+    if path.exists() {
+        std::fs::remove_dir_all(path)?;
+    }
+    Ok(())
+}
+
+fn vm_hwm_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The child: open the store, replay every dyad into `BilateralState`, print the time and
+/// the peak resident memory. Each state is dropped once counted, as a streaming user would.
+fn replay_child(store: &Path) -> Result<(), Error> {
+    let started = Instant::now();
+    let engine = Engine::open(store)?;
+    let mut applied = 0u64;
+    engine.replay_dyads::<BilateralState>(|_, state| applied += state.events_applied)?;
+    let elapsed = started.elapsed();
+    println!("{} {} {applied}", elapsed.as_nanos(), vm_hwm_kib());
+    Ok(())
+}
+
+/// Reads a JSON Lines file in batches of parsed inputs.
+fn for_each_batch(
+    file: &Path,
+    mut f: impl FnMut(Vec<NewEvent>, &[String]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let reader = BufReader::with_capacity(1 << 20, File::open(file)?);
+    let mut lines = Vec::with_capacity(BATCH);
+    for line in reader.lines() {
+        lines.push(line?);
+        if lines.len() == BATCH {
+            let batch = parse(&lines)?;
+            f(batch, &lines)?;
+            lines.clear();
+        }
+    }
+    if !lines.is_empty() {
+        let batch = parse(&lines)?;
+        f(batch, &lines)?;
+    }
+    Ok(())
+}
+
+fn parse(lines: &[String]) -> Result<Vec<NewEvent>, Error> {
+    Ok(lines
+        .iter()
+        .map(|line| serde_json::from_str(line))
+        .collect::<Result<_, _>>()?)
+}
+
+fn write_workload(path: &Path, workload: impl Iterator<Item = String>) -> Result<u64, Error> {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    for line in workload {
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+fn import_engine(store: &Path, file: &Path, config: Config) -> Result<Engine, Error> {
+    let engine = Engine::open_with(store, config)?;
+    for_each_batch(file, |batch, _| {
+        engine.record_batch(batch)?;
+        Ok(())
+    })?;
+    Ok(engine)
+}
+
+/// The fold every peer and the baseline use: per dyad, `state_at` (the effective timeline:
+/// retractions applied, ordered by `(occurred_on, position)`), as the engine's replay does.
+fn fold_groups(groups: HashMap<Dyad, Vec<RecordedEvent>>) -> u64 {
+    groups
+        .into_values()
+        .map(|log| state_at(&log, &Query::default()).events_applied)
+        .sum()
+}
+
+/// A peer's stored form of an input: the recorded event's wire JSON, without a hash chain.
+fn peer_record(input: NewEvent, position: u64, versions: &mut HashMap<Dyad, u64>) -> RecordedEvent {
+    let version = versions.entry(input.dyad).or_insert(0);
+    *version += 1;
+    let on = input.occurred_on;
+    input.into_recorded(position, *version, on, chrono::DateTime::UNIX_EPOCH)
+}
+
+fn dyad_key(dyad: Dyad, version: u64) -> Vec<u8> {
+    let mut key = dyad.to_string().into_bytes();
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+fn sled_import(path: &Path, file: &Path) -> Result<sled::Db, Error> {
+    let db = sled::open(path)?;
+    let mut versions = HashMap::new();
+    let mut position = 0;
+    for_each_batch(file, |batch, _| {
+        let mut writes = sled::Batch::default();
+        for input in batch {
+            position += 1;
+            let record = peer_record(input, position, &mut versions);
+            writes.insert(
+                dyad_key(record.dyad, record.version),
+                serde_json::to_vec(&record)?,
+            );
+        }
+        db.apply_batch(writes)?;
+        db.flush()?;
+        Ok(())
+    })?;
+    Ok(db)
+}
+
+/// Iterate (grouped by dyad by the key order), parse, fold each dyad when the next begins.
+fn sled_replay(path: &Path) -> Result<u64, Error> {
+    let db = sled::open(path)?;
+    let mut applied = 0;
+    let mut current: Option<(Vec<u8>, Vec<RecordedEvent>)> = None;
+    for entry in db.iter() {
+        let (key, value) = entry?;
+        let record: RecordedEvent = serde_json::from_slice(&value)?;
+        match &mut current {
+            Some((dyad, log)) if dyad[..] == key[..7] => log.push(record),
+            _ => {
+                if let Some((_, log)) = current.take() {
+                    applied += state_at(&log, &Query::default()).events_applied;
+                }
+                current = Some((key[..7].to_vec(), vec![record]));
+            }
+        }
+    }
+    if let Some((_, log)) = current {
+        applied += state_at(&log, &Query::default()).events_applied;
+    }
+    Ok(applied)
+}
+
+fn sqlite_open(path: &Path) -> Result<rusqlite::Connection, Error> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS events (position INTEGER PRIMARY KEY, dyad TEXT NOT NULL,
+         version INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(dyad, version))",
+        [],
+    )?;
+    Ok(connection)
+}
+
+fn sqlite_import(path: &Path, file: &Path) -> Result<(), Error> {
+    let mut connection = sqlite_open(path)?;
+    let mut versions = HashMap::new();
+    let mut position = 0;
+    for_each_batch(file, |batch, _| {
+        let transaction = connection.transaction()?;
+        {
+            let mut insert = transaction.prepare_cached(
+                "INSERT INTO events (position, dyad, version, body) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for input in batch {
+                position += 1;
+                let record = peer_record(input, position, &mut versions);
+                insert.execute(rusqlite::params![
+                    record.position as i64,
+                    record.dyad.to_string(),
+                    record.version as i64,
+                    serde_json::to_vec(&record)?
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn sqlite_replay(path: &Path) -> Result<u64, Error> {
+    let connection = sqlite_open(path)?;
+    let mut statement =
+        connection.prepare("SELECT dyad, body FROM events ORDER BY dyad, version")?;
+    let mut rows = statement.query([])?;
+    let mut applied = 0;
+    let mut current: Option<(String, Vec<RecordedEvent>)> = None;
+    while let Some(row) = rows.next()? {
+        let dyad: String = row.get(0)?;
+        let body = row.get_ref(1)?.as_blob()?;
+        let record: RecordedEvent = serde_json::from_slice(body)?;
+        match &mut current {
+            Some((current_dyad, log)) if *current_dyad == dyad => log.push(record),
+            _ => {
+                if let Some((_, log)) = current.take() {
+                    applied += state_at(&log, &Query::default()).events_applied;
+                }
+                current = Some((dyad, vec![record]));
+            }
+        }
+    }
+    if let Some((_, log)) = current {
+        applied += state_at(&log, &Query::default()).events_applied;
+    }
+    Ok(applied)
+}
+
+struct Row {
+    figure: String,
+    value: String,
+    ratio: String,
+    target: String,
+    met: Option<bool>,
+}
+
+fn row(figure: &str, value: String, ratio: f64, target: &str, met: Option<bool>) -> Row {
+    Row {
+        figure: figure.to_owned(),
+        value,
+        ratio: if ratio.is_nan() {
+            "".to_owned()
+        } else {
+            format!("{ratio:.2}×")
+        },
+        target: target.to_owned(),
+        met,
+    }
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn us(duration: Duration) -> String {
+    format!("{:.0} µs", duration.as_secs_f64() * 1e6)
+}
+
+fn per_second(n: usize, duration: Duration) -> String {
+    format!(
+        "{:.0} events/s ({:.1} s)",
+        n as f64 / duration.as_secs_f64(),
+        duration.as_secs_f64()
+    )
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("model name")
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    format!("{cores} cores, {cpu}")
+}
+
+/// The `as_of` figures of one hot-dyad store: median `as_of` in the middle of the timeline,
+/// and the full fold of the dyad (the `known_at` path folds the whole log).
+fn as_of_figures(engine: &Engine, dyad: Dyad, reps: usize) -> Result<(Duration, Duration), Error> {
+    let timeline = engine.history(dyad, None, None)?;
+    let middle = timeline[timeline.len() / 2].occurred_on;
+    let query = Query {
+        as_of: Some(middle),
+        ..Query::default()
+    };
+    let full = Query {
+        as_of: Some(middle),
+        known_at: Some(chrono::NaiveDate::MAX),
+        ..Query::default()
+    };
+    let fast = engine.query(dyad, &query)?;
+    assert_eq!(
+        fast,
+        engine.query(dyad, &full)?,
+        "as_of differs from the full fold"
+    );
+    let mut fast_samples = Vec::new();
+    for _ in 0..reps.max(5) {
+        fast_samples.push(time(|| Ok(engine.query(dyad, &query)?))?.0);
+    }
+    let mut full_samples = Vec::new();
+    for _ in 0..reps {
+        full_samples.push(time(|| Ok(engine.query(dyad, &full)?))?.0);
+    }
+    Ok((median(fast_samples), median(full_samples)))
+}
+
+fn main() -> Result<(), Error> {
+    let options = options()?;
+    let dir = &options.dir;
+    std::fs::create_dir_all(dir)?;
+    let mut rows = Vec::new();
+    let log = |what: &str| eprintln!("[{:?}] {what}", chrono::Utc::now().time());
+
+    // The workload, as a JSON Lines file.
+    let spec = Spec::new(options.events, options.dyads);
+    let file = dir.join("workload.jsonl");
+    log("generating the workload");
+    let raw_bytes = write_workload(&file, Workload::new(spec))?;
+
+    // Durable bulk imports: the engine, raw sled, SQLite.
+    let store = dir.join("engine");
+    let (mut engine_t, mut sled_t, mut sqlite_t) = (Vec::new(), Vec::new(), Vec::new());
+    for rep in 0..options.import_reps {
+        log(&format!("import {rep}: engine"));
+        fresh(&store)?;
+        let (took, engine) = time(|| import_engine(&store, &file, Config::default()))?;
+        engine_t.push(took);
+        drop(engine);
+        log(&format!("import {rep}: sled"));
+        let sled_path = dir.join("peer-sled");
+        fresh(&sled_path)?;
+        sled_t.push(time(|| sled_import(&sled_path, &file).map(drop))?.0);
+        log(&format!("import {rep}: sqlite"));
+        let sqlite_path = dir.join("peer.sqlite");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+        }
+        sqlite_t.push(time(|| sqlite_import(&sqlite_path, &file))?.0);
+    }
+    let (engine_import, sled_import_t, sqlite_import_t) =
+        (median(engine_t), median(sled_t), median(sqlite_t));
+    let n = options.events;
+
+    // The baseline: the same events' wire-format bytes (the export) parsed from memory, then
+    // folded per dyad along the effective timeline.
+    log("export for the baseline");
+    let engine = Engine::open(&store)?;
+    let mut wire = Vec::with_capacity(n * 600);
+    for record in engine.log(1) {
+        serde_json::to_writer(&mut wire, &record?)?;
+        wire.push(b'\n');
+    }
+    // Equality, once, outside every timed part: the replay gives state_at for every dyad.
+    log("checking the replay against state_at");
+    let mut checked = 0;
+    let mut expected_applied = 0;
+    engine.replay_dyads::<BilateralState>(|dyad, state| {
+        let log: Vec<RecordedEvent> = engine.stream(dyad).map(|r| r.expect("readable")).collect();
+        assert_eq!(state, state_at(&log, &Query::default()), "replay of {dyad}");
+        expected_applied += state.events_applied;
+        checked += 1;
+    })?;
+    assert_eq!(checked, engine.stats()?.dyads);
+    drop(engine);
+
+    log("baseline, replays");
+    let mut baseline_t = Vec::new();
+    let mut replay_t = Vec::new();
+    let mut sled_replay_t = Vec::new();
+    let mut sqlite_replay_t = Vec::new();
+    let mut peak_kib = 0;
+    for _ in 0..options.reps {
+        let (took, applied) = time(|| {
+            let mut groups: HashMap<Dyad, Vec<RecordedEvent>> = HashMap::new();
+            for line in wire.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let record: RecordedEvent = serde_json::from_slice(line)?;
+                groups.entry(record.dyad).or_default().push(record);
+            }
+            Ok(fold_groups(groups))
+        })?;
+        assert_eq!(applied, expected_applied);
+        baseline_t.push(took);
+
+        let output = Command::new(std::env::current_exe()?)
+            .arg("--replay-child")
+            .arg(&store)
+            .output()?;
+        if !output.status.success() {
+            return Err(
+                format!("replay child: {}", String::from_utf8_lossy(&output.stderr)).into(),
+            );
+        }
+        let text = String::from_utf8(output.stdout)?;
+        let fields: Vec<u64> = text
+            .split_whitespace()
+            .map(|f| f.parse())
+            .collect::<Result<_, _>>()?;
+        assert_eq!(fields[2], expected_applied);
+        replay_t.push(Duration::from_nanos(fields[0]));
+        peak_kib = peak_kib.max(fields[1]);
+
+        let (took, applied) = time(|| sled_replay(&dir.join("peer-sled")))?;
+        assert_eq!(applied, expected_applied);
+        sled_replay_t.push(took);
+        let (took, applied) = time(|| sqlite_replay(&dir.join("peer.sqlite")))?;
+        assert_eq!(applied, expected_applied);
+        sqlite_replay_t.push(took);
+    }
+    drop(wire);
+    let baseline = median(baseline_t);
+    let replay = median(replay_t);
+    let sled_replay_m = median(sled_replay_t);
+    let sqlite_replay_m = median(sqlite_replay_t);
+
+    rows.push(row(
+        "baseline: serde_json parse of the wire bytes from memory + fold",
+        per_second(n, baseline),
+        1.0,
+        "",
+        None,
+    ));
+    let ratio = baseline.as_secs_f64() / replay.as_secs_f64();
+    rows.push(row(
+        "replay: open + read + decode + fold every dyad",
+        per_second(n, replay),
+        ratio,
+        "≥ 1.5× baseline",
+        Some(ratio >= 1.5),
+    ));
+    rows.push(row(
+        "peer replay: raw sled, iterate + parse + fold",
+        per_second(n, sled_replay_m),
+        baseline.as_secs_f64() / sled_replay_m.as_secs_f64(),
+        "(vs baseline)",
+        None,
+    ));
+    rows.push(row(
+        "peer replay: SQLite, scan + parse + fold",
+        per_second(n, sqlite_replay_m),
+        baseline.as_secs_f64() / sqlite_replay_m.as_secs_f64(),
+        "(vs baseline)",
+        None,
+    ));
+    let vs_sqlite = sqlite_import_t.as_secs_f64() / engine_import.as_secs_f64();
+    let vs_sled = sled_import_t.as_secs_f64() / engine_import.as_secs_f64();
+    rows.push(row(
+        "durable import: engine (checks, chain, projections), batches of 1,000",
+        per_second(n, engine_import),
+        vs_sqlite,
+        "≥ 2× SQLite",
+        Some(vs_sqlite >= 2.0),
+    ));
+    rows.push(row(
+        "  same, against raw sled",
+        String::new(),
+        vs_sled,
+        "≥ 0.8× raw sled",
+        Some(vs_sled >= 0.8),
+    ));
+    rows.push(row(
+        "peer import: raw sled, apply_batch of 1,000 + flush",
+        per_second(n, sled_import_t),
+        f64::NAN,
+        "",
+        None,
+    ));
+    rows.push(row(
+        "peer import: SQLite (WAL, synchronous=FULL), transactions of 1,000",
+        per_second(n, sqlite_import_t),
+        f64::NAN,
+        "",
+        None,
+    ));
+
+    // Open time, disk.
+    let mut open_t = Vec::new();
+    for _ in 0..options.reps {
+        let (took, engine) = time(|| Ok(Engine::open(&store)?))?;
+        open_t.push(took);
+        drop(engine);
+    }
+    let open = median(open_t);
+    rows.push(row(
+        "open of the whole store",
+        ms(open),
+        open.as_secs_f64() / 0.2,
+        "≤ 0.2 s",
+        Some(open.as_secs_f64() <= 0.2),
+    ));
+    rows.push(row(
+        "peak memory (VmHWM) of the replay process",
+        format!("{:.0} MiB", peak_kib as f64 / 1024.0),
+        peak_kib as f64 / 1024.0 / 256.0,
+        "≤ 256 MiB",
+        Some(peak_kib <= 256 * 1024),
+    ));
+    let disk = dir_bytes(&store);
+    let disk_ratio = disk as f64 / raw_bytes as f64;
+    rows.push(row(
+        "bytes on disk: engine store / raw JSON Lines",
+        format!(
+            "{:.0} MiB / {:.0} MiB",
+            disk as f64 / 1048576.0,
+            raw_bytes as f64 / 1048576.0
+        ),
+        disk_ratio,
+        "≤ 1.0×",
+        Some(disk_ratio <= 1.0),
+    ));
+    let sled_disk = dir_bytes(&dir.join("peer-sled")) as f64 / raw_bytes as f64;
+    let sqlite_bytes: u64 = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| {
+            std::fs::metadata(format!("{}{suffix}", dir.join("peer.sqlite").display())).ok()
+        })
+        .map(|meta| meta.len())
+        .sum();
+    let sqlite_disk = sqlite_bytes as f64 / raw_bytes as f64;
+    rows.push(row(
+        "  peers: raw sled / raw JSON Lines",
+        String::new(),
+        sled_disk,
+        "",
+        None,
+    ));
+    rows.push(row(
+        "  peers: SQLite / raw JSON Lines",
+        String::new(),
+        sqlite_disk,
+        "",
+        None,
+    ));
+
+    // Single durable records, against a raw sled insert + flush.
+    log("single records");
+    let engine = Engine::open(&store)?;
+    let more: Vec<NewEvent> = Workload::new(Spec::new(n + 1_000, options.dyads))
+        .skip(n)
+        .map(|line| serde_json::from_str(&line))
+        .collect::<Result<_, _>>()?;
+    // Steady state: each dyad's fold in memory, as in an engine that has been running. The
+    // first use of a dyad after an open loads its stored fold: timed apart, before its record.
+    let mut first_t = Vec::new();
+    let mut warm: std::collections::HashSet<Dyad> = std::collections::HashSet::new();
+    let mut record_t = Vec::new();
+    for event in more {
+        if warm.insert(event.dyad) {
+            first_t.push(time(|| Ok(engine.state(event.dyad)?))?.0);
+        }
+        record_t.push(time(|| Ok(engine.record(event)?))?.0);
+    }
+    drop(engine);
+    record_t.sort();
+    let db = sled::open(dir.join("peer-sled"))?;
+    let mut sled_t = Vec::new();
+    let value = vec![b'x'; 380];
+    for i in 0..1_000u64 {
+        let key = [b"~single".as_slice(), &i.to_be_bytes()].concat();
+        sled_t.push(
+            time(|| {
+                db.insert(key, value.as_slice())?;
+                db.flush()?;
+                Ok(())
+            })?
+            .0,
+        );
+    }
+    drop(db);
+    sled_t.sort();
+    let (p50, p99) = (percentile(&record_t, 0.5), percentile(&record_t, 0.99));
+    let (s50, s99) = (percentile(&sled_t, 0.5), percentile(&sled_t, 0.99));
+    let ratio = p50.as_secs_f64() / s50.as_secs_f64();
+    rows.push(row(
+        "single durable record, dyad in memory, p50 (raw sled insert+flush p50)",
+        format!("{} ({})", us(p50), us(s50)),
+        ratio,
+        "≤ 1.5× raw sled",
+        Some(ratio <= 1.5),
+    ));
+    first_t.sort();
+    rows.push(row(
+        "  first use of a dyad after open: loading its stored fold, p50 / p99",
+        format!(
+            "{} / {}",
+            us(percentile(&first_t, 0.5)),
+            us(percentile(&first_t, 0.99))
+        ),
+        f64::NAN,
+        "(apart from the records)",
+        None,
+    ));
+    rows.push(row(
+        "single durable record, p99 (raw sled p99)",
+        format!("{} ({})", us(p99), us(s99)),
+        p99.as_secs_f64() / s99.as_secs_f64(),
+        "",
+        None,
+    ));
+
+    println!("\n## Figures\n");
+    println!(
+        "`cargo run --release --example bench_large -- --events {} --dyads {} --hot {} --sweep {} --reps {} --import-reps {}`\n",
+        options.events,
+        options.dyads,
+        options.hot,
+        options.sweep,
+        options.reps,
+        options.import_reps
+    );
+    println!(
+        "Machine: {}. Workload: {} events over {} dyads, {:.0} bytes of JSON each on average.\n",
+        machine(),
+        n,
+        options.dyads,
+        raw_bytes as f64 / n as f64
+    );
+    println!("| figure | value | ratio | target | met? |");
+    println!("|---|---|---|---|---|");
+    for r in rows.drain(..) {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "",
+        };
+        println!(
+            "| {} | {} | {} | {} | {met} |",
+            r.figure, r.value, r.ratio, r.target
+        );
+    }
+    // The hot dyad: as_of against the full fold, state warm; then the snapshot spacing sweep.
+    let hot_spec = Spec {
+        retro_per_mille: 1,
+        retract_per_mille: 1,
+        ..Spec::new(options.hot, 1)
+    };
+    let hot_file = dir.join("hot.jsonl");
+    write_workload(&hot_file, Workload::new(hot_spec))?;
+    let hot_store = dir.join("hot");
+    fresh(&hot_store)?;
+    log("hot dyad import");
+    let hot = import_engine(&hot_store, &hot_file, Config::default())?;
+    let (a, b) = workload::dyad_parties(0);
+    let dyad: Dyad = format!("{a}-{b}").parse()?;
+    let (as_of, full) = as_of_figures(&hot, dyad, options.reps)?;
+    let ratio = full.as_secs_f64() / as_of.as_secs_f64();
+    rows.push(row(
+        &format!(
+            "as_of (middle date) on a dyad of {} events (full fold)",
+            options.hot
+        ),
+        format!("{} ({})", ms(as_of), ms(full)),
+        ratio,
+        "≥ 100× faster than the full fold",
+        Some(ratio >= 100.0),
+    ));
+    let mut warm = Vec::new();
+    for _ in 0..options.reps.max(5) {
+        warm.push(time(|| Ok(hot.state(dyad)?))?.0);
+    }
+    let warm = median(warm);
+    rows.push(row(
+        "state, warm (full fold)",
+        format!("{} ({})", ms(warm), ms(full)),
+        full.as_secs_f64() / warm.as_secs_f64(),
+        "",
+        None,
+    ));
+    drop(hot);
+
+    log("snapshot spacing sweep");
+    let sweep_spec = Spec {
+        events: options.sweep,
+        ..hot_spec
+    };
+    let sweep_file = dir.join("sweep.jsonl");
+    let sweep_raw = write_workload(&sweep_file, Workload::new(sweep_spec))?;
+    let mut sweep_rows = Vec::new();
+    for every in [64u64, 256, 1024] {
+        let path = dir.join(format!("sweep-{every}"));
+        fresh(&path)?;
+        let config = Config {
+            snapshot_every: every,
+            ..Config::default()
+        };
+        let (took, engine) = time(|| import_engine(&path, &sweep_file, config))?;
+        let (as_of, full) = as_of_figures(&engine, dyad, options.reps)?;
+        drop(engine);
+        let bytes = dir_bytes(&path);
+        sweep_rows.push(format!(
+            "| {every} | {} | {} | {:.0}× | {:.1} s | {:.0} MiB | {:.2}× |",
+            ms(as_of),
+            ms(full),
+            full.as_secs_f64() / as_of.as_secs_f64(),
+            took.as_secs_f64(),
+            bytes as f64 / 1048576.0,
+            bytes as f64 / sweep_raw as f64
+        ));
+    }
+
+    println!("\n## The hot dyad\n");
+    println!("| figure | value | ratio | target | met? |");
+    println!("|---|---|---|---|---|");
+    for r in rows.drain(..) {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "",
+        };
+        println!(
+            "| {} | {} | {} | {} | {met} |",
+            r.figure, r.value, r.ratio, r.target
+        );
+    }
+    println!(
+        "\n## Snapshot spacing, one dyad of {} events\n",
+        options.sweep
+    );
+    println!(
+        "| `snapshot_every` | `as_of` (middle) | full fold | speed-up | import | disk | disk / raw JSON |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in sweep_rows {
+        println!("{r}");
+    }
+    Ok(())
+}

@@ -24,19 +24,6 @@ fn closed_store(dir: &Path) -> (PathBuf, Vec<RecordedEvent>) {
     (path, export)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Opens a damaged store: either a `Damaged` error that points to export-based recovery, or a
 /// store that holds every event of `export`, verifiably. Returns whether it opened.
 #[track_caller]
@@ -79,7 +66,7 @@ fn a_truncated_data_file_is_refused_before_sled_rewrites_it() {
     let length = std::fs::metadata(path.join("db")).unwrap().len();
     for cut_to in [0, 1000, length / 2, length - 1] {
         let copy = dir.path().join(format!("cut-{cut_to}"));
-        copy_dir(&path, &copy);
+        crate::copy_dir(&path, &copy);
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(copy.join("db"))
@@ -124,7 +111,7 @@ fn flipped_bytes_anywhere_in_the_data_file_never_give_a_shorter_log() {
     let mut n_refused = 0;
     for offset in (0..length).step_by(length / 16) {
         let copy = dir.path().join(format!("flip-{offset}"));
-        copy_dir(&path, &copy);
+        crate::copy_dir(&path, &copy);
         let mut bytes = std::fs::read(copy.join("db")).unwrap();
         for byte in bytes.iter_mut().skip(offset).take(16) {
             *byte ^= 0x5a;
@@ -170,7 +157,7 @@ fn a_changed_record_inside_the_store_is_found_by_verify_with_its_position() {
     let (path, _export) = closed_store(dir.path());
     for (position, byte_index) in [(3, 70), (7, 120), (12, 200)] {
         let copy = dir.path().join(format!("tamper-{position}"));
-        copy_dir(&path, &copy);
+        crate::copy_dir(&path, &copy);
         let store = Store::open(&copy, StoreConfig::default()).unwrap();
         store
             .tamper_record_byte_for_tests(position, byte_index)

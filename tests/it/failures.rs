@@ -854,19 +854,6 @@ fn snapshot(path: &Path) -> (u64, String, Vec<RecordedEvent>) {
     (head.position, head.hash.to_string(), log)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 struct Outcome {
     code: i32,
     stderr: String,
@@ -898,7 +885,7 @@ fn detente(store: &Path, args: &[&str], stdin: &[u8]) -> Outcome {
 /// program said, after checking that the store is unchanged.
 fn run(case: &Case, dir: &Path, seeded: &Path) -> Outcome {
     let store = dir.join("store");
-    copy_dir(seeded, &store);
+    crate::copy_dir(seeded, &store);
     let mut checked_store = store.clone();
     let mut before = Some(snapshot(&store));
     let outcome = match &case.input {

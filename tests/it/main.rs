@@ -51,3 +51,17 @@ pub fn assert_json_contains(actual: &Value, expected: &Value) {
         panic!("{message}\nwhole value: {actual:#}");
     }
 }
+
+/// Copies a directory tree (a store, before a test damages the copy).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

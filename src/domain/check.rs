@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::{
     BilateralState, Dyad, Event, EventId, ItemId, NextRoundStatus, Party, Query, RecordedEvent,
-    state_at,
+    evolve, state_at,
 };
 
 /// The kind of agenda item an id names, for messages.
@@ -377,6 +377,78 @@ pub fn check_in_history(
             reason: anomaly.reason,
         }),
         None => Ok(()),
+    }
+}
+
+/// The answer of [`check_in_history`] for a candidate that is not a retraction, computed from a
+/// fold of a prefix of the dyad's effective timeline instead of from its whole log: `base` is
+/// the fold of the timeline up to some place before the candidate's `(occurred_on, position)`
+/// (a snapshot), and `rest` the timeline's events after that place, in order. On success it
+/// returns the state of the whole timeline with the candidate folded in.
+///
+/// The cost is one fold of `rest` and a second of the part of `rest` after the candidate,
+/// where `check_in_history` folds the whole log three times.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::*;
+///
+/// let events = detente::scenario::recorded(detente::scenario::istanbul_2025());
+/// let timeline = effective_timeline(&events, &Query::default());
+/// // A fact about 2017, learned late: checked from the first five events folded.
+/// let mut late = NewEvent::new("RUS-USA".parse()?, "2017-12-31".parse()?,
+///     Event::DiplomatsExpelled(DiplomatsExpelled { expelled_by: "RUS".parse()?, count: 1 }));
+/// late.reported_on = Some("2025-03-02".parse()?);
+/// let late = late.into_recorded(events.len() as u64 + 1, events.len() as u64 + 1,
+///     "2025-03-02".parse()?, Default::default());
+/// let base = timeline[..5].iter().fold(BilateralState::default(), |s, e| evolve(s, e));
+/// let state = check_continuing(base, &timeline[5..], &late).unwrap();
+/// let mut all = events.clone();
+/// all.push(late.clone());
+/// assert_eq!(state, state_at(&all, &Query::default()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_continuing(
+    base: BilateralState,
+    rest: &[&RecordedEvent],
+    candidate: &RecordedEvent,
+) -> Result<BilateralState, Rejection> {
+    let key = (candidate.occurred_on, candidate.position);
+    let split = rest.partition_point(|event| (event.occurred_on, event.position) < key);
+    let (before, after) = rest.split_at(split);
+    let state = before
+        .iter()
+        .fold(base, |state, event| evolve(state, event));
+    check(&state, candidate)?;
+    let folded = state.anomalies.len();
+    let without = after
+        .iter()
+        .fold(state.clone(), |state, event| evolve(state, event));
+    let with = after.iter().fold(evolve(state, candidate), |state, event| {
+        evolve(state, event)
+    });
+    let known: BTreeSet<&EventId> = without
+        .anomalies
+        .get(folded..)
+        .unwrap_or_default()
+        .iter()
+        .map(|anomaly| &anomaly.event_id)
+        .collect();
+    let broken = with
+        .anomalies
+        .get(folded..)
+        .unwrap_or_default()
+        .iter()
+        .find(|anomaly| anomaly.event_id != candidate.id && !known.contains(&anomaly.event_id));
+    match broken {
+        Some(anomaly) => Err(Rejection::BreaksLaterEvent {
+            occurred_on: candidate.occurred_on,
+            later: anomaly.event_id.clone(),
+            position: anomaly.position,
+            reason: anomaly.reason.clone(),
+        }),
+        None => Ok(with),
     }
 }
 

@@ -13,7 +13,7 @@ mod projection;
 mod query;
 mod state;
 
-pub use check::{ItemKind, Rejection, check, check_in_history};
+pub use check::{ItemKind, Rejection, check, check_continuing, check_in_history};
 pub use diff::{ItemAdded, ItemChanged, LedgerChange, StateDiff};
 pub use envelope::{
     ChainHash, DateError, HashError, NewEvent, RecordedEvent, SCHEMA_VERSION, Source, SourceKind,

@@ -410,19 +410,7 @@ impl Shared {
         dyad: Dyad,
         as_of: NaiveDate,
     ) -> Result<BilateralState, EngineError> {
-        let mut start: Option<(TimeKey, Vec<u8>)> = None;
-        for entry in self.store.aux_scan(&keys::snapshot_prefix(dyad)) {
-            let (key, value) = entry?;
-            match keys::time_of(&key) {
-                Some(at) if at.on <= as_of => start = Some((at, value)),
-                Some(_) => break,
-                None => return Err(bad_key(&key)),
-            }
-        }
-        let (mut state, after) = match start {
-            Some((at, bytes)) => (decode::<BilateralState>(&bytes, "snapshot")?, Some(at)),
-            None => (BilateralState::default(), None),
-        };
+        let (mut state, after) = self.snapshot_while(dyad, |at| at.on <= as_of)?;
         for record in self.timeline_after(dyad, after)? {
             let record = record?;
             if record.occurred_on > as_of {
@@ -431,6 +419,28 @@ impl Shared {
             state = evolve(state, &record);
         }
         Ok(state)
+    }
+
+    /// The last snapshot of a dyad whose place satisfies `keep` (which must hold for a prefix
+    /// of the timeline), with that place; the empty state before any.
+    pub(crate) fn snapshot_while(
+        &self,
+        dyad: Dyad,
+        keep: impl Fn(TimeKey) -> bool,
+    ) -> Result<(BilateralState, Option<TimeKey>), EngineError> {
+        let mut start: Option<(TimeKey, Vec<u8>)> = None;
+        for entry in self.store.aux_scan(&keys::snapshot_prefix(dyad)) {
+            let (key, value) = entry?;
+            match keys::time_of(&key) {
+                Some(at) if keep(at) => start = Some((at, value)),
+                Some(_) => break,
+                None => return Err(bad_key(&key)),
+            }
+        }
+        match start {
+            Some((at, bytes)) => Ok((decode(&bytes, "snapshot")?, Some(at))),
+            None => Ok((BilateralState::default(), None)),
+        }
     }
 
     /// Folds a dyad into any projection, by its read mode.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     BilateralState, Dyad, Event, EventId, NewEvent, Projection, Query, ReadMode, RecordedEvent,
-    Rejection, StateDiff, check, check_in_history, evolve, state_at,
+    Rejection, StateDiff, check, check_continuing, check_in_history, evolve, state_at,
 };
 use crate::store::{AppendOptions, Durability, ExpectedVersion, Store, StoreConfig, StoreError};
 
@@ -907,8 +907,13 @@ impl Shared {
             let key = TimeKey::of(&candidate);
             let at_the_end = !matches!(candidate.event, Event::EventRetracted(_))
                 && dyad_work.last.is_none_or(|last| key > last);
+            let mut from_snapshot = None;
             let checked = if at_the_end {
                 check(dyad_work.state(), &candidate)
+            } else if dyad_work.pending.is_empty()
+                && let Some(outcome) = self.check_from_snapshot(dyad_work.state(), &candidate)?
+            {
+                outcome.map(|accepted| from_snapshot = Some(accepted))
             } else {
                 let history = match &mut dyad_work.history {
                     Some(history) => history,
@@ -928,6 +933,10 @@ impl Shared {
                 // Folded in only if a later event of this dyad needs it.
                 dyad_work.unapplied.push(candidate.clone());
                 dyad_work.last = Some(key);
+            } else if let Some((state, last)) = from_snapshot {
+                dyad_work.unapplied.clear();
+                dyad_work.state = Some(state);
+                dyad_work.last = last;
             } else {
                 let mut known = dyad_work.history.clone().unwrap_or_default();
                 known.extend(dyad_work.pending.iter().cloned());
@@ -953,6 +962,74 @@ impl Shared {
         }
         drop(folds);
         Ok(plan)
+    }
+}
+
+/// A candidate's dyad state once it is folded in, with the last place of its timeline.
+type Accepted = (BilateralState, Option<TimeKey>);
+
+impl Shared {
+    /// Checks a retroactive event or a retraction of a dyad with nothing else pending in the
+    /// batch from the nearest snapshot before the place it changes, instead of from the
+    /// dyad's whole log: [`check_continuing`] for an event, the log's index for a retraction's
+    /// target. `Ok(None)` leaves the case to the reference `check_in_history` (a retraction of
+    /// an event retracted already, whose message names the earlier retraction). On acceptance,
+    /// the whole timeline's state with the candidate and its last place.
+    fn check_from_snapshot(
+        &self,
+        current: &BilateralState,
+        candidate: &RecordedEvent,
+    ) -> Result<Option<Result<Accepted, Rejection>>, EngineError> {
+        let dyad = candidate.dyad;
+        let key = TimeKey::of(candidate);
+        let (from, skip) = match &candidate.event {
+            Event::EventRetracted(retraction) => {
+                if let Err(rejection) = check(current, candidate) {
+                    return Ok(Some(Err(rejection)));
+                }
+                let target = self
+                    .store
+                    .get(&retraction.target)?
+                    .filter(|t| t.dyad == dyad);
+                let Some(target) = target else {
+                    let id = retraction.target.clone();
+                    return Ok(Some(Err(Rejection::UnknownEvent { id, dyad })));
+                };
+                if matches!(target.event, Event::EventRetracted(_)) {
+                    let id = retraction.target.clone();
+                    return Ok(Some(Err(Rejection::RetractsRetraction { id })));
+                }
+                let target_key = TimeKey::of(&target);
+                let indexed = keys::with_time(&keys::timeline_prefix(dyad), target_key);
+                if self.store.aux_get(&indexed)?.is_none() {
+                    return Ok(None);
+                }
+                (target_key.min(key), Some(target_key))
+            }
+            _ => (key, None),
+        };
+        let (base, after) = self.snapshot_while(dyad, |at| at < from)?;
+        let rest: Vec<RecordedEvent> = self
+            .timeline_after(dyad, after)?
+            .filter(|record| {
+                !matches!((record, skip), (Ok(record), Some(skip)) if TimeKey::of(record) == skip)
+            })
+            .collect::<Result<_, _>>()?;
+        let last = rest.last().map(TimeKey::of).max(Some(key)).max(after);
+        if skip.is_some() {
+            // A retraction always takes effect: fold the timeline without its target, with it.
+            let split = rest.partition_point(|record| TimeKey::of(record) < key);
+            let state = rest[..split]
+                .iter()
+                .chain(std::iter::once(candidate))
+                .chain(&rest[split..])
+                .fold(base, evolve);
+            return Ok(Some(Ok((state, last))));
+        }
+        let rest: Vec<&RecordedEvent> = rest.iter().collect();
+        Ok(Some(
+            check_continuing(base, &rest, candidate).map(|state| (state, last)),
+        ))
     }
 }
 

@@ -211,3 +211,37 @@ proptest! {
         prop_assert_eq!(a == b, a.derived_id() == b.derived_id());
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The engine checks a retroactive event from a snapshot: `check_continuing` from any fold
+    /// of a prefix of the timeline must answer what `check_in_history` answers from the log.
+    #[test]
+    fn checking_from_any_prefix_of_the_timeline_equals_checking_from_the_log(
+        inputs in dyad_history(24),
+        late in new_event(Just("RUS-USA".parse::<Dyad>().unwrap()), 26),
+        split in any::<prop::sample::Index>(),
+    ) {
+        prop_assume!(!matches!(late.event, Event::EventRetracted(_)));
+        let events = recorded(inputs);
+        let position = events.len() as u64 + 1;
+        let mut late = late;
+        late.id = Some("late".parse().unwrap());
+        let today = "2026-01-01".parse().unwrap();
+        let candidate = late.into_recorded(position, position, today, Default::default());
+        let timeline = effective_timeline(&events, &Query::default());
+        let key = (candidate.occurred_on, candidate.position);
+        let places = timeline.partition_point(|e| (e.occurred_on, e.position) < key);
+        let at = split.index(places + 1);
+        let base = fold(timeline[..at].iter().copied());
+        let fast = check_continuing(base, &timeline[at..], &candidate);
+        let reference = check_in_history(&events, &candidate);
+        prop_assert_eq!(fast.as_ref().err(), reference.as_ref().err());
+        if let Ok(state) = fast {
+            let mut all = events.clone();
+            all.push(candidate);
+            prop_assert_eq!(state, state_at(&all, &Query::default()));
+        }
+    }
+}

@@ -410,15 +410,23 @@ impl Shared {
         dyad: Dyad,
         as_of: NaiveDate,
     ) -> Result<BilateralState, EngineError> {
-        let mut start: Option<(TimeKey, Vec<u8>)> = None;
-        for entry in self.store.aux_scan(&keys::snapshot_prefix(dyad)) {
-            let (key, value) = entry?;
-            match keys::time_of(&key) {
-                Some(at) if at.on <= as_of => start = Some((at, value)),
-                Some(_) => break,
+        // Only the last snapshot at or before `as_of` is read (a reverse range read), not
+        // every snapshot before it: each holds the dyad's whole state at its place.
+        let prefix = keys::snapshot_prefix(dyad);
+        let last = keys::with_time(
+            &prefix,
+            TimeKey {
+                on: as_of,
+                position: u64::MAX,
+            },
+        );
+        let start: Option<(TimeKey, Vec<u8>)> = match self.store.aux_last(&prefix, &last)? {
+            Some((key, value)) => match keys::time_of(&key) {
+                Some(at) => Some((at, value)),
                 None => return Err(bad_key(&key)),
-            }
-        }
+            },
+            None => None,
+        };
         let (mut state, after) = match start {
             Some((at, bytes)) => (decode::<BilateralState>(&bytes, "snapshot")?, Some(at)),
             None => (BilateralState::default(), None),

@@ -965,6 +965,37 @@ impl Store {
         })
     }
 
+    /// The last auxiliary entry whose key starts with `prefix` and is at most `last`, if any:
+    /// one read, however many entries come before it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// store.aux_put(vec![(b"s/1".to_vec(), Some(b"a".to_vec())), (b"s/3".to_vec(), Some(b"b".to_vec()))])?;
+    /// assert_eq!(store.aux_last(b"s/", b"s/2")?, Some((b"s/1".to_vec(), b"a".to_vec())));
+    /// assert_eq!(store.aux_last(b"s/", b"s/0")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn aux_last(
+        &self,
+        prefix: &[u8],
+        last: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        if last < prefix {
+            return Ok(None);
+        }
+        match self.aux.range(prefix..=last).next_back() {
+            Some(entry) => {
+                let (key, value) = entry.map_err(|err| self.io(err))?;
+                Ok(Some((key.to_vec(), value.to_vec())))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Changes one byte of the stored record at `position` (XOR `0xff`), behind the store's
     /// back, so that tests can check that [`Store::verify`] finds it. Never use it otherwise.
     #[doc(hidden)]

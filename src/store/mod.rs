@@ -226,6 +226,9 @@ impl Writer {
     }
 }
 
+/// An auxiliary key and its value.
+pub type AuxEntry = (Vec<u8>, Vec<u8>);
+
 /// The format version of the store this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 const FORMAT_KEY: &[u8] = b"format_version";
@@ -979,11 +982,7 @@ impl Store {
     /// assert_eq!(store.aux_last(b"s/", b"s/0")?, None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn aux_last(
-        &self,
-        prefix: &[u8],
-        last: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn aux_last(&self, prefix: &[u8], last: &[u8]) -> Result<Option<AuxEntry>, StoreError> {
         if last < prefix {
             return Ok(None);
         }

@@ -410,7 +410,13 @@ impl Shared {
         dyad: Dyad,
         as_of: NaiveDate,
     ) -> Result<BilateralState, EngineError> {
-        let (mut state, after) = self.snapshot_while(dyad, |at| at.on <= as_of)?;
+        let (mut state, after) = self.snapshot_at_or_before(
+            dyad,
+            TimeKey {
+                on: as_of,
+                position: u64::MAX,
+            },
+        )?;
         for record in self.timeline_after(dyad, after)? {
             let record = record?;
             if record.occurred_on > as_of {
@@ -421,24 +427,23 @@ impl Shared {
         Ok(state)
     }
 
-    /// The last snapshot of a dyad whose place satisfies `keep` (which must hold for a prefix
-    /// of the timeline), with that place; the empty state before any.
-    pub(crate) fn snapshot_while(
+    /// The last snapshot of a dyad at or before `limit`, with its place; the empty state
+    /// before any. Only that snapshot is read (a reverse range read): each holds the dyad's
+    /// whole state at its place.
+    pub(crate) fn snapshot_at_or_before(
         &self,
         dyad: Dyad,
-        keep: impl Fn(TimeKey) -> bool,
+        limit: TimeKey,
     ) -> Result<(BilateralState, Option<TimeKey>), EngineError> {
-        let mut start: Option<(TimeKey, Vec<u8>)> = None;
-        for entry in self.store.aux_scan(&keys::snapshot_prefix(dyad)) {
-            let (key, value) = entry?;
-            match keys::time_of(&key) {
-                Some(at) if keep(at) => start = Some((at, value)),
-                Some(_) => break,
-                None => return Err(bad_key(&key)),
-            }
-        }
-        match start {
-            Some((at, bytes)) => Ok((decode(&bytes, "snapshot")?, Some(at))),
+        let prefix = keys::snapshot_prefix(dyad);
+        match self
+            .store
+            .aux_last(&prefix, &keys::with_time(&prefix, limit))?
+        {
+            Some((key, bytes)) => match keys::time_of(&key) {
+                Some(at) => Ok((decode(&bytes, "snapshot")?, Some(at))),
+                None => Err(bad_key(&key)),
+            },
             None => Ok((BilateralState::default(), None)),
         }
     }

@@ -1008,7 +1008,12 @@ impl Shared {
             }
             _ => (key, None),
         };
-        let (base, after) = self.snapshot_while(dyad, |at| at < from)?;
+        // The last snapshot strictly before `from` (positions start at 1).
+        let before = TimeKey {
+            on: from.on,
+            position: from.position.saturating_sub(1),
+        };
+        let (base, after) = self.snapshot_at_or_before(dyad, before)?;
         let rest: Vec<RecordedEvent> = self
             .timeline_after(dyad, after)?
             .filter(|record| {

@@ -2,7 +2,7 @@
 //! export) restored verbatim; all or nothing either way, the first bad line named.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 use std::time::Duration;
 
@@ -44,13 +44,65 @@ impl Kind {
     }
 }
 
-/// The lines of a file that hold something, with their line numbers from 1.
-fn lines(text: &str) -> Vec<(usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| (i + 1, line))
-        .filter(|(_, line)| !line.trim().is_empty())
-        .collect()
+/// Reads the lines of an import that hold something, with their line numbers from 1. A line
+/// longer than an event may be is refused without being held in memory: the rest of it is
+/// only counted, so that one line cannot exhaust memory whatever its length.
+fn read_lines(mut reader: impl BufRead) -> Result<Vec<(usize, String)>, CliError> {
+    let cap = detente::domain::limits::MAX_INPUT_BYTES;
+    let mut lines = Vec::new();
+    let mut buffer = Vec::new();
+    for number in 1.. {
+        buffer.clear();
+        let read = (&mut reader)
+            .take(cap as u64 + 2)
+            .read_until(b'\n', &mut buffer)
+            .map_err(|err| CliError::with_source("cannot read the input", err))?;
+        if read == 0 {
+            break;
+        }
+        if !buffer.ends_with(b"\n") && buffer.len() > cap {
+            let length = buffer.len() + skip_line(&mut reader)?;
+            if let Err(limit) = detente::domain::limits::check_input_size(length) {
+                return Err(CliError::new(format!(
+                    "line {number}: {limit}; nothing was imported"
+                )));
+            }
+        }
+        let line = String::from_utf8(std::mem::take(&mut buffer)).map_err(|_| {
+            CliError::new(format!(
+                "line {number}: stream did not contain valid UTF-8; nothing was imported"
+            ))
+        })?;
+        let line = line.trim_end_matches(['\n', '\r']);
+        if !line.trim().is_empty() {
+            lines.push((number, line.to_owned()));
+        }
+    }
+    Ok(lines)
+}
+
+/// Consumes the rest of a line without keeping it; returns how many bytes it had.
+fn skip_line(reader: &mut impl BufRead) -> Result<usize, CliError> {
+    let mut skipped = 0;
+    loop {
+        let chunk = reader
+            .fill_buf()
+            .map_err(|err| CliError::with_source("cannot read the input", err))?;
+        if chunk.is_empty() {
+            return Ok(skipped);
+        }
+        match chunk.iter().position(|&byte| byte == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(skipped + end);
+            }
+            None => {
+                let length = chunk.len();
+                reader.consume(length);
+                skipped += length;
+            }
+        }
+    }
 }
 
 /// Parses every line as `T`, naming the first bad one; a line of the other kind is named as
@@ -115,17 +167,14 @@ fn spinner(bar: &ProgressBar, message: String) {
 }
 
 pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), CliError> {
-    let text = if file == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|err| CliError::with_source("cannot read standard input", err))?;
-        text
+    let owned = if file == Path::new("-") {
+        read_lines(std::io::stdin().lock())?
     } else {
-        std::fs::read_to_string(file)
-            .map_err(|err| CliError::with_source(format!("cannot read {}", file.display()), err))?
+        let opened = std::fs::File::open(file)
+            .map_err(|err| CliError::with_source(format!("cannot read {}", file.display()), err))?;
+        read_lines(std::io::BufReader::new(opened))?
     };
-    let lines = lines(&text);
+    let lines: Vec<(usize, &str)> = owned.iter().map(|(n, line)| (*n, line.as_str())).collect();
     let Some((_, first)) = lines.first() else {
         return Err(CliError::new(format!(
             "{} holds no events: nothing to import",
@@ -285,4 +334,28 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         present,
         head: engine.head().position,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_numbered_from_one_and_blank_ones_skipped() {
+        let lines = read_lines(&b"a\n\n  \r\nb\r\nc"[..]).unwrap();
+        let lines: Vec<(usize, &str)> = lines.iter().map(|(n, l)| (*n, l.as_str())).collect();
+        assert_eq!(lines, vec![(1, "a"), (4, "b"), (5, "c")]);
+    }
+
+    #[test]
+    fn an_overlong_line_is_refused_by_number_and_length_without_being_kept() {
+        let cap = detente::domain::limits::MAX_INPUT_BYTES;
+        let mut input = b"{}\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3 * cap));
+        input.extend(b"\n{}\n");
+        let err = read_lines(std::io::BufReader::with_capacity(1024, &input[..])).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("line 2: "), "{message}");
+        assert!(message.contains(&format!("{} bytes", 3 * cap)), "{message}");
+    }
 }

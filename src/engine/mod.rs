@@ -45,7 +45,9 @@ pub struct Config {
     /// How appends reach the disk; the default returns only after a flush.
     pub durability: Durability,
     /// How many events of a dyad's effective timeline lie between two snapshots of its
-    /// `BilateralState`. Smaller: faster `as_of` queries and retroactive records, more disk.
+    /// `BilateralState` (default 1,024). Smaller: fewer events folded after the snapshot an
+    /// `as_of` query or a back-dated record starts from, but a snapshot is the whole state, so
+    /// disk grows as (events of the dyad)² / `snapshot_every` (`docs/performance.md`).
     pub snapshot_every: u64,
     /// How often a record re-checks and retries after a version conflict.
     pub max_retries: u32,
@@ -55,7 +57,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             durability: Durability::default(),
-            snapshot_every: 256,
+            snapshot_every: 1024,
             max_retries: 8,
         }
     }

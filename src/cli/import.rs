@@ -273,65 +273,32 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         .map(|(record, (number, _))| (record.position, *number))
         .collect();
     let engine = open(store)?;
-    let head = engine.head().position;
-    // Records the store already holds are a no-op when identical, an error otherwise.
-    let mut present = 0;
-    let mut rest = Vec::with_capacity(records.len());
-    let first_held = records
-        .iter()
-        .map(|r| r.position)
-        .filter(|p| *p <= head)
-        .min();
-    let mut held: HashMap<u64, RecordedEvent> = HashMap::new();
-    if let Some(from) = first_held {
-        for record in engine.log(from) {
-            let record = record?;
-            held.insert(record.position, record);
-        }
-    }
-    for ((number, _), record) in lines.iter().zip(records) {
-        if record.position > head {
-            rest.push(record);
-            continue;
-        }
-        match held.get(&record.position) {
-            Some(stored) if *stored == record => present += 1,
-            _ => {
-                return Err(CliError::new(format!(
-                    "line {number} (position {}): the store {} already holds another record at this position: restore an export into an empty store; nothing was imported",
-                    record.position,
-                    store.display()
-                )));
-            }
-        }
-    }
-    let n_rest = rest.len();
-    if n_rest > 0 {
-        spinner(bar, format!("verifying and restoring {n_rest} records"));
-        engine.restore(rest).map_err(|err| match err {
-            EngineError::Store(
-                StoreError::BadRestore { position, reason }
-                | StoreError::Corrupt { position, reason },
-            ) => {
-                let line = line_of_position
-                    .get(&position)
-                    .map(|n| format!("line {n} (position {position})"))
-                    .unwrap_or_else(|| format!("position {position}"));
+    let total = records.len();
+    spinner(bar, format!("verifying and restoring {total} records"));
+    let restored = engine.restore(records).map_err(|err| match err {
+        EngineError::Store(
+            StoreError::BadRestore { position, reason } | StoreError::Corrupt { position, reason },
+        ) => {
+            let line = line_of_position
+                .get(&position)
+                .map(|n| format!("line {n} (position {position})"))
+                .unwrap_or_else(|| format!("position {position}"));
+            let why = if reason.starts_with("schema ") {
                 // A newer schema is not damage: the export is fine, this build is too old.
-                let why = if reason.starts_with("schema ") {
-                    "the export was written by a newer detente: upgrade detente to import it"
-                } else {
-                    "the export was edited, cut or reordered"
-                };
-                CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
-            }
-            other => other.into(),
-        })?;
-    }
+                "the export was written by a newer detente: upgrade detente to import it".to_owned()
+            } else if reason.starts_with("the store holds another record") {
+                format!("{} is not a copy of the store the export came from: restore the export into an empty store", store.display())
+            } else {
+                "the export was edited, cut or reordered".to_owned()
+            };
+            CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
+        }
+        other => other.into(),
+    })? as usize;
     Ok(Outcome {
         kind: Kind::Recorded,
-        stored: n_rest,
-        present,
+        stored: restored,
+        present: total - restored,
         head: engine.head().position,
     })
 }

@@ -528,6 +528,8 @@ impl Engine {
 
     /// Restores recorded events verbatim (an export into an empty store, or continuing one):
     /// positions, versions, `recorded_at` and hashes are kept and the chain is verified.
+    /// Records the store already holds, identical, are skipped, so a repeat is a no-op;
+    /// returns how many records were restored.
     ///
     /// ```
     /// # use detente::engine::Engine;
@@ -536,17 +538,21 @@ impl Engine {
     /// source.record_batch(detente::scenario::istanbul_2025())?;
     /// let records = source.log(1).collect::<Result<Vec<_>, _>>()?;
     /// let copy = Engine::open(dir.path().join("b"))?;
-    /// copy.restore(records)?;
+    /// assert_eq!(copy.restore(records.clone())?, copy.head().position);
     /// assert_eq!(copy.head(), source.head());
+    /// assert_eq!(copy.restore(records)?, 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<(), EngineError> {
+    pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
-        shared.store.restore(records.clone())?;
-        shared.maintain(&records)?;
-        shared.publish_head(shared.store.head().position);
-        Ok(())
+        let restored = shared.store.restore(records.clone())?;
+        let new = &records[records.len().saturating_sub(restored as usize)..];
+        if !new.is_empty() {
+            shared.maintain(new)?;
+            shared.publish_head(shared.store.head().position);
+        }
+        Ok(restored)
     }
 
     /// Registers a user projection: it is loaded from the store (rebuilt when absent, of

@@ -517,6 +517,10 @@ impl Store {
     /// before the last one stored. The first that does not fit is a [`StoreError::BadRestore`]
     /// naming its position, and nothing of the call is stored.
     ///
+    /// Restoring is idempotent: records the store already holds, identical, may lead the call
+    /// (a consecutive run ending at the head); they are skipped. Returns how many records were
+    /// restored: the last ones of `records`.
+    ///
     /// # Example
     ///
     /// ```
@@ -530,13 +534,16 @@ impl Store {
     /// let export: Vec<_> = source.read_log(1).collect::<Result<_, _>>()?;
     ///
     /// let copy = Store::open(&dir.path().join("b"), StoreConfig::default())?;
-    /// copy.restore(export)?;
+    /// assert_eq!(copy.restore(export.clone())?, 1);
     /// assert_eq!(copy.head(), source.head());
+    /// assert_eq!(copy.restore(export)?, 0); // a repeat changes nothing
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<(), StoreError> {
-        {
+    pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, StoreError> {
+        let restored = {
             let mut writer = self.lock_writer();
+            let held_up_to = writer.head.position;
+            let mut held: Option<u64> = None;
             let mut position = writer.head.position;
             let mut hash = writer.head.hash;
             let mut last_recorded_at = writer.last_recorded_at;
@@ -548,6 +555,24 @@ impl Store {
                     position: record.position,
                     reason,
                 };
+                let leading = position == held_up_to
+                    && record.position <= held_up_to
+                    && held.is_none_or(|last| record.position == last + 1);
+                if leading {
+                    if self.read_position(record.position)?.as_ref() != Some(&record) {
+                        return Err(bad(
+                            "the store holds another record at this position".to_owned()
+                        ));
+                    }
+                    held = Some(record.position);
+                    continue;
+                }
+                if held.is_some_and(|last| last != held_up_to) {
+                    return Err(bad(format!(
+                        "expected position {}",
+                        held.map_or(0, |last| last + 1)
+                    )));
+                }
                 if record.position != position + 1 {
                     return Err(bad(format!("expected position {}", position + 1)));
                 }
@@ -602,7 +627,7 @@ impl Store {
                 ids.insert(record.id);
             }
             if new_versions.is_empty() {
-                return Ok(());
+                return Ok(0);
             }
             for (&dyad, &version) in &new_versions {
                 batch.insert(&version_key(dyad), &version.to_be_bytes());
@@ -617,8 +642,10 @@ impl Store {
             writer.head = Head { position, hash };
             writer.last_recorded_at = last_recorded_at;
             writer.versions.extend(new_versions);
-        }
-        self.make_durable(self.config.durability)
+            position - held_up_to
+        };
+        self.make_durable(self.config.durability)?;
+        Ok(restored)
     }
 
     /// The end of the log.

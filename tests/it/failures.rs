@@ -753,7 +753,7 @@ fn cases() -> Vec<Case> {
             "an export over a store that holds other records",
             Args(&["import", "EXPORT-OF-OTHER-STORE"]),
             1,
-            "already holds another record at this position",
+            "holds another record at this position",
         ),
         // The store itself.
         case(

@@ -590,3 +590,53 @@ fn the_frozen_v1_export_restores_and_its_chain_holds() {
         .collect();
     assert_eq!(exported, text.lines().collect::<Vec<_>>());
 }
+
+#[test]
+fn a_restore_skips_the_records_already_held_and_nothing_else() {
+    let (_dir, source) = temp_store();
+    let events = (0..5)
+        .map(|i| event(&format!("e{i}"), "RUS-USA", i))
+        .collect();
+    source.append(events, &AppendOptions::default()).unwrap();
+    let records = log(&source);
+    let (_copy_dir, copy) = temp_store();
+    assert_eq!(copy.restore(records[..3].to_vec()).unwrap(), 3);
+    // The whole export again: the held prefix is skipped, the rest restored.
+    assert_eq!(copy.restore(records.clone()).unwrap(), 2);
+    assert_eq!(log(&copy), records);
+    // A repeat is a no-op, and so is a tail of it.
+    assert_eq!(copy.restore(records.clone()).unwrap(), 0);
+    assert_eq!(copy.restore(records[3..].to_vec()).unwrap(), 0);
+
+    // A held run must be identical, consecutive, and reach the head before new records.
+    let (_other_dir, other) = temp_store();
+    other.restore(records[..3].to_vec()).unwrap();
+    let mut changed = records[1].clone();
+    changed.reported_on = "2030-01-01".parse().unwrap();
+    let cases: Vec<(Vec<RecordedEvent>, u64, &str)> = vec![
+        (vec![changed], 2, "holds another record at this position"),
+        (
+            vec![records[0].clone(), records[2].clone()],
+            3,
+            "expected position 2",
+        ),
+        (
+            vec![records[0].clone(), records[3].clone()],
+            4,
+            "expected position 2",
+        ),
+    ];
+    for (input, position, reason_part) in cases {
+        match other.restore(input) {
+            Err(StoreError::BadRestore {
+                position: p,
+                reason,
+            }) => {
+                assert_eq!(p, position, "{reason}");
+                assert!(reason.contains(reason_part), "{reason}");
+            }
+            outcome => panic!("expected a bad restore at {position}, got {outcome:?}"),
+        }
+        assert_eq!(other.head().position, 3);
+    }
+}

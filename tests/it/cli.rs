@@ -1,43 +1,18 @@
 //! The `detente` binary as users run it: every command, every documented error, exit codes,
 //! and the store left exactly as it was after a failure.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use detente::engine::Engine;
 use detente::scenario::{istanbul_2025, istanbul_2025_followups};
 use serde_json::Value;
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use crate::Run as Output;
 
 /// Runs the built binary with `args` against `store`, feeding `stdin`.
 fn detente(store: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_detente"));
-    command
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env_remove("DETENTE_STORE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("the binary runs");
-    if let Some(mut input) = child.stdin.take() {
-        input
-            .write_all(stdin.unwrap_or("").as_bytes())
-            .expect("stdin takes the input");
-    }
-    let output = child.wait_with_output().expect("the binary ends");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    crate::run_detente(store, args, stdin.unwrap_or("").as_bytes())
 }
 
 /// Runs and expects success.

@@ -6,9 +6,7 @@
 //! `every_case_is_documented` checks that each case's name and expected message are there.
 //! With `DETENTE_FAILURES_DUMP=FILE` set, the run writes the rows it saw to FILE.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use detente::domain::{NewEvent, RecordedEvent};
 use detente::engine::Engine;
@@ -854,32 +852,7 @@ fn snapshot(path: &Path) -> (u64, String, Vec<RecordedEvent>) {
     (head.position, head.hash.to_string(), log)
 }
 
-struct Outcome {
-    code: i32,
-    stderr: String,
-}
-
-fn detente(store: &Path, args: &[&str], stdin: &[u8]) -> Outcome {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_detente"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env_remove("DETENTE_STORE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    // The program may stop reading early: a broken pipe is its business.
-    let _ = input.write_all(stdin);
-    drop(input);
-    let output = child.wait_with_output().unwrap();
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::{Run as Outcome, run_detente as detente};
 
 /// Runs one case in `dir` (a fresh copy of the seeded store at `dir/store`); returns what the
 /// program said, after checking that the store is unchanged.

@@ -709,19 +709,7 @@ fn main() -> Result<(), Error> {
         options.dyads,
         raw_bytes as f64 / n as f64
     );
-    println!("| figure | value | ratio | target | met? |");
-    println!("|---|---|---|---|---|");
-    for r in rows.drain(..) {
-        let met = match r.met {
-            Some(true) => "yes",
-            Some(false) => "**no**",
-            None => "",
-        };
-        println!(
-            "| {} | {} | {} | {} | {met} |",
-            r.figure, r.value, r.ratio, r.target
-        );
-    }
+    print_rows(&mut rows);
     // The hot dyad: as_of against the full fold, state warm; then the snapshot spacing sweep.
     let hot_spec = Spec {
         retro_per_mille: 1,
@@ -793,6 +781,23 @@ fn main() -> Result<(), Error> {
     }
 
     println!("\n## The hot dyad\n");
+    print_rows(&mut rows);
+    println!(
+        "\n## Snapshot spacing, one dyad of {} events\n",
+        options.sweep
+    );
+    println!(
+        "| `snapshot_every` | `as_of` (middle) | full fold | speed-up | import | disk | disk / raw JSON |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in sweep_rows {
+        println!("{r}");
+    }
+    Ok(())
+}
+
+/// Prints the rows as a markdown table of figures against their targets, emptying `rows`.
+fn print_rows(rows: &mut Vec<Row>) {
     println!("| figure | value | ratio | target | met? |");
     println!("|---|---|---|---|---|");
     for r in rows.drain(..) {
@@ -806,16 +811,4 @@ fn main() -> Result<(), Error> {
             r.figure, r.value, r.ratio, r.target
         );
     }
-    println!(
-        "\n## Snapshot spacing, one dyad of {} events\n",
-        options.sweep
-    );
-    println!(
-        "| `snapshot_every` | `as_of` (middle) | full fold | speed-up | import | disk | disk / raw JSON |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    for r in sweep_rows {
-        println!("{r}");
-    }
-    Ok(())
 }

@@ -320,8 +320,21 @@ fn an_export_restores_verbatim_into_an_empty_store() {
 
 #[track_caller]
 fn check_bad_restore(records: Vec<RecordedEvent>, position: u64, reason_part: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("store"));
+    let (_dir, store) = temp_store();
+    assert_bad_restore(&store, records, position, reason_part);
+    assert_eq!(store.read_log(0).count(), 0);
+}
+
+/// Restoring `records` into `store` is refused at `position` for a reason containing
+/// `reason_part`, and nothing of the call is stored.
+#[track_caller]
+fn assert_bad_restore(
+    store: &Store,
+    records: Vec<RecordedEvent>,
+    position: u64,
+    reason_part: &str,
+) {
+    let head = store.head();
     match store.restore(records) {
         Err(StoreError::BadRestore {
             position: p,
@@ -330,10 +343,9 @@ fn check_bad_restore(records: Vec<RecordedEvent>, position: u64, reason_part: &s
             assert_eq!(p, position, "{reason}");
             assert!(reason.contains(reason_part), "{reason}");
         }
-        other => panic!("expected a bad restore, got {other:?}"),
+        other => panic!("expected a bad restore at {position}, got {other:?}"),
     }
-    assert_eq!(store.head().position, 0, "nothing of the call is stored");
-    assert_eq!(store.read_log(0).count(), 0);
+    assert_eq!(store.head(), head, "nothing of the call is stored");
 }
 
 #[test]
@@ -627,16 +639,6 @@ fn a_restore_skips_the_records_already_held_and_nothing_else() {
         ),
     ];
     for (input, position, reason_part) in cases {
-        match other.restore(input) {
-            Err(StoreError::BadRestore {
-                position: p,
-                reason,
-            }) => {
-                assert_eq!(p, position, "{reason}");
-                assert!(reason.contains(reason_part), "{reason}");
-            }
-            outcome => panic!("expected a bad restore at {position}, got {outcome:?}"),
-        }
-        assert_eq!(other.head().position, 3);
+        assert_bad_restore(&other, input, position, reason_part);
     }
 }

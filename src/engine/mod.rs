@@ -803,6 +803,18 @@ impl Engine {
         Ok(())
     }
 
+    /// Test-only: takes the event `id` out of its dyad's timeline index behind the engine's
+    /// back, so that tests can prove `verify` finds it. Never use it on a real store.
+    #[doc(hidden)]
+    pub fn untrack_for_tests(&self, id: &EventId) -> Result<(), EngineError> {
+        let _writer = lock(&self.shared.writer);
+        if let Some(record) = self.shared.store.get(id)? {
+            let key = keys::with_time(&keys::timeline_prefix(record.dyad), TimeKey::of(&record));
+            self.shared.store.aux_put(vec![(key, None)])?;
+        }
+        Ok(())
+    }
+
     /// Test-only: alters the stored `BilateralState` of `dyad` behind the engine's back, so
     /// that tests can prove `verify` finds it. Never use it on a real store.
     #[doc(hidden)]

@@ -85,13 +85,15 @@ impl Shared {
             let expected: Vec<Option<TimeKey>> =
                 timeline.iter().map(|r| Some(TimeKey::of(r))).collect();
             if indexed != expected {
-                let position = indexed
-                    .iter()
-                    .zip(&expected)
-                    .find(|(a, b)| a != b)
-                    .and_then(|(a, b)| a.or(*b))
-                    .or_else(|| indexed.get(expected.len()).copied().flatten())
-                    .or_else(|| expected.get(indexed.len()).copied().flatten())
+                // The first place where they part, named by the log's record there if any.
+                let at = (0..indexed.len().max(expected.len()))
+                    .find(|&i| indexed.get(i) != expected.get(i))
+                    .unwrap_or(0);
+                let position = expected
+                    .get(at)
+                    .or(indexed.get(at))
+                    .copied()
+                    .flatten()
                     .map_or(0, |k| k.position);
                 return Err(VerifyFailure::Timeline { dyad, position });
             }

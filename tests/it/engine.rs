@@ -514,3 +514,21 @@ fn a_projection_stored_by_an_older_version_is_rebuilt() {
     );
     engine.verify().unwrap();
 }
+
+#[test]
+fn verify_finds_a_record_missing_from_the_timeline_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(&dir);
+    engine.record_batch(scenario::istanbul_2025()).unwrap();
+    let target = engine
+        .get(&"istanbul-2025-property-claim".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    engine.untrack_for_tests(&target.id).unwrap();
+    match engine.verify() {
+        Err(EngineError::Verify(VerifyFailure::Timeline { dyad, position })) => {
+            assert_eq!((dyad, position), (rus_usa(), target.position));
+        }
+        other => panic!("expected a timeline fault, got {other:?}"),
+    }
+}

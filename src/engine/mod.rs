@@ -770,15 +770,15 @@ impl Engine {
         Ok(self.shared.store.flush()?)
     }
 
-    /// Test-only: deletes every cache the engine keeps in the store (timeline index, folds,
-    /// snapshots, projections, checkpoint), as if they had been lost; the next open rebuilds
+    /// Test-only: deletes every cache the engine keeps in the store (folds, snapshots,
+    /// projections, checkpoint), as if they had been lost; the next open rebuilds
     /// them from the log.
     #[doc(hidden)]
     pub fn drop_caches_for_tests(&self) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
         let mut folds = write(&self.shared.folds);
         let mut entries = Vec::new();
-        for prefix in [&b"t\0"[..], b"s\0", b"p\0", b"c\0"] {
+        for prefix in [&b"s\0"[..], b"p\0", b"c\0"] {
             for entry in self.shared.store.aux_scan(prefix) {
                 entries.push((entry?.0, None));
             }
@@ -803,14 +803,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Test-only: takes the event `id` out of its dyad's timeline index behind the engine's
-    /// back, so that tests can prove `verify` finds it. Never use it on a real store.
+    /// Test-only: takes the event `id` out of its dyad's effective timeline behind the
+    /// engine's back (it marks it retracted, by the event itself, in the store), so that
+    /// tests can prove `verify` finds it. Never use it on a real store.
     #[doc(hidden)]
     pub fn untrack_for_tests(&self, id: &EventId) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
         if let Some(record) = self.shared.store.get(id)? {
-            let key = keys::with_time(&keys::timeline_prefix(record.dyad), TimeKey::of(&record));
-            self.shared.store.aux_put(vec![(key, None)])?;
+            self.shared
+                .store
+                .tamper_retraction_mark_for_tests(record.position, Some(record.position))?;
         }
         Ok(())
     }
@@ -991,8 +993,8 @@ type Accepted = (BilateralState, Option<TimeKey>);
 impl Shared {
     /// Checks a retroactive event or a retraction of a dyad with nothing else pending in the
     /// batch from the nearest snapshot before the place it changes, instead of from the
-    /// dyad's whole log: [`check_continuing`] for an event, the log's index for a retraction's
-    /// target. `Ok(None)` leaves the case to the reference `check_in_history` (a retraction of
+    /// dyad's whole log: [`check_continuing`] for an event, the store's retraction marks for a
+    /// retraction's target. `Ok(None)` leaves the case to the reference `check_in_history` (a retraction of
     /// an event retracted already, whose message names the earlier retraction). On acceptance,
     /// the whole timeline's state with the candidate and its last place.
     fn check_from_snapshot(
@@ -1020,8 +1022,7 @@ impl Shared {
                     return Ok(Some(Err(Rejection::RetractsRetraction { id })));
                 }
                 let target_key = TimeKey::of(&target);
-                let indexed = keys::with_time(&keys::timeline_prefix(dyad), target_key);
-                if self.store.aux_get(&indexed)?.is_none() {
+                if self.store.retraction_of(dyad, target_key)?.is_some() {
                     return Ok(None);
                 }
                 (target_key.min(key), Some(target_key))
@@ -1035,7 +1036,7 @@ impl Shared {
         };
         let (base, after) = self.snapshot_at_or_before(dyad, before)?;
         let rest: Vec<RecordedEvent> = self
-            .timeline_after(dyad, after)?
+            .timeline_after(dyad, after, None)
             .filter(|record| {
                 !matches!((record, skip), (Ok(record), Some(skip)) if TimeKey::of(record) == skip)
             })

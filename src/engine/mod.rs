@@ -3,8 +3,8 @@
 //! always exactly what [`state_at`] answers, only faster.
 //!
 //! **Invariant:** every answer of the engine equals the reference fold over the stored log.
-//! Everything the engine keeps besides the log (the timeline index, projections, snapshots,
-//! checkpoints) is a cache: `verify` proves it equal to a replay, and a rebuild reproduces it.
+//! Everything the engine keeps besides the log (projections, snapshots, checkpoints) is a
+//! cache: `verify` proves it equal to a replay, and a rebuild reproduces it.
 
 mod keys;
 mod maintain;
@@ -51,6 +51,9 @@ pub struct Config {
     pub snapshot_every: u64,
     /// How often a record re-checks and retries after a version conflict.
     pub max_retries: u32,
+    /// The most bytes of pages the store keeps in memory
+    /// ([`StoreConfig::cache_capacity`], default 64 MiB).
+    pub cache_capacity: u64,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             durability: Durability::default(),
             snapshot_every: 1024,
             max_retries: 8,
+            cache_capacity: crate::store::DEFAULT_CACHE_CAPACITY,
         }
     }
 }
@@ -171,7 +175,7 @@ pub(crate) struct Shared {
     pub config: Config,
     /// Held for the whole record path: check, append, maintain.
     pub writer: Mutex<()>,
-    /// The in-memory folds and registered projections; the timeline index and snapshots
+    /// The in-memory folds and registered projections; the snapshots
     /// in the store change only under its write lock.
     pub folds: RwLock<Folds>,
     /// The head position, for subscribers.
@@ -251,6 +255,7 @@ impl Engine {
             &path,
             StoreConfig {
                 durability: config.durability,
+                cache_capacity: config.cache_capacity,
                 ..StoreConfig::default()
             },
         )?;
@@ -631,7 +636,8 @@ impl Engine {
     /// [`Engine::replay_dyad`] gives (for `BilateralState`: `state_at` over the dyad's log),
     /// and holds at most a few dyads' values in memory at a time.
     ///
-    /// Each worker thread walks its dyads' effective timelines through the timeline index,
+    /// Each worker thread reads its dyads' effective timelines from the store (one range scan
+    /// each: a dyad's records are contiguous, in timeline order),
     /// reading and decoding the records itself, so that reading, decoding and folding use
     /// every core.
     ///
@@ -739,7 +745,7 @@ impl Engine {
         Subscription::new(Arc::clone(&self.shared), head + 1)
     }
 
-    /// Checks everything: the hash chain and the store's indexes, the timeline index, every
+    /// Checks everything: the hash chain, the store's indexes and retraction marks, every
     /// stored projection and snapshot against a replay of the log. The first fault is an
     /// error naming its position, dyad or projection.
     ///

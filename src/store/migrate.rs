@@ -135,7 +135,9 @@ pub(super) fn remove_leftovers(
             removed = true;
         }
     }
-    if log.remove(v1::HEAD_KEY).map_err(io)?.is_some() {
+    // Looked up first, so that an open of a store without leftovers writes nothing.
+    if log.contains_key(v1::HEAD_KEY).map_err(io)? {
+        log.remove(v1::HEAD_KEY).map_err(io)?;
         removed = true;
     }
     if removed {

@@ -5,51 +5,38 @@
 //! |---|---|
 //! | `c\0checkpoint` | u64: the last position the engine's auxiliary data includes |
 //! | `c\0layout` | u32: the layout version of this table |
-//! | `t\0` dyad(7) date(4) position(8) | empty: the dyad's effective timeline (retracted events removed) |
 //! | `s\0` dyad(7) date(4) position(8) | JSON `BilateralState` folded up to and including that key |
 //! | `p\0` name `\0` dyad(7) | JSON [`super::StoredProjection`] of a per-dyad projection |
 //! | `p\0` name `\0*` | JSON [`super::StoredProjection`] of a raw-log projection |
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::domain::{Dyad, RecordedEvent};
+use crate::domain::Dyad;
 
 /// The version of the key layout above; another value on open rebuilds the auxiliary data.
-pub(crate) const LAYOUT_VERSION: u32 = 1;
+/// Version 2 dropped the timeline index (`t\0`): the store keeps each dyad's records in
+/// timeline order itself (store format 2).
+pub(crate) const LAYOUT_VERSION: u32 = 2;
 
 pub(crate) const CHECKPOINT: &[u8] = b"c\0checkpoint";
 pub(crate) const LAYOUT: &[u8] = b"c\0layout";
 
-/// A place on the effective timeline: `(occurred_on, position)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct TimeKey {
-    pub on: NaiveDate,
-    pub position: u64,
+pub(crate) use crate::store::TimeKey;
+
+fn encode_time(key: TimeKey, out: &mut Vec<u8>) {
+    let days = key.on.num_days_from_ce() as u32 ^ 0x8000_0000;
+    out.extend_from_slice(&days.to_be_bytes());
+    out.extend_from_slice(&key.position.to_be_bytes());
 }
 
-impl TimeKey {
-    pub fn of(record: &RecordedEvent) -> TimeKey {
-        TimeKey {
-            on: record.occurred_on,
-            position: record.position,
-        }
-    }
-
-    fn encode(&self, out: &mut Vec<u8>) {
-        let days = self.on.num_days_from_ce() as u32 ^ 0x8000_0000;
-        out.extend_from_slice(&days.to_be_bytes());
-        out.extend_from_slice(&self.position.to_be_bytes());
-    }
-
-    fn decode(bytes: &[u8]) -> Option<TimeKey> {
-        let days: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
-        let position: [u8; 8] = bytes.get(4..12)?.try_into().ok()?;
-        let days = (u32::from_be_bytes(days) ^ 0x8000_0000) as i32;
-        Some(TimeKey {
-            on: NaiveDate::from_num_days_from_ce_opt(days)?,
-            position: u64::from_be_bytes(position),
-        })
-    }
+fn decode_time(bytes: &[u8]) -> Option<TimeKey> {
+    let days: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+    let position: [u8; 8] = bytes.get(4..12)?.try_into().ok()?;
+    let days = (u32::from_be_bytes(days) ^ 0x8000_0000) as i32;
+    Some(TimeKey {
+        on: NaiveDate::from_num_days_from_ce_opt(days)?,
+        position: u64::from_be_bytes(position),
+    })
 }
 
 fn dyad_prefix(tag: &[u8; 2], dyad: Dyad) -> Vec<u8> {
@@ -57,11 +44,6 @@ fn dyad_prefix(tag: &[u8; 2], dyad: Dyad) -> Vec<u8> {
     key.extend_from_slice(tag);
     key.extend_from_slice(dyad.to_string().as_bytes());
     key
-}
-
-/// The prefix of a dyad's timeline entries.
-pub(crate) fn timeline_prefix(dyad: Dyad) -> Vec<u8> {
-    dyad_prefix(b"t\0", dyad)
 }
 
 /// The prefix of a dyad's snapshots.
@@ -72,13 +54,13 @@ pub(crate) fn snapshot_prefix(dyad: Dyad) -> Vec<u8> {
 /// `prefix` followed by the time key.
 pub(crate) fn with_time(prefix: &[u8], key: TimeKey) -> Vec<u8> {
     let mut out = prefix.to_vec();
-    key.encode(&mut out);
+    encode_time(key, &mut out);
     out
 }
 
-/// The time key at the end of a timeline or snapshot key.
+/// The time key at the end of a snapshot key.
 pub(crate) fn time_of(key: &[u8]) -> Option<TimeKey> {
-    TimeKey::decode(key.get(9..)?)
+    decode_time(key.get(9..)?)
 }
 
 /// The key of a stored projection: per dyad, or the raw-log one for `None`.
@@ -113,7 +95,7 @@ mod tests {
                     on: date.parse().unwrap(),
                     position,
                 };
-                let bytes = with_time(b"t\0RUS-USA", key);
+                let bytes = with_time(b"s\0RUS-USA", key);
                 assert_eq!(time_of(&bytes), Some(key), "{i}");
                 encoded.push((key, bytes));
             }

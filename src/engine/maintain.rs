@@ -1,5 +1,6 @@
-//! Keeping the engine's caches current: the timeline index, the `BilateralState` folds and
-//! their snapshots, and registered user projections.
+//! Keeping the engine's caches current: the `BilateralState` folds and their snapshots, and
+//! registered user projections. The effective timeline itself is the store's: a dyad's
+//! records are kept in timeline order, retracted ones marked (`Store::read_timeline`).
 //!
 //! One rule decides how a dyad's folds move when records arrive: when none of them is a
 //! retraction and all fall after the end of the dyad's effective timeline, they are applied
@@ -55,6 +56,7 @@ impl Shared {
         let layout_ok = layout.as_deref() == Some(&keys::LAYOUT_VERSION.to_be_bytes()[..]);
         if !layout_ok {
             let mut batch = AuxBatch::default();
+            // `t\0` is the timeline index of layout 1.
             for prefix in [&b"t\0"[..], b"s\0", b"p\0", b"c\0"] {
                 for entry in self.store.aux_scan(prefix) {
                     batch.remove(entry?.0);
@@ -71,22 +73,16 @@ impl Shared {
         if checkpoint >= head {
             return Ok(());
         }
-        // Index the tail, then re-fold every dyad it touches from its earliest change: exact
-        // whatever part of the tail the caches had already seen before a crash.
+        // Re-fold every dyad the tail touches from its earliest change: exact whatever part of
+        // the tail the caches had already seen before a crash.
         let mut from: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
-        let mut batch = AuxBatch::default();
         for record in self.store.read_log(checkpoint + 1) {
             let record = record?;
-            let earliest = self.index(&record, &mut batch)?;
+            let earliest = self.earliest_change(&record)?;
             from.entry(record.dyad)
                 .and_modify(|k| *k = (*k).min(earliest))
                 .or_insert(earliest);
-            if batch.0.len() >= 4096 {
-                self.store
-                    .aux_put(std::mem::take(&mut batch).into_entries())?;
-            }
         }
-        self.store.aux_put(batch.into_entries())?;
         let mut folds = super::write(&self.folds);
         let mut batch = AuxBatch::default();
         for (dyad, key) in from {
@@ -112,19 +108,15 @@ impl Shared {
         }
     }
 
-    /// Adds `record` to its dyad's timeline index (and takes a retracted target out of it);
-    /// returns the earliest place of the timeline that changed.
-    fn index(&self, record: &RecordedEvent, batch: &mut AuxBatch) -> Result<TimeKey, EngineError> {
-        let prefix = keys::timeline_prefix(record.dyad);
+    /// The earliest place of its dyad's timeline that the stored `record` changed: its own,
+    /// or for a retraction its target's, when that is earlier.
+    fn earliest_change(&self, record: &RecordedEvent) -> Result<TimeKey, EngineError> {
         let key = TimeKey::of(record);
-        batch.put(keys::with_time(&prefix, key), Vec::new());
         if let Event::EventRetracted(retraction) = &record.event
             && let Some(target) = self.store.get(&retraction.target)?
             && target.dyad == record.dyad
         {
-            let target_key = TimeKey::of(&target);
-            batch.remove(keys::with_time(&prefix, target_key));
-            return Ok(key.min(target_key));
+            return Ok(key.min(TimeKey::of(&target)));
         }
         Ok(key)
     }
@@ -136,7 +128,7 @@ impl Shared {
         let mut earliest: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
         let mut retracts: HashSet<Dyad> = HashSet::new();
         for record in records {
-            let key = self.index(record, &mut batch)?;
+            let key = self.earliest_change(record)?;
             if matches!(record.event, Event::EventRetracted(_)) {
                 retracts.insert(record.dyad);
             }
@@ -145,8 +137,6 @@ impl Shared {
                 .and_modify(|k| *k = (*k).min(key))
                 .or_insert(key);
         }
-        self.store
-            .aux_put(std::mem::take(&mut batch).into_entries())?;
 
         let mut refolds: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
         for (&dyad, &from) in &earliest {
@@ -308,7 +298,7 @@ impl Shared {
             fold.position = fold.value.position;
         }
         let every = self.config.snapshot_every.max(1);
-        for record in self.timeline_after(dyad, fold.last)? {
+        for record in self.timeline_after(dyad, fold.last, None) {
             let record = record?;
             let at = TimeKey::of(&record);
             fold.value = evolve(std::mem::take(&mut fold.value), &record);
@@ -350,37 +340,17 @@ impl Shared {
         Ok(())
     }
 
-    /// The records of a dyad's effective timeline strictly after `after`, in order.
+    /// The records of a dyad's effective timeline strictly after `after` (and through
+    /// `through`), in order: one range scan of the store.
     pub(crate) fn timeline_after(
         &self,
         dyad: Dyad,
         after: Option<TimeKey>,
-    ) -> Result<impl Iterator<Item = Result<RecordedEvent, EngineError>> + '_, EngineError> {
-        let prefix = keys::timeline_prefix(dyad);
-        Ok(self.store.aux_scan(&prefix).filter_map(move |entry| {
-            let key = match entry {
-                Ok((key, _)) => key,
-                Err(err) => return Some(Err(err.into())),
-            };
-            match keys::time_of(&key) {
-                Some(at) if after.is_none_or(|after| at > after) => {
-                    Some(self.record_at(at.position))
-                }
-                Some(_) => None,
-                None => Some(Err(bad_key(&key))),
-            }
-        }))
-    }
-
-    /// One record by position.
-    pub(crate) fn record_at(&self, position: u64) -> Result<RecordedEvent, EngineError> {
-        match self.store.get_position(position)? {
-            Some(record) => Ok(record),
-            None => Err(EngineError::BadCache {
-                what: "timeline index".into(),
-                reason: format!("it names position {position}, which is not in the log"),
-            }),
-        }
+        through: Option<NaiveDate>,
+    ) -> impl Iterator<Item = Result<RecordedEvent, EngineError>> + '_ {
+        self.store
+            .read_timeline(dyad, after, through)
+            .map(|record| record.map_err(EngineError::from))
     }
 
     /// The dyad's effective timeline between two dates (each included where given).
@@ -390,18 +360,8 @@ impl Shared {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<RecordedEvent>, EngineError> {
-        let mut out = Vec::new();
-        for record in self.timeline_after(dyad, None)? {
-            let record = record?;
-            if from.is_some_and(|from| record.occurred_on < from) {
-                continue;
-            }
-            if to.is_some_and(|to| record.occurred_on > to) {
-                break;
-            }
-            out.push(record);
-        }
-        Ok(out)
+        self.timeline_after(dyad, from.map(TimeKey::before_day), to)
+            .collect()
     }
 
     /// The fold of the dyad's effective timeline up to `as_of`, from the nearest snapshot.
@@ -417,12 +377,8 @@ impl Shared {
                 position: u64::MAX,
             },
         )?;
-        for record in self.timeline_after(dyad, after)? {
-            let record = record?;
-            if record.occurred_on > as_of {
-                break;
-            }
-            state = evolve(state, &record);
+        for record in self.timeline_after(dyad, after, Some(as_of)) {
+            state = evolve(state, &record?);
         }
         Ok(state)
     }
@@ -458,7 +414,7 @@ impl Shared {
                 }
             }
             _ => {
-                for record in self.timeline_after(dyad, None)? {
+                for record in self.timeline_after(dyad, None, None) {
                     value.apply(&record?);
                 }
             }

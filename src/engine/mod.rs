@@ -3,8 +3,8 @@
 //! always exactly what [`state_at`] answers, only faster.
 //!
 //! **Invariant:** every answer of the engine equals the reference fold over the stored log.
-//! Everything the engine keeps besides the log (the timeline index, projections, snapshots,
-//! checkpoints) is a cache: `verify` proves it equal to a replay, and a rebuild reproduces it.
+//! Everything the engine keeps besides the log (projections, snapshots, checkpoints) is a
+//! cache: `verify` proves it equal to a replay, and a rebuild reproduces it.
 
 mod keys;
 mod maintain;
@@ -51,6 +51,9 @@ pub struct Config {
     pub snapshot_every: u64,
     /// How often a record re-checks and retries after a version conflict.
     pub max_retries: u32,
+    /// The most bytes of pages the store keeps in memory
+    /// ([`StoreConfig::cache_capacity`], default 64 MiB).
+    pub cache_capacity: u64,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             durability: Durability::default(),
             snapshot_every: 1024,
             max_retries: 8,
+            cache_capacity: crate::store::DEFAULT_CACHE_CAPACITY,
         }
     }
 }
@@ -171,7 +175,7 @@ pub(crate) struct Shared {
     pub config: Config,
     /// Held for the whole record path: check, append, maintain.
     pub writer: Mutex<()>,
-    /// The in-memory folds and registered projections; the timeline index and snapshots
+    /// The in-memory folds and registered projections; the snapshots
     /// in the store change only under its write lock.
     pub folds: RwLock<Folds>,
     /// The head position, for subscribers.
@@ -251,6 +255,7 @@ impl Engine {
             &path,
             StoreConfig {
                 durability: config.durability,
+                cache_capacity: config.cache_capacity,
                 ..StoreConfig::default()
             },
         )?;
@@ -631,7 +636,8 @@ impl Engine {
     /// [`Engine::replay_dyad`] gives (for `BilateralState`: `state_at` over the dyad's log),
     /// and holds at most a few dyads' values in memory at a time.
     ///
-    /// Each worker thread walks its dyads' effective timelines through the timeline index,
+    /// Each worker thread reads its dyads' effective timelines from the store (one range scan
+    /// each: a dyad's records are contiguous, in timeline order),
     /// reading and decoding the records itself, so that reading, decoding and folding use
     /// every core.
     ///
@@ -739,7 +745,7 @@ impl Engine {
         Subscription::new(Arc::clone(&self.shared), head + 1)
     }
 
-    /// Checks everything: the hash chain and the store's indexes, the timeline index, every
+    /// Checks everything: the hash chain, the store's indexes and retraction marks, every
     /// stored projection and snapshot against a replay of the log. The first fault is an
     /// error naming its position, dyad or projection.
     ///
@@ -770,15 +776,15 @@ impl Engine {
         Ok(self.shared.store.flush()?)
     }
 
-    /// Test-only: deletes every cache the engine keeps in the store (timeline index, folds,
-    /// snapshots, projections, checkpoint), as if they had been lost; the next open rebuilds
+    /// Test-only: deletes every cache the engine keeps in the store (folds, snapshots,
+    /// projections, checkpoint), as if they had been lost; the next open rebuilds
     /// them from the log.
     #[doc(hidden)]
     pub fn drop_caches_for_tests(&self) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
         let mut folds = write(&self.shared.folds);
         let mut entries = Vec::new();
-        for prefix in [&b"t\0"[..], b"s\0", b"p\0", b"c\0"] {
+        for prefix in [&b"s\0"[..], b"p\0", b"c\0"] {
             for entry in self.shared.store.aux_scan(prefix) {
                 entries.push((entry?.0, None));
             }
@@ -803,14 +809,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Test-only: takes the event `id` out of its dyad's timeline index behind the engine's
-    /// back, so that tests can prove `verify` finds it. Never use it on a real store.
+    /// Test-only: takes the event `id` out of its dyad's effective timeline behind the
+    /// engine's back (it marks it retracted, by the event itself, in the store), so that
+    /// tests can prove `verify` finds it. Never use it on a real store.
     #[doc(hidden)]
     pub fn untrack_for_tests(&self, id: &EventId) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
         if let Some(record) = self.shared.store.get(id)? {
-            let key = keys::with_time(&keys::timeline_prefix(record.dyad), TimeKey::of(&record));
-            self.shared.store.aux_put(vec![(key, None)])?;
+            self.shared
+                .store
+                .tamper_retraction_mark_for_tests(record.position, Some(record.position))?;
         }
         Ok(())
     }
@@ -991,8 +999,8 @@ type Accepted = (BilateralState, Option<TimeKey>);
 impl Shared {
     /// Checks a retroactive event or a retraction of a dyad with nothing else pending in the
     /// batch from the nearest snapshot before the place it changes, instead of from the
-    /// dyad's whole log: [`check_continuing`] for an event, the log's index for a retraction's
-    /// target. `Ok(None)` leaves the case to the reference `check_in_history` (a retraction of
+    /// dyad's whole log: [`check_continuing`] for an event, the store's retraction marks for a
+    /// retraction's target. `Ok(None)` leaves the case to the reference `check_in_history` (a retraction of
     /// an event retracted already, whose message names the earlier retraction). On acceptance,
     /// the whole timeline's state with the candidate and its last place.
     fn check_from_snapshot(
@@ -1020,8 +1028,7 @@ impl Shared {
                     return Ok(Some(Err(Rejection::RetractsRetraction { id })));
                 }
                 let target_key = TimeKey::of(&target);
-                let indexed = keys::with_time(&keys::timeline_prefix(dyad), target_key);
-                if self.store.aux_get(&indexed)?.is_none() {
+                if self.store.retraction_of(dyad, target_key)?.is_some() {
                     return Ok(None);
                 }
                 (target_key.min(key), Some(target_key))
@@ -1035,7 +1042,7 @@ impl Shared {
         };
         let (base, after) = self.snapshot_at_or_before(dyad, before)?;
         let rest: Vec<RecordedEvent> = self
-            .timeline_after(dyad, after)?
+            .timeline_after(dyad, after, None)
             .filter(|record| {
                 !matches!((record, skip), (Ok(record), Some(skip)) if TimeKey::of(record) == skip)
             })

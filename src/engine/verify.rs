@@ -14,7 +14,7 @@ use crate::store::StoreError;
 pub struct VerifyReport {
     /// Records whose chain, decoding and indexes were checked.
     pub events: u64,
-    /// Dyads whose timeline index and `BilateralState` were checked.
+    /// Dyads whose timeline and `BilateralState` were checked.
     pub dyads: u64,
     /// Snapshots checked.
     pub snapshots: u64,
@@ -29,9 +29,10 @@ pub enum VerifyFailure {
     /// The log itself: a record that does not decode, a broken chain, a gap, a bad index.
     #[error(transparent)]
     Log(#[from] StoreError),
-    /// A dyad's timeline index differs from the effective timeline of its log.
+    /// A dyad's effective timeline as the store reads it (its records in timeline order,
+    /// retracted ones skipped) differs from the reference over its log.
     #[error(
-        "the timeline index of {dyad} differs from its log at position {position}: rebuild the caches"
+        "the timeline of {dyad} as the store reads it differs from its log at position {position}"
     )]
     Timeline {
         /// The dyad.
@@ -77,23 +78,22 @@ impl Shared {
                 .map_err(|err| projection_failure(dyad, err.to_string()))?;
             let timeline = effective_timeline(&log, &Query::default());
 
-            let mut indexed = Vec::new();
-            for entry in self.store.aux_scan(&keys::timeline_prefix(dyad)) {
-                let (key, _) = entry?;
-                indexed.push(keys::time_of(&key));
-            }
-            let expected: Vec<Option<TimeKey>> =
-                timeline.iter().map(|r| Some(TimeKey::of(r))).collect();
-            if indexed != expected {
+            // The store's timeline scan (records in timeline order, retracted ones skipped by
+            // their marks) against the reference over the dyad's log.
+            let scanned: Vec<TimeKey> = self
+                .timeline_after(dyad, None, None)
+                .map(|record| record.map(|r| TimeKey::of(&r)))
+                .collect::<Result<_, _>>()
+                .map_err(|err| projection_failure(dyad, err.to_string()))?;
+            let expected: Vec<TimeKey> = timeline.iter().map(|r| TimeKey::of(r)).collect();
+            if scanned != expected {
                 // The first place where they part, named by the log's record there if any.
-                let at = (0..indexed.len().max(expected.len()))
-                    .find(|&i| indexed.get(i) != expected.get(i))
+                let at = (0..scanned.len().max(expected.len()))
+                    .find(|&i| scanned.get(i) != expected.get(i))
                     .unwrap_or(0);
                 let position = expected
                     .get(at)
-                    .or(indexed.get(at))
-                    .copied()
-                    .flatten()
+                    .or(scanned.get(at))
                     .map_or(0, |k| k.position);
                 return Err(VerifyFailure::Timeline { dyad, position });
             }

@@ -1,4 +1,5 @@
-//! The internal encoding of records and the key layout of the `log` tree.
+//! The internal encoding of records and the key layout of the `log` tree (format 2; the keys
+//! of format 1 are in [`v1`], for the migration).
 //!
 //! This encoding is internal, not the contract: the contract is the export's JSON and the
 //! canonical bytes of [`RecordedEvent::canonical_bytes`]. It may change with the store's format
@@ -17,30 +18,136 @@
 //! | 32 | chain hash |
 //! | rest | JSON object `{id, dyad, occurred_on, reported_on, sources?, event}` |
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::TimeKey;
 use crate::domain::{ChainHash, Dyad, Event, EventId, RecordedEvent, Source};
 
 /// The tag of the record encoding this build writes.
 pub(crate) const RECORD_ENCODING: u8 = 1;
 const HEADER_LEN: usize = 1 + 8 + 8 + 8 + 4 + 4 + 32;
 
-/// Key prefix of a record: `L` + position (u64 BE).
-pub(crate) const LOG_PREFIX: u8 = b'L';
+/// Key prefix of a record: `R` + [`place`] (dyad, day, position) -> the record's bytes. A
+/// dyad's records are contiguous, in the order of its effective timeline.
+pub(crate) const RECORD_PREFIX: u8 = b'R';
+/// Key prefix of the position index: `P` + position (u64 BE) -> dyad (7 bytes) + day (4 bytes),
+/// the rest of the record's key.
+pub(crate) const POSITION_PREFIX: u8 = b'P';
 /// Key prefix of the id index: `I` + id bytes -> position (u64 BE).
 pub(crate) const ID_PREFIX: u8 = b'I';
-/// Key prefix of the dyad index: `D` + dyad (7 bytes) + version (u64 BE) -> position (u64 BE).
-pub(crate) const DYAD_PREFIX: u8 = b'D';
 /// Key prefix of a dyad's version: `V` + dyad (7 bytes) -> version (u64 BE).
 pub(crate) const VERSION_PREFIX: u8 = b'V';
-/// The key of the head: position (u64 BE), hash (32), last `recorded_at` (i64 s BE, u32 ns BE).
-pub(crate) const HEAD_KEY: &[u8] = b"H";
+/// Key prefix of a retraction mark: `X` + the target's [`place`] -> the position (u64 BE) of
+/// the first retraction of it.
+pub(crate) const RETRACTED_PREFIX: u8 = b'X';
 
-pub(crate) fn log_key(position: u64) -> [u8; 9] {
-    let mut key = [LOG_PREFIX; 9];
+/// The keys of format 1, read only to migrate a store of that format.
+pub(crate) mod v1 {
+    /// `L` + position (u64 BE) -> the record's bytes.
+    pub(crate) const LOG_PREFIX: u8 = b'L';
+    /// `D` + dyad (7 bytes) + version (u64 BE) -> position.
+    pub(crate) const DYAD_PREFIX: u8 = b'D';
+    /// `H` -> the head.
+    pub(crate) const HEAD_KEY: &[u8] = b"H";
+
+    pub(crate) fn log_key(position: u64) -> [u8; 9] {
+        let mut key = [LOG_PREFIX; 9];
+        key[1..].copy_from_slice(&position.to_be_bytes());
+        key
+    }
+}
+
+/// The length of a place: dyad (7), day (4), position (8).
+pub(crate) const PLACE_LEN: usize = 7 + 4 + 8;
+/// The length of a record or retraction-mark key: a prefix byte and a place.
+pub(crate) const PLACE_KEY_LEN: usize = 1 + PLACE_LEN;
+/// The length of a position index value: dyad (7) and day (4).
+const DAY_LEN: usize = 7 + 4;
+
+/// A date as 4 bytes that sort like the dates: days from 0001-01-01 (i32) with the sign bit
+/// flipped, big-endian.
+fn day_bytes(on: NaiveDate) -> [u8; 4] {
+    (on.num_days_from_ce() as u32 ^ 0x8000_0000).to_be_bytes()
+}
+
+fn day_of(bytes: [u8; 4]) -> Result<NaiveDate, String> {
+    let days = (u32::from_be_bytes(bytes) ^ 0x8000_0000) as i32;
+    NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| format!("day {days} is out of range"))
+}
+
+/// `prefix` + dyad: the start of a dyad's records or retraction marks.
+pub(crate) fn dyad_range_prefix(prefix: u8, dyad: Dyad) -> [u8; 8] {
+    let mut key = [prefix; 8];
+    key[1..].copy_from_slice(&dyad_bytes(dyad));
+    key
+}
+
+/// `prefix` + dyad + day + position: a record's key (`R`) or its retraction mark (`X`).
+pub(crate) fn place_key(prefix: u8, dyad: Dyad, at: TimeKey) -> [u8; PLACE_KEY_LEN] {
+    let mut key = [prefix; PLACE_KEY_LEN];
+    key[1..8].copy_from_slice(&dyad_bytes(dyad));
+    key[8..12].copy_from_slice(&day_bytes(at.on));
+    key[12..].copy_from_slice(&at.position.to_be_bytes());
+    key
+}
+
+/// The key of a record.
+pub(crate) fn record_key(dyad: Dyad, at: TimeKey) -> [u8; PLACE_KEY_LEN] {
+    place_key(RECORD_PREFIX, dyad, at)
+}
+
+/// The key of the retraction mark of the record at `at`.
+pub(crate) fn retracted_key(dyad: Dyad, at: TimeKey) -> [u8; PLACE_KEY_LEN] {
+    place_key(RETRACTED_PREFIX, dyad, at)
+}
+
+/// The dyad and place of a record or retraction-mark key.
+pub(crate) fn decode_place_key(key: &[u8]) -> Result<(Dyad, TimeKey), String> {
+    if key.len() != PLACE_KEY_LEN {
+        return Err(format!(
+            "key of {} bytes is not a {PLACE_KEY_LEN}-byte place",
+            key.len()
+        ));
+    }
+    let dyad = decode_dyad(&key[1..8])?;
+    let on = day_of(fixed(&key[8..12])?)?;
+    let position = decode_u64(&key[12..])?;
+    Ok((dyad, TimeKey { on, position }))
+}
+
+/// The position of a record or retraction-mark key (its last 8 bytes), if it has one.
+pub(crate) fn position_of_place_key(key: &[u8]) -> Option<u64> {
+    let tail = key.get(key.len().checked_sub(8)?..)?;
+    decode_u64(tail).ok()
+}
+
+pub(crate) fn position_key(position: u64) -> [u8; 9] {
+    let mut key = [POSITION_PREFIX; 9];
     key[1..].copy_from_slice(&position.to_be_bytes());
     key
+}
+
+/// The value of a position index entry: the record's dyad and day.
+pub(crate) fn position_value(dyad: Dyad, on: NaiveDate) -> [u8; DAY_LEN] {
+    let mut value = [0u8; DAY_LEN];
+    value[..7].copy_from_slice(&dyad_bytes(dyad));
+    value[7..].copy_from_slice(&day_bytes(on));
+    value
+}
+
+/// The record key that the position index entry `position` -> `value` points at.
+pub(crate) fn record_key_of(position: u64, value: &[u8]) -> Result<[u8; PLACE_KEY_LEN], String> {
+    if value.len() != DAY_LEN {
+        return Err(format!(
+            "position index value of {} bytes, not {DAY_LEN}",
+            value.len()
+        ));
+    }
+    let mut key = [RECORD_PREFIX; PLACE_KEY_LEN];
+    key[1..12].copy_from_slice(value);
+    key[12..].copy_from_slice(&position.to_be_bytes());
+    Ok(key)
 }
 
 pub(crate) fn id_key(id: &EventId) -> Vec<u8> {
@@ -60,27 +167,32 @@ fn dyad_bytes(dyad: Dyad) -> [u8; 7] {
     out
 }
 
-pub(crate) fn dyad_key(dyad: Dyad, version: u64) -> [u8; 16] {
-    let mut key = [DYAD_PREFIX; 16];
-    key[1..8].copy_from_slice(&dyad_bytes(dyad));
-    key[8..].copy_from_slice(&version.to_be_bytes());
-    key
+fn decode_dyad(bytes: &[u8]) -> Result<Dyad, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| format!("dyad {bytes:?} is not text"))?;
+    text.parse().map_err(|err| format!("dyad `{text}`: {err}"))
 }
 
 pub(crate) fn version_key(dyad: Dyad) -> [u8; 8] {
-    let mut key = [VERSION_PREFIX; 8];
-    key[1..].copy_from_slice(&dyad_bytes(dyad));
-    key
+    dyad_range_prefix(VERSION_PREFIX, dyad)
 }
 
 /// The dyad of a `V` key.
 pub(crate) fn dyad_of_version_key(key: &[u8]) -> Result<Dyad, String> {
-    let text = key
-        .get(1..)
-        .and_then(|bytes| std::str::from_utf8(bytes).ok())
-        .ok_or_else(|| format!("dyad version key {key:?} is not text"))?;
-    text.parse()
-        .map_err(|err| format!("dyad version key `{text}`: {err}"))
+    decode_dyad(key.get(1..).unwrap_or_default()).map_err(|err| format!("dyad version key: {err}"))
+}
+
+/// The version in a record's stored bytes, read from the header without decoding the rest.
+pub(crate) fn peek_version(bytes: &[u8]) -> Result<u64, String> {
+    if bytes.len() < HEADER_LEN {
+        return Err(format!(
+            "{} bytes is shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        ));
+    }
+    if bytes[0] != RECORD_ENCODING {
+        return Err(format!("unknown record encoding {}", bytes[0]));
+    }
+    decode_u64(&bytes[9..17])
 }
 
 pub(crate) fn decode_u64(bytes: &[u8]) -> Result<u64, String> {
@@ -88,38 +200,6 @@ pub(crate) fn decode_u64(bytes: &[u8]) -> Result<u64, String> {
         .try_into()
         .map_err(|_| format!("expected 8 bytes, found {}", bytes.len()))?;
     Ok(u64::from_be_bytes(array))
-}
-
-/// The end of the log as persisted under [`HEAD_KEY`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PersistedHead {
-    pub(crate) position: u64,
-    pub(crate) hash: ChainHash,
-    pub(crate) last_recorded_at: DateTime<Utc>,
-}
-
-pub(crate) fn encode_head(head: &PersistedHead) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + 32 + 12);
-    out.extend_from_slice(&head.position.to_be_bytes());
-    out.extend_from_slice(&head.hash.0);
-    out.extend_from_slice(&head.last_recorded_at.timestamp().to_be_bytes());
-    out.extend_from_slice(&head.last_recorded_at.timestamp_subsec_nanos().to_be_bytes());
-    out
-}
-
-pub(crate) fn decode_head(bytes: &[u8]) -> Result<PersistedHead, String> {
-    if bytes.len() != 52 {
-        return Err(format!("head record has {} bytes, not 52", bytes.len()));
-    }
-    let position = decode_u64(&bytes[0..8])?;
-    let mut hash = [0u8; 32];
-    hash.copy_from_slice(&bytes[8..40]);
-    let last_recorded_at = decode_time(&bytes[40..52])?;
-    Ok(PersistedHead {
-        position,
-        hash: ChainHash(hash),
-        last_recorded_at,
-    })
 }
 
 fn decode_time(bytes: &[u8]) -> Result<DateTime<Utc>, String> {
@@ -235,17 +315,6 @@ mod tests {
     }
 
     #[test]
-    fn heads_round_trip() {
-        let record = sample();
-        let head = PersistedHead {
-            position: 9,
-            hash: record.hash,
-            last_recorded_at: record.recorded_at,
-        };
-        assert_eq!(decode_head(&encode_head(&head)).unwrap(), head);
-    }
-
-    #[test]
     fn truncated_and_foreign_bytes_are_errors() {
         let bytes = encode_record(&sample());
         assert!(decode_record(&bytes[..10]).is_err());
@@ -256,10 +325,36 @@ mod tests {
     }
 
     #[test]
-    fn keys_sort_by_number() {
-        assert!(log_key(255) < log_key(256));
+    fn keys_sort_by_number_and_places_by_date_then_position() {
+        assert!(position_key(255) < position_key(256));
         let dyad: Dyad = "RUS-USA".parse().unwrap();
-        assert!(dyad_key(dyad, 9) < dyad_key(dyad, 10));
         assert_eq!(dyad_of_version_key(&version_key(dyad)).unwrap(), dyad);
+        let dates = ["0001-01-01", "1969-12-31", "2016-12-29", "9999-12-31"];
+        let mut places = Vec::new();
+        for date in dates {
+            for position in [1u64, 300, u64::MAX] {
+                let at = TimeKey {
+                    on: date.parse().unwrap(),
+                    position,
+                };
+                let key = record_key(dyad, at);
+                assert_eq!(decode_place_key(&key).unwrap(), (dyad, at));
+                assert_eq!(position_of_place_key(&key), Some(position));
+                let value = position_value(dyad, at.on);
+                assert_eq!(record_key_of(position, &value).unwrap(), key);
+                places.push((at, key));
+            }
+        }
+        let mut by_bytes = places.clone();
+        by_bytes.sort_by_key(|a| a.1);
+        let mut by_place = places;
+        by_place.sort_by_key(|a| a.0);
+        assert_eq!(by_bytes, by_place);
+    }
+
+    #[test]
+    fn the_version_is_read_from_the_header() {
+        assert_eq!(peek_version(&encode_record(&sample())).unwrap(), 3);
+        assert!(peek_version(b"short").is_err());
     }
 }

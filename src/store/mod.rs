@@ -3,20 +3,23 @@
 //! **Invariant:** only `src/store/` knows sled.
 
 mod codec;
+mod migrate;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::ops::RangeInclusive;
+use std::ops::{Bound, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{ChainHash, Dyad, EventId, NewEvent, RecordedEvent, SCHEMA_VERSION};
+use crate::domain::{ChainHash, Dyad, Event, EventId, NewEvent, RecordedEvent, SCHEMA_VERSION};
 use codec::{
-    HEAD_KEY, PersistedHead, VERSION_PREFIX, decode_head, decode_record, decode_u64, dyad_key,
-    dyad_of_version_key, encode_head, encode_record, id_key, log_key, version_key,
+    PLACE_KEY_LEN, RECORD_PREFIX, RETRACTED_PREFIX, VERSION_PREFIX, decode_place_key,
+    decode_record, decode_u64, dyad_of_version_key, dyad_range_prefix, encode_record, id_key,
+    peek_version, position_key, position_of_place_key, position_value, record_key, record_key_of,
+    retracted_key, version_key,
 };
 
 /// How an append reaches the disk.
@@ -65,14 +68,79 @@ pub struct StoreConfig {
     /// [`Durability::Buffered`]: a cache is rebuilt from the log after a crash, so it need not
     /// pay for a flush of its own; the next flushed append carries it to disk.
     pub aux_durability: Durability,
+    /// The most bytes of pages sled keeps in memory ([`DEFAULT_CACHE_CAPACITY`] by default;
+    /// sled's own default is 1 GiB). A dyad's records are contiguous, so a replay reads each
+    /// page once and a small cache costs it little (`docs/performance.md`).
+    pub cache_capacity: u64,
 }
+
+/// The default of [`StoreConfig::cache_capacity`]: 64 MiB.
+pub const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             durability: Durability::default(),
             aux_durability: Durability::Buffered,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
         }
+    }
+}
+
+/// A place on a dyad's effective timeline: `(occurred_on, position)`, the order of
+/// DESIGN section 2 and of a dyad's records in the store.
+///
+/// # Example
+///
+/// ```
+/// use detente::store::TimeKey;
+///
+/// let earlier = TimeKey { on: "2016-12-29".parse()?, position: 9 };
+/// let later = TimeKey { on: "2017-01-01".parse()?, position: 2 };
+/// assert!(earlier < later); // by date first, then by position
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeKey {
+    /// The event's `occurred_on`.
+    pub on: NaiveDate,
+    /// The event's position.
+    pub position: u64,
+}
+
+impl TimeKey {
+    /// The place of a recorded event.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::store::TimeKey;
+    ///
+    /// let events = detente::scenario::recorded(detente::scenario::istanbul_2025());
+    /// let at = TimeKey::of(&events[0]);
+    /// assert_eq!((at.on, at.position), (events[0].occurred_on, events[0].position));
+    /// ```
+    pub fn of(record: &RecordedEvent) -> TimeKey {
+        TimeKey {
+            on: record.occurred_on,
+            position: record.position,
+        }
+    }
+
+    /// The place just before every event of the day `on` (positions start at 1): reading a
+    /// timeline after it starts on that day.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::store::TimeKey;
+    ///
+    /// let day = "2025-02-27".parse()?;
+    /// assert!(TimeKey::before_day(day) < TimeKey { on: day, position: 1 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn before_day(on: NaiveDate) -> TimeKey {
+        TimeKey { on, position: 0 }
     }
 }
 
@@ -178,6 +246,21 @@ pub enum StoreError {
         /// What was found.
         what: String,
     },
+    /// A store of an older format could not be migrated to this build's format; it is left
+    /// readable by the build that wrote it.
+    #[error(
+        "store {path} has format version {found} and could not be migrated to format {supported}: {reason}; the store is unchanged for the build that wrote it: export it with that build (`detente export`) and import the export into a new store with this one"
+    )]
+    Migration {
+        /// The store path.
+        path: PathBuf,
+        /// The format found.
+        found: u32,
+        /// The format this build writes.
+        supported: u32,
+        /// What went wrong.
+        reason: String,
+    },
     /// An error from sled or the file system.
     #[error("store {path}: {message}")]
     Io {
@@ -193,18 +276,25 @@ pub enum StoreError {
 /// One process owns a store at a time (sled's file lock); inside it, a writer mutex serializes
 /// appends, so positions come from an in-memory head restored on open from the persisted one.
 ///
-/// # Layout
+/// # Layout (format 2)
 ///
 /// Three sled trees, whatever the number of dyads:
 ///
-/// - `log`: every record and its indexes, by key prefix (see `codec`): `L`+position -> record,
-///   `I`+id -> position, `D`+dyad+version -> position, `V`+dyad -> version, and `H` -> the head
-///   (position, hash, last `recorded_at`). All integers are big-endian, so keys sort by number.
+/// - `log`: every record and its indexes, by key prefix (see `codec`):
+///   `R`+dyad+day+position -> record (a dyad's records are contiguous and in the order of its
+///   effective timeline), `P`+position -> dyad+day (the rest of the record's key),
+///   `I`+id -> position, `V`+dyad -> version, and `X`+dyad+day+position -> the position of
+///   the first retraction of the record there. Days are days from 0001-01-01 with the sign bit
+///   flipped and all integers big-endian, so keys sort by date and number. The head is the
+///   last `P` entry and its record.
 /// - `meta`: the format version of the store.
 /// - `aux`: the engine's projections, snapshots and checkpoints.
 ///
-/// An append writes its records, their index entries, the dyad versions and the head in one
-/// `apply_batch` on the `log` tree. A batch on one tree is atomic in sled 0.34 (also across a
+/// A store of format 1 (`L`+position -> record, a `D` dyad index and an `H` head) is migrated
+/// on open (see `migrate`).
+///
+/// An append writes its records, their index entries, the retraction marks and the dyad
+/// versions in one `apply_batch` on the `log` tree. A batch on one tree is atomic in sled 0.34 (also across a
 /// crash: recovery replays a batch whole or not at all), and it is cheaper than a multi-tree
 /// transaction, which is why the indexes share the tree with the records instead of having trees
 /// of their own.
@@ -240,8 +330,8 @@ impl Writer {
 /// An auxiliary key and its value.
 pub type AuxEntry = (Vec<u8>, Vec<u8>);
 
-/// The format version of the store this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version of the store this build writes and reads (format 1 is migrated on open).
+pub const FORMAT_VERSION: u32 = 2;
 const FORMAT_KEY: &[u8] = b"format_version";
 const LOG_TREE: &[u8] = b"log";
 const META_TREE: &[u8] = b"meta";
@@ -295,7 +385,7 @@ impl Store {
         if let Some(mark) = &mark {
             mark.check_files(path)?;
         }
-        let db = open_sled(path)?;
+        let db = open_sled(path, config.cache_capacity)?;
         let io = |err: sled::Error| io_error(path, err);
         let meta = db.open_tree(META_TREE).map_err(io)?;
         let log = db.open_tree(LOG_TREE).map_err(io)?;
@@ -303,7 +393,9 @@ impl Store {
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_ref())
                     .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Io {
+                    .ok()
+                    .filter(|&found| found >= 1)
+                    .ok_or_else(|| StoreError::Io {
                         path: path.to_owned(),
                         message: format!("the format version record is malformed: {bytes:?}"),
                     })?;
@@ -314,6 +406,10 @@ impl Store {
                         supported: FORMAT_VERSION,
                     });
                 }
+                if found == 1 {
+                    migrate::from_v1(path, &db, &meta, &log, mark.as_ref())?;
+                }
+                migrate::remove_leftovers(path, &db, &log)?;
             }
             None if log.is_empty() && mark.as_ref().is_none_or(|mark| mark.position == 0) => {
                 meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
@@ -341,7 +437,9 @@ impl Store {
         let aux = db.open_tree(AUX_TREE).map_err(io)?;
         let writer = load_writer(path, &log)?;
         if let Some(mark) = &mark {
-            mark.check_log(path, &log, &writer.head)?;
+            mark.check_log(path, &writer.head, |position| {
+                read_position_in(path, &log, position)
+            })?;
         }
         HighWaterMark::of(&writer.head, None).write(path)?;
         let data_file = std::fs::File::open(path.join("db")).map_err(|err| StoreError::Io {
@@ -434,6 +532,7 @@ impl Store {
             let mut position = writer.head.position;
             let mut hash = writer.head.hash;
             let mut batch = sled::Batch::default();
+            let mut staged = Staged::default();
             for event in events {
                 let id = event.effective_id();
                 dyads_in_batch.insert(event.dyad);
@@ -463,12 +562,7 @@ impl Store {
                 let mut record = event.into_recorded(position, *version, today, recorded_at);
                 record.hash = record.chain_hash(&hash);
                 hash = record.hash;
-                batch.insert(&log_key(position), encode_record(&record));
-                batch.insert(id_key(&record.id), &position.to_be_bytes());
-                batch.insert(
-                    &dyad_key(record.dyad, record.version),
-                    &position.to_be_bytes(),
-                );
+                self.stage(&mut batch, &record, &mut staged)?;
                 in_batch.insert(id, results.len());
                 results.push(Appended {
                     record,
@@ -491,12 +585,6 @@ impl Store {
                 for (&dyad, &version) in &new_versions {
                     batch.insert(&version_key(dyad), &version.to_be_bytes());
                 }
-                let head = PersistedHead {
-                    position,
-                    hash,
-                    last_recorded_at: recorded_at,
-                };
-                batch.insert(HEAD_KEY, encode_head(&head));
                 self.log.apply_batch(batch).map_err(|err| self.io(err))?;
                 writer.head = Head { position, hash };
                 writer.last_recorded_at = recorded_at;
@@ -548,7 +636,7 @@ impl Store {
             let mut hash = writer.head.hash;
             let mut last_recorded_at = writer.last_recorded_at;
             let mut new_versions: HashMap<Dyad, u64> = HashMap::new();
-            let mut ids: HashSet<EventId> = HashSet::new();
+            let mut staged = Staged::default();
             let mut batch = sled::Batch::default();
             for record in records {
                 let bad = |reason: String| StoreError::BadRestore {
@@ -593,7 +681,7 @@ impl Store {
                         record.schema
                     )));
                 }
-                if ids.contains(&record.id)
+                if staged.places.contains_key(&record.id)
                     || self
                         .log
                         .contains_key(id_key(&record.id))
@@ -618,13 +706,7 @@ impl Store {
                 position = record.position;
                 hash = record.hash;
                 last_recorded_at = record.recorded_at;
-                batch.insert(&log_key(position), encode_record(&record));
-                batch.insert(id_key(&record.id), &position.to_be_bytes());
-                batch.insert(
-                    &dyad_key(record.dyad, record.version),
-                    &position.to_be_bytes(),
-                );
-                ids.insert(record.id);
+                self.stage(&mut batch, &record, &mut staged)?;
             }
             if new_versions.is_empty() {
                 return Ok(0);
@@ -632,12 +714,6 @@ impl Store {
             for (&dyad, &version) in &new_versions {
                 batch.insert(&version_key(dyad), &version.to_be_bytes());
             }
-            let head = PersistedHead {
-                position,
-                hash,
-                last_recorded_at,
-            };
-            batch.insert(HEAD_KEY, encode_head(&head));
             self.log.apply_batch(batch).map_err(|err| self.io(err))?;
             writer.head = Head { position, hash };
             writer.last_recorded_at = last_recorded_at;
@@ -712,7 +788,11 @@ impl Store {
         Ok(dyads)
     }
 
-    /// A dyad's events with versions in `versions`, in version order, streaming.
+    /// A dyad's events with versions in `versions`, in version order.
+    ///
+    /// The store keeps a dyad's records in the order of its effective timeline, not by
+    /// version: this scans the dyad's records (reading only their headers), keeps those in
+    /// `versions`, sorts them by version and decodes them one by one. O(events of the dyad).
     ///
     /// # Example
     ///
@@ -733,23 +813,145 @@ impl Store {
         dyad: Dyad,
         versions: RangeInclusive<u64>,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
-        let (first, last) = (*versions.start(), *versions.end());
-        let entries =
-            (first <= last).then(|| self.log.range(dyad_key(dyad, first)..=dyad_key(dyad, last)));
-        entries.into_iter().flatten().map(move |entry| {
-            let (_, value) = entry.map_err(|err| self.io(err))?;
-            let position = decode_u64(&value).map_err(|reason| self.index_fault(reason))?;
-            let record = self
-                .read_position(position)?
-                .ok_or_else(|| StoreError::Corrupt {
-                    position,
-                    reason: format!("the index of dyad {dyad} points at a missing record"),
-                })?;
-            Ok(record)
-        })
+        let mut found: Vec<(u64, sled::IVec, sled::IVec)> = Vec::new();
+        let mut failed = None;
+        if !versions.is_empty() {
+            for entry in self.log.scan_prefix(dyad_range_prefix(RECORD_PREFIX, dyad)) {
+                let peeked = entry.map_err(|err| self.io(err)).and_then(|(key, value)| {
+                    let version = peek_version(&value).map_err(|reason| StoreError::Corrupt {
+                        position: position_of_place_key(&key).unwrap_or(0),
+                        reason,
+                    })?;
+                    Ok((version, key, value))
+                });
+                match peeked {
+                    Ok(entry) if versions.contains(&entry.0) => found.push(entry),
+                    Ok(_) => {}
+                    Err(err) => {
+                        failed = Some(err);
+                        break;
+                    }
+                }
+            }
+        }
+        found.sort_unstable_by_key(|entry| entry.0);
+        found
+            .into_iter()
+            .map(|(_, key, value)| decode_in_place(&key, &value))
+            .chain(failed.map(Err))
+    }
+
+    /// A dyad's effective timeline as known now (DESIGN section 2 without bounds: every
+    /// retracted event left out, retractions kept, in `(occurred_on, position)` order), from
+    /// just after the place `after` (from the start for `None`) through the date `through`
+    /// (to the end for `None`), streaming.
+    ///
+    /// It equals [`effective_timeline`](crate::domain::effective_timeline) of the dyad's
+    /// log with no bounds, cut at `after` and `through`, for every log whose retractions each
+    /// target an event of the same dyad recorded before them (the only retractions the engine
+    /// records): a retraction marks its target when it is appended, and the scan skips the
+    /// marked records. It reads the dyad's records as one contiguous range.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// # use detente::store::{AppendOptions, Store, StoreConfig, TimeKey};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// let inputs: Vec<NewEvent> = [
+    ///     r#"{"id":"late","dyad":"RUS-USA","occurred_on":"2017-07-30","event":{"type":"DiplomatsExpelled","expelled_by":"RUS","count":755}}"#,
+    ///     r#"{"id":"early","dyad":"RUS-USA","occurred_on":"2016-12-29","event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#,
+    ///     r#"{"id":"oops","dyad":"RUS-USA","occurred_on":"2017-08-01","event":{"type":"EventRetracted","target":"late","reason":"wrong count"}}"#,
+    /// ].iter().map(|line| serde_json::from_str(line)).collect::<Result<_, _>>()?;
+    /// store.append(inputs, &AppendOptions::default())?;
+    /// let dyad = "RUS-USA".parse()?;
+    ///
+    /// // In date order, the retracted event left out, the retraction kept.
+    /// let ids: Vec<String> = store.read_timeline(dyad, None, None)
+    ///     .map(|r| r.map(|r| r.id.to_string()))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(ids, ["early", "oops"]);
+    ///
+    /// // After the first place, through a date.
+    /// let after = TimeKey { on: "2016-12-29".parse()?, position: 2 };
+    /// assert_eq!(store.read_timeline(dyad, Some(after), Some("2017-07-31".parse()?)).count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn read_timeline(
+        &self,
+        dyad: Dyad,
+        after: Option<TimeKey>,
+        through: Option<NaiveDate>,
+    ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
+        let bounds = |prefix: u8| {
+            let start = match after {
+                Some(at) => Bound::Excluded(place_key_vec(prefix, dyad, at)),
+                None => Bound::Included(dyad_range_prefix(prefix, dyad).to_vec()),
+            };
+            let last = TimeKey {
+                on: through.unwrap_or(NaiveDate::MAX),
+                position: u64::MAX,
+            };
+            (start, Bound::Included(place_key_vec(prefix, dyad, last)))
+        };
+        let empty = match (after, through) {
+            (Some(after), Some(through)) => after.on > through,
+            _ => false,
+        };
+        let (records, marks) = if empty {
+            (None, None)
+        } else {
+            (
+                Some(self.log.range(bounds(RECORD_PREFIX))),
+                Some(self.log.range(bounds(RETRACTED_PREFIX))),
+            )
+        };
+        Timeline {
+            store: self,
+            records,
+            marks,
+            mark: None,
+        }
+    }
+
+    /// The position of the first retraction of the record of `dyad` at `at`, if it is
+    /// retracted (as known now): the mark a timeline scan skips it by.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// # use detente::store::{AppendOptions, Store, StoreConfig, TimeKey};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// let inputs: Vec<NewEvent> = [
+    ///     r#"{"id":"e1","dyad":"RUS-USA","occurred_on":"2016-12-29","event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#,
+    ///     r#"{"id":"e2","dyad":"RUS-USA","occurred_on":"2016-12-30","event":{"type":"EventRetracted","target":"e1","reason":"duplicate"}}"#,
+    /// ].iter().map(|line| serde_json::from_str(line)).collect::<Result<_, _>>()?;
+    /// let appended = store.append(inputs, &AppendOptions::default())?;
+    /// let (e1, e2) = (&appended[0].record, &appended[1].record);
+    /// assert_eq!(store.retraction_of(e1.dyad, TimeKey::of(e1))?, Some(2));
+    /// assert_eq!(store.retraction_of(e2.dyad, TimeKey::of(e2))?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn retraction_of(&self, dyad: Dyad, at: TimeKey) -> Result<Option<u64>, StoreError> {
+        match self
+            .log
+            .get(retracted_key(dyad, at))
+            .map_err(|err| self.io(err))?
+        {
+            Some(value) => decode_u64(&value)
+                .map(Some)
+                .map_err(|reason| self.index_fault(reason)),
+            None => Ok(None),
+        }
     }
 
     /// The whole log from `from_position` on, in position order, streaming.
+    ///
+    /// The records are keyed by dyad and date; this walks the position index and reads each
+    /// record by its key.
     ///
     /// # Example
     ///
@@ -765,11 +967,14 @@ impl Store {
         from_position: u64,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
         self.log
-            .range(log_key(from_position)..=log_key(u64::MAX))
+            .range(position_key(from_position)..=position_key(u64::MAX))
             .map(move |entry| {
                 let (key, value) = entry.map_err(|err| self.io(err))?;
                 let position = decode_u64(&key[1..]).map_err(|reason| self.index_fault(reason))?;
-                decode_at(position, &value)
+                match self.read_indexed(position, &value)? {
+                    Some(record) => Ok(record),
+                    None => Err(missing_record(position)),
+                }
             })
     }
 
@@ -805,10 +1010,9 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get(&self, id: &EventId) -> Result<Option<RecordedEvent>, StoreError> {
-        let Some(value) = self.log.get(id_key(id)).map_err(|err| self.io(err))? else {
+        let Some(position) = self.position_of(id)? else {
             return Ok(None);
         };
-        let position = decode_u64(&value).map_err(|reason| self.index_fault(reason))?;
         match self.read_position(position)? {
             Some(record) => Ok(Some(record)),
             None => Err(StoreError::Corrupt {
@@ -848,8 +1052,11 @@ impl Store {
     /// id index points at it, and the hash chain holds. The first fault is an error naming
     /// its position.
     ///
-    /// It also checks the dyad index, the dyad versions and the head against the walk. Appends
-    /// wait while it runs.
+    /// It also checks every index against the walk: each position entry names the dyad and
+    /// date its record is stored under and no record is outside the position index; the
+    /// dyad versions; the head; and the retraction marks (every retraction of an event of its
+    /// dyad recorded before it marks that event, with the position of its first retraction,
+    /// and nothing else is marked). Appends wait while it runs.
     ///
     /// # Example
     ///
@@ -865,7 +1072,9 @@ impl Store {
         let mut previous = ChainHash::ZERO;
         let mut expected_position = 1;
         let mut versions: HashMap<Dyad, u64> = HashMap::new();
-        for entry in self.log.range(log_key(0)..=log_key(u64::MAX)) {
+        // The marks the walk expects: target's mark key -> first retraction's position.
+        let mut marks: HashMap<[u8; PLACE_KEY_LEN], u64> = HashMap::new();
+        for entry in self.log.range(position_key(0)..=position_key(u64::MAX)) {
             let (key, value) = entry.map_err(|err| self.io(err))?;
             let position = decode_u64(&key[1..]).map_err(|reason| self.index_fault(reason))?;
             let corrupt = |reason: String| StoreError::Corrupt { position, reason };
@@ -875,7 +1084,9 @@ impl Store {
                     reason: format!("missing: the next stored position is {position}"),
                 });
             }
-            let record = decode_at(position, &value)?;
+            let record = self
+                .read_indexed(position, &value)?
+                .ok_or_else(|| missing_record(position))?;
             let version = versions.entry(record.dyad).or_insert(0);
             *version += 1;
             if record.version != *version {
@@ -884,24 +1095,10 @@ impl Store {
                     record.version, record.dyad, *version
                 )));
             }
-            let indexed = self
-                .log
-                .get(id_key(&record.id))
-                .map_err(|err| self.io(err))?;
-            if indexed.as_deref() != Some(&position.to_be_bytes()[..]) {
+            if self.position_of(&record.id)? != Some(position) {
                 return Err(corrupt(format!(
                     "the id index of `{}` does not point here",
                     record.id
-                )));
-            }
-            let indexed = self
-                .log
-                .get(dyad_key(record.dyad, record.version))
-                .map_err(|err| self.io(err))?;
-            if indexed.as_deref() != Some(&position.to_be_bytes()[..]) {
-                return Err(corrupt(format!(
-                    "the index of dyad {} version {} does not point here",
-                    record.dyad, record.version
                 )));
             }
             let hash = record.chain_hash(&previous);
@@ -910,6 +1107,21 @@ impl Store {
                     "stored hash {} is not the chain hash {hash} of its content",
                     record.hash
                 )));
+            }
+            if let Event::EventRetracted(retraction) = &record.event
+                && let Some(target) = self.position_of(&retraction.target)?
+                && target <= position
+                && let Some((dyad, at)) = self.place_at(target)?
+                && dyad == record.dyad
+            {
+                let mark = retracted_key(dyad, at);
+                marks.entry(mark).or_insert(position);
+                if self.log.get(mark).map_err(|err| self.io(err))?.is_none() {
+                    return Err(corrupt(format!(
+                        "the retraction of `{}` (position {target}) has not marked it retracted",
+                        retraction.target
+                    )));
+                }
             }
             previous = hash;
             expected_position += 1;
@@ -936,6 +1148,64 @@ impl Store {
                 position: head.position,
                 reason: "the stored dyad versions differ from the log".into(),
             });
+        }
+        // The walk read `head.position` distinct records through the position index; any
+        // other record is outside it.
+        let mut records = 0u64;
+        for entry in self.log.scan_prefix([RECORD_PREFIX]) {
+            entry.map_err(|err| self.io(err))?;
+            records += 1;
+        }
+        if records != head.position {
+            for entry in self.log.scan_prefix([RECORD_PREFIX]) {
+                let (key, _) = entry.map_err(|err| self.io(err))?;
+                let listed = decode_place_key(&key).ok();
+                let indexed = match listed {
+                    Some((_, at)) => self.place_at(at.position)?,
+                    None => None,
+                };
+                if listed.is_none() || listed != indexed {
+                    return Err(StoreError::Corrupt {
+                        position: position_of_place_key(&key).unwrap_or(0),
+                        reason: format!(
+                            "a record is stored under key {key:?}, which the position index does not point at"
+                        ),
+                    });
+                }
+            }
+            return Err(StoreError::Corrupt {
+                position: head.position,
+                reason: format!(
+                    "{records} records are stored for {} positions",
+                    head.position
+                ),
+            });
+        }
+        for entry in self.log.scan_prefix([RETRACTED_PREFIX]) {
+            let (key, value) = entry.map_err(|err| self.io(err))?;
+            let position = position_of_place_key(&key).unwrap_or(0);
+            let expected = <[u8; PLACE_KEY_LEN]>::try_from(key.as_ref())
+                .ok()
+                .and_then(|mark| marks.get(&mark).copied());
+            match expected {
+                Some(first) if value.as_ref() == first.to_be_bytes() => {}
+                Some(first) => {
+                    return Err(StoreError::Corrupt {
+                        position,
+                        reason: format!(
+                            "its retraction mark names position {:?}, but its first retraction is at position {first}",
+                            decode_u64(&value).ok()
+                        ),
+                    });
+                }
+                None => {
+                    return Err(StoreError::Corrupt {
+                        position,
+                        reason: "it is marked retracted, but no retraction in the log targets it"
+                            .into(),
+                    });
+                }
+            }
         }
         Ok(head)
     }
@@ -1055,11 +1325,16 @@ impl Store {
         position: u64,
         byte_index: usize,
     ) -> Result<(), StoreError> {
-        let key = log_key(position);
+        let no_record =
+            || self.index_fault(format!("no record at position {position} to tamper with"));
+        let place = self
+            .log
+            .get(position_key(position))
+            .map_err(|err| self.io(err))?
+            .ok_or_else(no_record)?;
+        let key = record_key_of(position, &place).map_err(|reason| self.index_fault(reason))?;
         let Some(value) = self.log.get(key).map_err(|err| self.io(err))? else {
-            return Err(
-                self.index_fault(format!("no record at position {position} to tamper with"))
-            );
+            return Err(no_record());
         };
         let mut bytes = value.to_vec();
         let index = byte_index % bytes.len().max(1);
@@ -1070,15 +1345,104 @@ impl Store {
         self.flush()
     }
 
-    fn read_position(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
-        match self
-            .log
-            .get(log_key(position))
-            .map_err(|err| self.io(err))?
-        {
-            Some(value) => decode_at(position, &value).map(Some),
+    /// Sets (`Some(retraction position)`) or removes (`None`) the retraction mark of the
+    /// record at `position` behind the store's back, so that tests can check that
+    /// [`Store::verify`] finds it. Never use it otherwise.
+    #[doc(hidden)]
+    pub fn tamper_retraction_mark_for_tests(
+        &self,
+        position: u64,
+        mark: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let Some((dyad, at)) = self.place_at(position)? else {
+            return Err(self.index_fault(format!("no record at position {position} to mark")));
+        };
+        let key = retracted_key(dyad, at);
+        match mark {
+            Some(by) => self.log.insert(key, &by.to_be_bytes()).map(drop),
+            None => self.log.remove(key).map(drop),
+        }
+        .map_err(|err| self.io(err))?;
+        self.flush()
+    }
+
+    /// Puts a new record's keys in `batch`: the record, its position and id index entries,
+    /// and, for a retraction of a record of its own dyad stored before it (or earlier in the
+    /// batch, or itself), the target's retraction mark unless it is marked already.
+    fn stage(
+        &self,
+        batch: &mut sled::Batch,
+        record: &RecordedEvent,
+        staged: &mut Staged,
+    ) -> Result<(), StoreError> {
+        let at = TimeKey::of(record);
+        batch.insert(&record_key(record.dyad, at), encode_record(record));
+        batch.insert(
+            &position_key(record.position),
+            &position_value(record.dyad, record.occurred_on),
+        );
+        batch.insert(id_key(&record.id), &record.position.to_be_bytes());
+        staged.places.insert(record.id.clone(), (record.dyad, at));
+        if let Event::EventRetracted(retraction) = &record.event {
+            let target = match staged.places.get(&retraction.target) {
+                Some(&place) => Some(place),
+                None => match self.position_of(&retraction.target)? {
+                    Some(position) => self.place_at(position)?,
+                    None => None,
+                },
+            };
+            if let Some((dyad, target_at)) = target
+                && dyad == record.dyad
+            {
+                let mark = retracted_key(dyad, target_at);
+                if !staged.marks.contains(&mark)
+                    && !self.log.contains_key(mark).map_err(|err| self.io(err))?
+                {
+                    batch.insert(&mark, &record.position.to_be_bytes());
+                    staged.marks.insert(mark);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The position the id index gives for `id`.
+    fn position_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
+        match self.log.get(id_key(id)).map_err(|err| self.io(err))? {
+            Some(value) => decode_u64(&value)
+                .map(Some)
+                .map_err(|reason| self.index_fault(reason)),
             None => Ok(None),
         }
+    }
+
+    /// The dyad and place of the record at `position`, from the position index alone.
+    fn place_at(&self, position: u64) -> Result<Option<(Dyad, TimeKey)>, StoreError> {
+        let Some(value) = self
+            .log
+            .get(position_key(position))
+            .map_err(|err| self.io(err))?
+        else {
+            return Ok(None);
+        };
+        let key = record_key_of(position, &value)
+            .map_err(|reason| StoreError::Corrupt { position, reason })?;
+        decode_place_key(&key)
+            .map(Some)
+            .map_err(|reason| StoreError::Corrupt { position, reason })
+    }
+
+    fn read_position(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
+        read_position_in(&self.path, &self.log, position)
+    }
+
+    /// The record that the position index entry `position` -> `place` points at.
+    fn read_indexed(
+        &self,
+        position: u64,
+        place: &[u8],
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        read_indexed_in(&self.path, &self.log, position, place)
     }
 
     fn make_durable(&self, durability: Durability) -> Result<(), StoreError> {
@@ -1245,8 +1609,14 @@ impl HighWaterMark {
         Ok(())
     }
 
-    /// After sled opened the files: the log reaches the mark, with the same hash there.
-    fn check_log(&self, path: &Path, log: &sled::Tree, head: &Head) -> Result<(), StoreError> {
+    /// After sled opened the files: the log reaches the mark, with the same hash there
+    /// (`read` gives the record at a position, in the store's format).
+    fn check_log(
+        &self,
+        path: &Path,
+        head: &Head,
+        read: impl FnOnce(u64) -> Result<Option<RecordedEvent>, StoreError>,
+    ) -> Result<(), StoreError> {
         if head.position < self.position {
             return Err(damaged(
                 path,
@@ -1259,10 +1629,12 @@ impl HighWaterMark {
         if self.position == 0 {
             return Ok(());
         }
-        let stored = log
-            .get(log_key(self.position))
-            .map_err(|err| io_error(path, err))?
-            .map(|bytes| decode_record(&bytes));
+        let stored = match read(self.position) {
+            Ok(Some(record)) => Some(Ok(record)),
+            Ok(None) => None,
+            Err(StoreError::Corrupt { reason, .. }) => Some(Err(reason)),
+            Err(err) => return Err(err),
+        };
         match stored {
             Some(Ok(record)) if record.hash == self.hash => Ok(()),
             Some(Ok(record)) => Err(damaged(
@@ -1275,7 +1647,7 @@ impl HighWaterMark {
             Some(Err(reason)) => Err(damaged(
                 path,
                 format!(
-                    "the record at position {} does not decode: {reason}",
+                    "the record at position {} is unreadable: {reason}",
                     self.position
                 ),
             )),
@@ -1318,8 +1690,64 @@ impl fmt::Debug for Store {
     }
 }
 
-/// A record decoded from the bytes stored at `position`, which must say that position.
-fn decode_at(position: u64, bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+/// What an append or a restore has put in its batch so far, for the retraction marks of the
+/// batch's later records.
+#[derive(Default)]
+struct Staged {
+    /// The batch's records by id: dyad and place.
+    places: HashMap<EventId, (Dyad, TimeKey)>,
+    /// The retraction marks the batch writes.
+    marks: HashSet<[u8; PLACE_KEY_LEN]>,
+}
+
+/// A dyad's effective timeline: its records in key order, with the marked (retracted) ones
+/// skipped by walking the dyad's marks alongside (a merge of two sorted ranges).
+struct Timeline<'a> {
+    store: &'a Store,
+    records: Option<sled::Iter>,
+    marks: Option<sled::Iter>,
+    /// The next mark not yet passed (its key without the prefix byte).
+    mark: Option<sled::IVec>,
+}
+
+impl Iterator for Timeline<'_> {
+    type Item = Result<RecordedEvent, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (key, value) = match self.records.as_mut()?.next()? {
+                Ok(entry) => entry,
+                Err(err) => return Some(Err(self.store.io(err))),
+            };
+            // Move the marks up to this record's place.
+            loop {
+                if self.mark.as_ref().is_some_and(|mark| mark[1..] >= key[1..]) {
+                    break;
+                }
+                match self.marks.as_mut().and_then(Iterator::next) {
+                    Some(Ok((mark, _))) => self.mark = Some(mark),
+                    Some(Err(err)) => return Some(Err(self.store.io(err))),
+                    None => {
+                        self.marks = None;
+                        self.mark = None;
+                        break;
+                    }
+                }
+            }
+            if self.mark.as_ref().is_some_and(|mark| mark[1..] == key[1..]) {
+                continue;
+            }
+            return Some(decode_in_place(&key, &value));
+        }
+    }
+}
+
+/// A record decoded from the bytes stored under `key`, which must be its place: its dyad, its
+/// date and its position.
+fn decode_in_place(key: &[u8], bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+    let position = position_of_place_key(key).unwrap_or(0);
+    let (dyad, at) =
+        decode_place_key(key).map_err(|reason| StoreError::Corrupt { position, reason })?;
     let record = decode_record(bytes).map_err(|reason| StoreError::Corrupt { position, reason })?;
     if record.position != position {
         return Err(StoreError::Corrupt {
@@ -1327,7 +1755,60 @@ fn decode_at(position: u64, bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
             reason: format!("the record says position {}", record.position),
         });
     }
+    if (record.dyad, record.occurred_on) != (dyad, at.on) {
+        return Err(StoreError::Corrupt {
+            position,
+            reason: format!(
+                "the record of dyad {} on {} is stored under dyad {dyad} on {}",
+                record.dyad, record.occurred_on, at.on
+            ),
+        });
+    }
     Ok(record)
+}
+
+fn missing_record(position: u64) -> StoreError {
+    StoreError::Corrupt {
+        position,
+        reason: "the position index points at a missing record".into(),
+    }
+}
+
+fn place_key_vec(prefix: u8, dyad: Dyad, at: TimeKey) -> Vec<u8> {
+    codec::place_key(prefix, dyad, at).to_vec()
+}
+
+/// The record at `position` (`None` when the position index has no entry for it).
+fn read_position_in(
+    path: &Path,
+    log: &sled::Tree,
+    position: u64,
+) -> Result<Option<RecordedEvent>, StoreError> {
+    match log
+        .get(position_key(position))
+        .map_err(|err| io_error(path, err))?
+    {
+        Some(place) => match read_indexed_in(path, log, position, &place)? {
+            Some(record) => Ok(Some(record)),
+            None => Err(missing_record(position)),
+        },
+        None => Ok(None),
+    }
+}
+
+/// The record the position index entry `position` -> `place` points at, if it is stored.
+fn read_indexed_in(
+    path: &Path,
+    log: &sled::Tree,
+    position: u64,
+    place: &[u8],
+) -> Result<Option<RecordedEvent>, StoreError> {
+    let key = record_key_of(position, place)
+        .map_err(|reason| StoreError::Corrupt { position, reason })?;
+    match log.get(key).map_err(|err| io_error(path, err))? {
+        Some(bytes) => decode_in_place(&key, &bytes).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// `max(now, last)`, now truncated to the microsecond, so `recorded_at` never goes backwards.
@@ -1368,20 +1849,24 @@ fn is_lock_error(err: &sled::Error) -> bool {
     }
 }
 
-fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, StoreError> {
     let started = Instant::now();
     loop {
         // sled may panic on files it cannot make sense of; that is an error, not a crash.
-        let opened = std::panic::catch_unwind(|| sled::Config::new().path(path).open()).map_err(
-            |panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|text| text.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "no message".to_owned());
-                damaged(path, format!("sled could not open its files: {what}"))
-            },
-        )?;
+        let opened = std::panic::catch_unwind(|| {
+            sled::Config::new()
+                .path(path)
+                .cache_capacity(cache_capacity)
+                .open()
+        })
+        .map_err(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|text| text.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            damaged(path, format!("sled could not open its files: {what}"))
+        })?;
         match opened {
             Ok(db) => return Ok(db),
             Err(err) if is_lock_error(&err) => {
@@ -1397,42 +1882,46 @@ fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// The writer state of a store as persisted: its head, checked against the last record key,
-/// and its dyad versions.
+/// The writer state of a store as persisted: its head (the last position index entry and its
+/// record) and its dyad versions.
 fn load_writer(path: &Path, log: &sled::Tree) -> Result<Writer, StoreError> {
     let io = |err: sled::Error| io_error(path, err);
-    let head = match log.get(HEAD_KEY).map_err(io)? {
-        Some(bytes) => decode_head(&bytes).map_err(|reason| StoreError::Io {
-            path: path.to_owned(),
-            message: format!("the head record is malformed: {reason}"),
-        })?,
-        None => PersistedHead {
-            position: 0,
-            hash: ChainHash::ZERO,
-            last_recorded_at: DateTime::<Utc>::MIN_UTC,
-        },
-    };
-    let last_position = match log
-        .range(log_key(0)..=log_key(u64::MAX))
+    let last = log
+        .range(position_key(0)..=position_key(u64::MAX))
         .next_back()
         .transpose()
-        .map_err(io)?
-    {
-        Some((key, _)) => decode_u64(&key[1..]).map_err(|reason| StoreError::Io {
-            path: path.to_owned(),
-            message: reason,
-        })?,
-        None => 0,
+        .map_err(io)?;
+    let (head, last_recorded_at) = match last {
+        Some((key, place)) => {
+            let position = decode_u64(&key[1..]).map_err(|reason| StoreError::Io {
+                path: path.to_owned(),
+                message: format!("a position index key is malformed: {reason}"),
+            })?;
+            // The head is read from its record: one that is unreadable is damage, reported as
+            // the high-water mark check would report it.
+            let record = match read_indexed_in(path, log, position, &place) {
+                Ok(Some(record)) => record,
+                Ok(None) => return Err(missing_record(position)),
+                Err(StoreError::Corrupt { reason, .. }) => {
+                    return Err(damaged(
+                        path,
+                        format!(
+                            "the record at position {position}, the last, is unreadable: {reason}"
+                        ),
+                    ));
+                }
+                Err(err) => return Err(err),
+            };
+            (
+                Head {
+                    position,
+                    hash: record.hash,
+                },
+                record.recorded_at,
+            )
+        }
+        None => (Head::default(), DateTime::<Utc>::MIN_UTC),
     };
-    if last_position != head.position {
-        return Err(StoreError::Corrupt {
-            position: last_position,
-            reason: format!(
-                "the last record is at position {last_position} but the head says {}",
-                head.position
-            ),
-        });
-    }
     let mut versions = HashMap::new();
     for entry in log.scan_prefix([VERSION_PREFIX]) {
         let (key, value) = entry.map_err(io)?;
@@ -1445,11 +1934,8 @@ fn load_writer(path: &Path, log: &sled::Tree) -> Result<Writer, StoreError> {
         versions.insert(dyad, version);
     }
     Ok(Writer {
-        head: Head {
-            position: head.position,
-            hash: head.hash,
-        },
-        last_recorded_at: head.last_recorded_at,
+        head,
+        last_recorded_at,
         versions,
     })
 }
@@ -1497,21 +1983,23 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         let err = Store::open(&path, StoreConfig::default()).unwrap_err();
         assert!(
-            matches!(&err, StoreError::NewerFormat { found: 2, supported: 1, path: p } if p == &path),
+            matches!(&err, StoreError::NewerFormat { found: 3, supported: 2, path: p } if p == &path),
             "{err}"
         );
         assert!(err.to_string().contains("upgrade detente"), "{err}");
     }
 
     #[test]
-    fn a_head_that_disagrees_with_the_log_is_reported_on_open() {
+    fn a_head_whose_record_is_missing_is_reported_on_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store");
         drop(Store::open(&path, StoreConfig::default()).unwrap());
         {
             let db = sled::open(&path).unwrap();
             let log = db.open_tree(LOG_TREE).unwrap();
-            log.insert(log_key(1), b"garbage".to_vec()).unwrap();
+            // A position index entry whose record is missing.
+            log.insert(position_key(1), b"RUS-USA\x80\x0b\x3b\x1c".to_vec())
+                .unwrap();
             db.flush().unwrap();
         }
         std::thread::sleep(Duration::from_millis(100));

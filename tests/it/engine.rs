@@ -7,6 +7,7 @@ use std::time::Duration;
 use detente::domain::*;
 use detente::engine::{Config, Engine, EngineError, VerifyFailure};
 use detente::scenario;
+use detente::store::StoreError;
 
 fn rus_usa() -> Dyad {
     "RUS-USA".parse().unwrap()
@@ -516,7 +517,9 @@ fn a_projection_stored_by_an_older_version_is_rebuilt() {
 }
 
 #[test]
-fn verify_finds_a_record_missing_from_the_timeline_index() {
+fn verify_finds_a_record_missing_from_the_timeline() {
+    // Store format 2: an event leaves its dyad's timeline when it is marked retracted; a mark
+    // that no retraction made is found, and the event named.
     let dir = tempfile::tempdir().unwrap();
     let engine = open(&dir);
     engine.record_batch(scenario::istanbul_2025()).unwrap();
@@ -526,9 +529,45 @@ fn verify_finds_a_record_missing_from_the_timeline_index() {
         .unwrap();
     engine.untrack_for_tests(&target.id).unwrap();
     match engine.verify() {
-        Err(EngineError::Verify(VerifyFailure::Timeline { dyad, position })) => {
-            assert_eq!((dyad, position), (rus_usa(), target.position));
+        Err(EngineError::Verify(VerifyFailure::Log(StoreError::Corrupt { position, reason }))) => {
+            assert_eq!(position, target.position, "{reason}");
+            assert!(reason.contains("marked retracted"), "{reason}");
         }
-        other => panic!("expected a timeline fault, got {other:?}"),
+        other => panic!("expected a fault at the target, got {other:?}"),
+    }
+}
+
+#[test]
+fn verify_finds_a_retraction_that_did_not_take_its_target_out_of_the_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(&dir);
+    engine.record_batch(scenario::istanbul_2025()).unwrap();
+    let target = engine
+        .get(&"istanbul-2025-property-claim".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let retract: NewEvent = serde_json::from_value(serde_json::json!({
+        "id": "retract-claim", "dyad": "RUS-USA", "occurred_on": "2025-03-01",
+        "event": {"type": "EventRetracted", "target": target.id, "reason": "test"}
+    }))
+    .unwrap();
+    let retraction = engine.record(retract).unwrap().record;
+    drop(engine);
+    {
+        let store = detente::store::Store::open(
+            &dir.path().join("store"),
+            detente::store::StoreConfig::default(),
+        )
+        .unwrap();
+        store
+            .tamper_retraction_mark_for_tests(target.position, None)
+            .unwrap();
+    }
+    let engine = open(&dir);
+    match engine.verify() {
+        Err(EngineError::Verify(VerifyFailure::Log(StoreError::Corrupt { position, reason }))) => {
+            assert_eq!(position, retraction.position, "{reason}");
+        }
+        other => panic!("expected a fault at the retraction, got {other:?}"),
     }
 }

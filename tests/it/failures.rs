@@ -970,14 +970,21 @@ fn run_special(special: Trouble, dir: &Path, store: &Path) -> Outcome {
             outcome
         }
         Trouble::RemovedRecord | Trouble::SwappedRecords => {
-            // Behind the store's back, in sled's own tree: the record at position 2 deleted,
-            // or the records at positions 2 and 3 swapped (keys `L` + big-endian position).
+            // Behind the store's back, in sled's own tree: the record at position 2 deleted
+            // with its position index entry, or the records at positions 2 and 3 swapped.
+            // Format 2: `P` + big-endian position -> dyad + day; the record is under
+            // `R` + dyad + day + big-endian position.
             {
                 let db = sled::open(store).unwrap();
                 let log = db.open_tree("log").unwrap();
-                let key = |position: u64| [&[b'L'][..], &position.to_be_bytes()].concat();
+                let index = |position: u64| [&[b'P'][..], &position.to_be_bytes()].concat();
+                let key = |position: u64| {
+                    let place = log.get(index(position)).unwrap().unwrap();
+                    [&[b'R'][..], &place, &position.to_be_bytes()].concat()
+                };
                 if matches!(special, Trouble::RemovedRecord) {
                     log.remove(key(2)).unwrap();
+                    log.remove(index(2)).unwrap();
                 } else {
                     let second = log.get(key(2)).unwrap().unwrap();
                     let third = log.get(key(3)).unwrap().unwrap();

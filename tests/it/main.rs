@@ -14,6 +14,7 @@ mod kit;
 mod store;
 mod store_crash;
 mod store_model;
+mod store_timeline;
 mod strategies;
 mod wire_schema;
 mod workload;

@@ -177,6 +177,7 @@ impl Shared {
                             self.put_snapshot(dyad, TimeKey::of(record), &fold.value, &mut batch)?;
                             fold.since_snapshot = 0;
                         }
+                        self.maybe_put_rung(dyad, record, &mut fold);
                     }
                     fold
                 }
@@ -261,6 +262,7 @@ impl Shared {
                                 })?,
                                 last: stored.last.map(|(on, position)| TimeKey { on, position }),
                                 since_snapshot: stored.since_snapshot,
+                                since_rung: 0,
                                 position: stored.position,
                             }
                         } else {
@@ -324,8 +326,22 @@ impl Shared {
                 self.put_snapshot(dyad, at, &fold.value, batch)?;
                 fold.since_snapshot = 0;
             }
+            self.maybe_put_rung(dyad, &record, &mut fold);
         }
         Ok(fold)
+    }
+
+    /// Keeps the fold's state as a rung of the dyad's ladder once `rung_every` events have
+    /// been folded into it since the last: the ladder grows as the timeline does, so an
+    /// `as_of` on a dyad the engine has folded starts at most that many events before its
+    /// date.
+    fn maybe_put_rung(&self, dyad: Dyad, record: &RecordedEvent, fold: &mut Fold<BilateralState>) {
+        let every = self.config.rung_every.max(1);
+        fold.since_rung += 1;
+        if fold.since_rung >= every {
+            super::lock(&self.ladders).put(dyad, TimeKey::of(record), fold.value.clone(), every);
+            fold.since_rung = 0;
+        }
     }
 
     fn put_snapshot(
@@ -566,6 +582,7 @@ impl<P: Projection> Registered<P> {
                 value,
                 last: None,
                 since_snapshot: 0,
+                since_rung: 0,
                 position: stored.position,
             }))
         };
@@ -595,6 +612,7 @@ impl<P: Projection> Registered<P> {
                                 value: shared.replay_dyad::<P>(dyad)?,
                                 last: None,
                                 since_snapshot: 0,
+                                since_rung: 0,
                                 position: last_position,
                             }
                         }

@@ -148,6 +148,8 @@ pub(crate) struct Fold<P> {
     pub value: P,
     pub last: Option<TimeKey>,
     pub since_snapshot: u64,
+    /// Timeline events folded since the last in-memory rung (not stored).
+    pub since_rung: u64,
     pub position: u64,
 }
 

@@ -370,9 +370,15 @@ fn machine() -> String {
 
 /// The `as_of` figures of one hot-dyad store: median `as_of` in the middle of the timeline,
 /// and the full fold of the dyad (the `known_at` path folds the whole log).
-fn as_of_figures(engine: &Engine, dyad: Dyad, reps: usize) -> Result<(Duration, Duration), Error> {
+/// The middle date of a dyad's effective timeline.
+fn middle_date(engine: &Engine, dyad: Dyad) -> Result<chrono::NaiveDate, Error> {
     let timeline = engine.history(dyad, None, None)?;
-    let middle = timeline[timeline.len() / 2].occurred_on;
+    Ok(timeline[timeline.len() / 2].occurred_on)
+}
+
+/// `as_of` on the middle date (median of `reps`, after one untimed query) and the full fold.
+fn as_of_figures(engine: &Engine, dyad: Dyad, reps: usize) -> Result<(Duration, Duration), Error> {
+    let middle = middle_date(engine, dyad)?;
     let query = Query {
         as_of: Some(middle),
         ..Query::default()
@@ -748,7 +754,22 @@ fn main() -> Result<(), Error> {
         "",
         None,
     ));
+    // The first as_of after an open: nothing of the dyad in memory yet.
+    let middle = middle_date(&hot, dyad)?;
     drop(hot);
+    let mut first = Vec::new();
+    for _ in 0..options.reps {
+        let engine = Engine::open(&hot_store)?;
+        first.push(time(|| Ok(engine.query(dyad, &Query::as_of(middle))?))?.0);
+    }
+    let first = median(first);
+    rows.push(row(
+        "  as_of, the first question after an open (full fold)",
+        format!("{} ({})", ms(first), ms(full)),
+        full.as_secs_f64() / first.as_secs_f64(),
+        "",
+        None,
+    ));
 
     log("snapshot spacing sweep");
     let sweep_spec = Spec {

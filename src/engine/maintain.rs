@@ -139,6 +139,11 @@ impl Shared {
         }
 
         let mut refolds: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
+        let mut ladders = super::lock(&self.ladders);
+        for (dyad, from) in &earliest {
+            ladders.forget_from(*dyad, *from);
+        }
+        drop(ladders);
         for (&dyad, &from) in &earliest {
             let fold = self.fold_of(&mut folds, dyad)?;
             let at_the_end = !retracts.contains(&dyad) && fold.last.is_none_or(|last| from > last);
@@ -162,6 +167,7 @@ impl Shared {
                             self.put_snapshot(dyad, TimeKey::of(record), &fold.value, &mut batch)?;
                             fold.since_snapshot = 0;
                         }
+                        self.maybe_put_rung(dyad, record, &mut fold);
                     }
                     fold
                 }
@@ -246,6 +252,7 @@ impl Shared {
                                 })?,
                                 last: stored.last.map(|(on, position)| TimeKey { on, position }),
                                 since_snapshot: stored.since_snapshot,
+                                since_rung: 0,
                                 position: stored.position,
                             }
                         } else {
@@ -309,8 +316,22 @@ impl Shared {
                 self.put_snapshot(dyad, at, &fold.value, batch)?;
                 fold.since_snapshot = 0;
             }
+            self.maybe_put_rung(dyad, &record, &mut fold);
         }
         Ok(fold)
+    }
+
+    /// Keeps the fold's state as a rung of the dyad's ladder once `rung_every` events have
+    /// been folded into it since the last: the ladder grows as the timeline does, so an
+    /// `as_of` on a dyad the engine has folded starts at most that many events before its
+    /// date.
+    fn maybe_put_rung(&self, dyad: Dyad, record: &RecordedEvent, fold: &mut Fold<BilateralState>) {
+        let every = self.config.rung_every.max(1);
+        fold.since_rung += 1;
+        if fold.since_rung >= every {
+            super::lock(&self.ladders).put(dyad, TimeKey::of(record), fold.value.clone(), every);
+            fold.since_rung = 0;
+        }
     }
 
     fn put_snapshot(
@@ -364,43 +385,81 @@ impl Shared {
             .collect()
     }
 
-    /// The fold of the dyad's effective timeline up to `as_of`, from the nearest snapshot.
+    /// The fold of the dyad's effective timeline up to `as_of`, from the nearest state at
+    /// hand: the last rung of the dyad's ladder at or before it, or the last stored snapshot
+    /// where that is later (read, and kept as a rung). Every `rung_every` events folded, the
+    /// state is kept as a rung, so the next question about a date near this one folds fewer.
     pub(crate) fn fold_as_of(
         &self,
         dyad: Dyad,
         as_of: NaiveDate,
     ) -> Result<BilateralState, EngineError> {
-        let (mut state, after) = self.snapshot_at_or_before(
-            dyad,
-            TimeKey {
-                on: as_of,
-                position: u64::MAX,
-            },
-        )?;
+        let limit = TimeKey {
+            on: as_of,
+            position: u64::MAX,
+        };
+        let (mut state, after, stored) = self.state_at_hand(dyad, limit)?;
+        if let (Some(at), true) = (after, stored) {
+            let weight = state.events_applied.max(1);
+            super::lock(&self.ladders).put(dyad, at, state.clone(), weight);
+        }
+        let every = self.config.rung_every.max(1);
+        let mut since_rung = 0;
         for record in self.timeline_after(dyad, after, Some(as_of)) {
-            state = evolve(state, &record?);
+            let record = record?;
+            state = evolve(state, &record);
+            since_rung += 1;
+            if since_rung == every {
+                super::lock(&self.ladders).put(dyad, TimeKey::of(&record), state.clone(), every);
+                since_rung = 0;
+            }
         }
         Ok(state)
     }
 
-    /// The last snapshot of a dyad at or before `limit`, with its place; the empty state
-    /// before any. Only that snapshot is read (a reverse range read): each holds the dyad's
-    /// whole state at its place.
+    /// The nearest state of a dyad at or before `limit` that is at hand, with its place; the
+    /// empty state before any. That is the last rung of the dyad's ladder, unless the last
+    /// stored snapshot is later: then that snapshot is read (a whole state, decoded).
     pub(crate) fn snapshot_at_or_before(
         &self,
         dyad: Dyad,
         limit: TimeKey,
     ) -> Result<(BilateralState, Option<TimeKey>), EngineError> {
+        let (state, at, _) = self.state_at_hand(dyad, limit)?;
+        Ok((state, at))
+    }
+
+    /// [`Shared::snapshot_at_or_before`], and whether the state was read from the store.
+    fn state_at_hand(
+        &self,
+        dyad: Dyad,
+        limit: TimeKey,
+    ) -> Result<(BilateralState, Option<TimeKey>, bool), EngineError> {
+        let rung = super::lock(&self.ladders).at_or_before(dyad, limit);
         let prefix = keys::snapshot_prefix(dyad);
-        match self
+        let stored = match self
             .store
-            .aux_last(&prefix, &keys::with_time(&prefix, limit))?
+            .aux_last_key(&prefix, &keys::with_time(&prefix, limit))?
         {
-            Some((key, bytes)) => match keys::time_of(&key) {
-                Some(at) => Ok((decode(&bytes, "snapshot")?, Some(at))),
-                None => Err(bad_key(&key)),
+            Some(key) => Some((keys::time_of(&key).ok_or_else(|| bad_key(&key))?, key)),
+            None => None,
+        };
+        match (rung, stored) {
+            (Some((at, state)), None) => Ok((state, Some(at), false)),
+            (Some((at, state)), Some((stored_at, _))) if stored_at <= at => {
+                Ok((state, Some(at), false))
+            }
+            (_, Some((at, key))) => match self.store.aux_get(&key)? {
+                Some(bytes) => Ok((decode(&bytes, "snapshot")?, Some(at), true)),
+                None => Err(EngineError::BadCache {
+                    what: "snapshot".into(),
+                    reason: format!(
+                        "the snapshot of {dyad} at position {} vanished while it was read",
+                        at.position
+                    ),
+                }),
             },
-            None => Ok((BilateralState::default(), None)),
+            (None, None) => Ok((BilateralState::default(), None, false)),
         }
     }
 
@@ -480,6 +539,7 @@ impl<P: Projection> Registered<P> {
                 value,
                 last: None,
                 since_snapshot: 0,
+                since_rung: 0,
                 position: stored.position,
             }))
         };
@@ -509,6 +569,7 @@ impl<P: Projection> Registered<P> {
                                 value: shared.replay_dyad::<P>(dyad)?,
                                 last: None,
                                 since_snapshot: 0,
+                                since_rung: 0,
                                 position: last_position,
                             }
                         }

@@ -7,6 +7,7 @@
 //! cache: `verify` proves it equal to a replay, and a rebuild reproduces it.
 
 mod keys;
+mod ladder;
 mod maintain;
 mod subscribe;
 mod verify;
@@ -49,6 +50,12 @@ pub struct Config {
     /// `as_of` query or a back-dated record starts from, but a snapshot is the whole state, so
     /// disk grows as (events of the dyad)² / `snapshot_every` (`docs/performance.md`).
     pub snapshot_every: u64,
+    /// How many events of a dyad's effective timeline lie between two states an `as_of`
+    /// query keeps in memory as it folds (default 256): the next `as_of` near that date folds
+    /// at most this many. These states share structure with each other, so each costs about
+    /// the events between them; the engine keeps a bounded weight of them, dropping the least
+    /// recently asked dyads first.
+    pub rung_every: u64,
     /// How often a record re-checks and retries after a version conflict.
     pub max_retries: u32,
     /// The most bytes of pages the store keeps in memory
@@ -61,6 +68,7 @@ impl Default for Config {
         Config {
             durability: Durability::default(),
             snapshot_every: 1024,
+            rung_every: ladder::RUNG_EVERY,
             max_retries: 8,
             cache_capacity: crate::store::DEFAULT_CACHE_CAPACITY,
         }
@@ -144,6 +152,8 @@ pub(crate) struct Fold<P> {
     pub value: P,
     pub last: Option<TimeKey>,
     pub since_snapshot: u64,
+    /// Timeline events folded since the last in-memory rung (not stored).
+    pub since_rung: u64,
     pub position: u64,
 }
 
@@ -178,6 +188,9 @@ pub(crate) struct Shared {
     /// The in-memory folds and registered projections; the snapshots
     /// in the store change only under its write lock.
     pub folds: RwLock<Folds>,
+    /// In-memory states along the timelines of the dyads asked about (`ladder.rs`); its
+    /// rungs are dropped where a timeline changes, under the write lock of `folds`.
+    pub ladders: Mutex<ladder::Ladders>,
     /// The head position, for subscribers.
     pub head: Mutex<u64>,
     pub head_changed: Condvar,
@@ -266,6 +279,7 @@ impl Engine {
             config,
             writer: Mutex::new(()),
             folds: RwLock::new(Folds::default()),
+            ladders: Mutex::new(ladder::Ladders::default()),
             head: Mutex::new(head),
             head_changed: Condvar::new(),
         };
@@ -790,6 +804,7 @@ impl Engine {
             }
         }
         self.shared.store.aux_put(entries)?;
+        lock(&self.shared.ladders).clear();
         folds.dyads.clear();
         folds.dirty.clear();
         folds.dirty_events = 0;

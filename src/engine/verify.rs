@@ -1,6 +1,6 @@
 //! Proving the caches equal to a replay of the log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::keys::{self, TimeKey};
 use super::{Folds, Shared, StoredProjection, decode};
@@ -16,7 +16,8 @@ pub struct VerifyReport {
     pub events: u64,
     /// Dyads whose timeline and `BilateralState` were checked.
     pub dyads: u64,
-    /// Snapshots checked.
+    /// Snapshots checked: those stored, and the states the engine keeps in memory along the
+    /// timelines of the dyads asked about.
     pub snapshots: u64,
     /// Registered user projections checked.
     pub projections: u64,
@@ -128,10 +129,25 @@ impl Shared {
                 .aux_scan(&keys::snapshot_prefix(dyad))
                 .map(|entry| entry.map(|(key, _)| key))
                 .collect::<Result<_, _>>()?;
+            let mut rungs: BTreeMap<TimeKey, BilateralState> = super::lock(&self.ladders)
+                .all()
+                .filter(|(of, _, _)| *of == dyad)
+                .map(|(_, at, state)| (at, state.clone()))
+                .collect();
             let mut state = BilateralState::default();
             for record in &timeline {
                 state = evolve(state, record);
                 let at = TimeKey::of(record);
+                if let Some(rung) = rungs.remove(&at) {
+                    report.snapshots += 1;
+                    if rung != state {
+                        return Err(VerifyFailure::Snapshot {
+                            dyad,
+                            on: at.on,
+                            position: at.position,
+                        });
+                    }
+                }
                 let snapshot_key = keys::with_time(&keys::snapshot_prefix(dyad), at);
                 if snapshot_keys.contains(&snapshot_key) {
                     report.snapshots += 1;
@@ -145,6 +161,14 @@ impl Shared {
                         });
                     }
                 }
+            }
+            // A state in memory at a place that is no longer on the timeline is stale.
+            if let Some(at) = rungs.keys().next() {
+                return Err(VerifyFailure::Snapshot {
+                    dyad,
+                    on: at.on,
+                    position: at.position,
+                });
             }
             // A snapshot at a place that is no longer on the timeline is stale.
             let places: BTreeSet<TimeKey> = timeline.iter().map(|r| TimeKey::of(r)).collect();

@@ -1317,6 +1317,32 @@ impl Store {
         }
     }
 
+    /// The key of the last auxiliary entry in `prefix..=last`, without reading its value.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// store.aux_put(vec![(b"k1".to_vec(), Some(b"big".to_vec())), (b"k2".to_vec(), Some(b"x".to_vec()))])?;
+    /// assert_eq!(store.aux_last_key(b"k", b"k1\xff")?, Some(b"k1".to_vec()));
+    /// assert_eq!(store.aux_last_key(b"q", b"q\xff")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn aux_last_key(&self, prefix: &[u8], last: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if last < prefix {
+            return Ok(None);
+        }
+        match self.aux.range(prefix..=last).next_back() {
+            Some(entry) => {
+                let (key, _) = entry.map_err(|err| self.io(err))?;
+                Ok(Some(key.to_vec()))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Changes one byte of the stored record at `position` (XOR `0xff`), behind the store's
     /// back, so that tests can check that [`Store::verify`] finds it. Never use it otherwise.
     #[doc(hidden)]

@@ -29,6 +29,9 @@ fn steps(n_events: usize) -> impl Strategy<Value = Vec<Step>> {
 fn open(dir: &std::path::Path) -> Engine {
     let config = Config {
         snapshot_every: 3,
+        // In-memory states at other places than the stored snapshots, so that a stale one
+        // would be used.
+        rung_every: 2,
         durability: Durability::Buffered,
         ..Config::default()
     };

@@ -17,9 +17,14 @@ fn config() -> ProptestConfig {
 /// events and their relative order are the same.
 fn without_positions(mut state: BilateralState) -> BilateralState {
     state.position = 0;
-    for anomaly in &mut state.anomalies {
-        anomaly.position = 0;
-    }
+    state.anomalies = state
+        .anomalies
+        .iter()
+        .map(|anomaly| Anomaly {
+            position: 0,
+            ..anomaly.clone()
+        })
+        .collect();
     state
 }
 

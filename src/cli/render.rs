@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use detente::domain::{
-    BilateralState, Dyad, Event, NextRoundStatus, Party, RecordedEvent, Round, Source, StateDiff,
+    BilateralState, Dyad, Event, NextRoundStatus, Party, RecordedEvent, Round, SharedVec, Source,
+    StateDiff,
 };
 use serde::Serialize;
 
@@ -249,7 +250,11 @@ pub fn state(state: &BilateralState, header: &str) -> String {
                 let _ = write!(what, ": {}", proposal.routes.join(", "));
             }
             if !proposal.conditions.is_empty() {
-                let _ = write!(what, "; conditions: {}", proposal.conditions.join("; "));
+                let _ = write!(
+                    what,
+                    "; conditions: {}",
+                    proposal.conditions.to_vec().join("; ")
+                );
             }
             table.row(vec![
                 id.to_string(),
@@ -323,7 +328,11 @@ pub fn state(state: &BilateralState, header: &str) -> String {
         parties.dedup();
         let mut table = Table::new(&["party", "expelled", "closed"]);
         for party in &parties {
-            let closed = ledger.missions_closed.get(party).map(Vec::len).unwrap_or(0);
+            let closed = ledger
+                .missions_closed
+                .get(party)
+                .map(SharedVec::len)
+                .unwrap_or(0);
             table.row(vec![
                 party.to_string(),
                 format!(
@@ -437,7 +446,11 @@ pub fn describe(record: &RecordedEvent) -> String {
                 let _ = write!(text, " ({})", proposal.routes.join(", "));
             }
             if !proposal.conditions.is_empty() {
-                let _ = write!(text, ", on conditions: {}", proposal.conditions.join("; "));
+                let _ = write!(
+                    text,
+                    ", on conditions: {}",
+                    proposal.conditions.to_vec().join("; ")
+                );
             }
             let _ = write!(text, " [{}]", proposal.proposal);
             text
@@ -681,12 +694,12 @@ mod tests {
                 stage: StepStage::Agreed,
                 agreed_on: date("2025-02-27"),
                 changed_on: date("2025-02-27"),
-                history: vec![Change {
+                history: SharedVec::from(vec![Change {
                     on: date("2025-02-27"),
                     to: StepStage::Agreed,
                     event_id: "s".parse().unwrap(),
-                }],
-                sources: Vec::new(),
+                }]),
+                sources: SharedVec::new(),
             },
         );
         state.claims.insert(
@@ -700,8 +713,8 @@ mod tests {
                 status: ClaimStatus::UnderDiscussion,
                 raised_on: date("2025-02-27"),
                 changed_on: date("2025-03-10"),
-                history: Vec::new(),
-                sources: Vec::new(),
+                history: SharedVec::new(),
+                sources: SharedVec::new(),
             },
         );
         state

@@ -13,7 +13,9 @@
 use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
-use detente::domain::{BilateralState, Change, Dyad, Event, NextRoundStatus, RecordedEvent};
+use detente::domain::{
+    BilateralState, Change, Dyad, Event, NextRoundStatus, RecordedEvent, SharedVec,
+};
 use serde::Serialize;
 
 use super::render::words;
@@ -202,7 +204,7 @@ struct Lane {
     irritant: bool,
 }
 
-fn changes<S: Serialize>(history: &[Change<S>]) -> Vec<(NaiveDate, String)> {
+fn changes<S: Serialize>(history: &SharedVec<Change<S>>) -> Vec<(NaiveDate, String)> {
     history
         .iter()
         .map(|change| {

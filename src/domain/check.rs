@@ -366,15 +366,15 @@ pub fn check_in_history(
     );
     let anomalies_before: BTreeSet<&EventId> =
         without.anomalies.iter().map(|a| &a.event_id).collect();
-    let broken = with.anomalies.into_iter().find(|anomaly| {
+    let broken = with.anomalies.iter().find(|anomaly| {
         anomaly.event_id != candidate.id && !anomalies_before.contains(&anomaly.event_id)
     });
     match broken {
         Some(anomaly) => Err(Rejection::BreaksLaterEvent {
             occurred_on: candidate.occurred_on,
-            later: anomaly.event_id,
+            later: anomaly.event_id.clone(),
             position: anomaly.position,
-            reason: anomaly.reason,
+            reason: anomaly.reason.clone(),
         }),
         None => Ok(()),
     }
@@ -430,16 +430,14 @@ pub fn check_continuing(
     });
     let known: BTreeSet<&EventId> = without
         .anomalies
-        .get(folded..)
-        .unwrap_or_default()
         .iter()
+        .skip(folded)
         .map(|anomaly| &anomaly.event_id)
         .collect();
     let broken = with
         .anomalies
-        .get(folded..)
-        .unwrap_or_default()
         .iter()
+        .skip(folded)
         .find(|anomaly| anomaly.event_id != candidate.id && !known.contains(&anomaly.event_id));
     match broken {
         Some(anomaly) => Err(Rejection::BreaksLaterEvent {

@@ -11,6 +11,7 @@ pub mod limits;
 mod party;
 mod projection;
 mod query;
+mod shared;
 mod state;
 
 pub use check::{ItemKind, Rejection, check, check_continuing, check_in_history};
@@ -24,4 +25,5 @@ pub use id::{Category, EventId, IdError, ItemId, MAX_ID_LEN};
 pub use party::{Dyad, Party, PartyError};
 pub use projection::{Projection, ReadMode};
 pub use query::{Query, effective_timeline, state_at};
+pub use shared::{SharedMap, SharedMapIter, SharedVec, SharedVecIter};
 pub use state::*;

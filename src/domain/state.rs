@@ -7,27 +7,38 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Category, ClaimProgress, Dyad, Event, EventId, ItemId, Location, Party, Person, Property,
-    ProposalResponse, RecordedEvent, Source, StepProgress, TalksFormat, TalksLevel, YearRange,
+    ProposalResponse, RecordedEvent, SharedMap, SharedVec, Source, StepProgress, TalksFormat,
+    TalksLevel, YearRange,
 };
 
 /// The state of a dyad's relationship: the fold of its effective timeline.
 ///
 /// `detente state --json` prints exactly this value.
+///
+/// Everything in it that grows with the dyad's history (the rounds, the items and each item's
+/// history, sources and conditions, the missions closed, the anomalies) is a persistent
+/// [`SharedVec`] or [`SharedMap`]: a clone costs a few reference counts whatever the history,
+/// and a clone changed by a later fold copies only the small nodes on the paths it changed,
+/// sharing the rest (entries included) with the original. That makes snapshots of one dyad
+/// cheap to take and to keep. They read like `Vec` and `BTreeMap`, and compare, print and
+/// serialize like them. What is bounded by one event (a round's heads, topics and sources, a
+/// claim's properties, a proposal's routes) and the ledger of diplomats expelled (one line per
+/// party) stay plain `Vec`s and `BTreeMap`s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BilateralState {
     /// The dyad, once an event has been folded.
     pub dyad: Option<Dyad>,
     /// Rounds of talks, in effective order.
-    pub rounds: Vec<Round>,
+    pub rounds: SharedVec<Round>,
     /// Agreed steps, by id.
-    pub steps: BTreeMap<ItemId, Step>,
+    pub steps: SharedMap<ItemId, Step>,
     /// Property claims, by id.
-    pub claims: BTreeMap<ItemId, Claim>,
+    pub claims: SharedMap<ItemId, Claim>,
     /// Proposals, by id.
-    pub proposals: BTreeMap<ItemId, Proposal>,
+    pub proposals: SharedMap<ItemId, Proposal>,
     /// Irritants, by id.
-    pub irritants: BTreeMap<ItemId, Irritant>,
+    pub irritants: SharedMap<ItemId, Irritant>,
     /// The next round, scheduled, cancelled or held.
     pub next_round: Option<NextRound>,
     /// Diplomats expelled and missions closed, by acting party.
@@ -37,7 +48,7 @@ pub struct BilateralState {
     /// The highest position folded (0 for none).
     pub position: u64,
     /// Events that could not take effect, in fold order.
-    pub anomalies: Vec<Anomaly>,
+    pub anomalies: SharedVec<Anomaly>,
 }
 
 /// A round of talks held.
@@ -135,10 +146,10 @@ pub struct Step {
     /// When it last changed.
     pub changed_on: NaiveDate,
     /// Every stage it has had, the first being `agreed`.
-    pub history: Vec<Change<StepStage>>,
+    pub history: SharedVec<Change<StepStage>>,
     /// Every source of every event about it, without repeats.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<Source>,
+    #[serde(default, skip_serializing_if = "SharedVec::is_empty")]
+    pub sources: SharedVec<Source>,
 }
 
 /// The status of a claim.
@@ -195,10 +206,10 @@ pub struct Claim {
     /// When it last changed.
     pub changed_on: NaiveDate,
     /// Every status it has had, the first being `open`.
-    pub history: Vec<Change<ClaimStatus>>,
+    pub history: SharedVec<Change<ClaimStatus>>,
     /// Every source of every event about it, without repeats.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<Source>,
+    #[serde(default, skip_serializing_if = "SharedVec::is_empty")]
+    pub sources: SharedVec<Source>,
 }
 
 /// The status of a proposal.
@@ -238,8 +249,8 @@ pub struct Proposal {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<String>,
     /// Conditions attached by the proposal and by its answers, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<String>,
+    #[serde(default, skip_serializing_if = "SharedVec::is_empty")]
+    pub conditions: SharedVec<String>,
     /// The current status.
     pub status: ProposalStatus,
     /// When it was proposed.
@@ -247,10 +258,10 @@ pub struct Proposal {
     /// When it last changed.
     pub changed_on: NaiveDate,
     /// Every status it has had, the first being `proposed`.
-    pub history: Vec<Change<ProposalStatus>>,
+    pub history: SharedVec<Change<ProposalStatus>>,
     /// Every source of every event about it, without repeats.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<Source>,
+    #[serde(default, skip_serializing_if = "SharedVec::is_empty")]
+    pub sources: SharedVec<Source>,
 }
 
 /// The status of an irritant.
@@ -281,10 +292,10 @@ pub struct Irritant {
     /// When it last changed.
     pub changed_on: NaiveDate,
     /// Every status it has had, the first being `open`.
-    pub history: Vec<Change<IrritantStatus>>,
+    pub history: SharedVec<Change<IrritantStatus>>,
     /// Every source of every event about it, without repeats.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<Source>,
+    #[serde(default, skip_serializing_if = "SharedVec::is_empty")]
+    pub sources: SharedVec<Source>,
 }
 
 /// The status of the next round.
@@ -340,7 +351,7 @@ pub struct Reciprocity {
     /// Diplomats expelled, summed by the expelling party.
     pub diplomats_expelled: BTreeMap<Party, u64>,
     /// Missions closed, by the closing party, in effective order.
-    pub missions_closed: BTreeMap<Party, Vec<ClosedMission>>,
+    pub missions_closed: BTreeMap<Party, SharedVec<ClosedMission>>,
 }
 
 /// An event that could not take effect, and why.
@@ -419,8 +430,8 @@ pub fn evolve(mut state: BilateralState, event: &RecordedEvent) -> BilateralStat
     state
 }
 
-/// Adds `new` sources to `sources`, skipping the ones already there.
-fn merge_sources(sources: &mut Vec<Source>, new: &[Source]) {
+/// Adds `new` sources to an item's `sources`, skipping the ones already there.
+fn merge_sources(sources: &mut SharedVec<Source>, new: &[Source]) {
     for source in new {
         if !sources.contains(source) {
             sources.push(source.clone());
@@ -428,10 +439,27 @@ fn merge_sources(sources: &mut Vec<Source>, new: &[Source]) {
     }
 }
 
+/// The sources of one event, without repeats, in first-seen order.
 fn unique_sources(new: &[Source]) -> Vec<Source> {
-    let mut sources = Vec::with_capacity(new.len());
-    merge_sources(&mut sources, new);
+    let mut sources: Vec<Source> = Vec::with_capacity(new.len());
+    for source in new {
+        if !sources.contains(source) {
+            sources.push(source.clone());
+        }
+    }
     sources
+}
+
+/// An item's first `history`: its first stage or status.
+fn first_change<S>(on: NaiveDate, to: S, event_id: &EventId) -> SharedVec<Change<S>>
+where
+    S: Clone,
+{
+    SharedVec::from(vec![Change {
+        on,
+        to,
+        event_id: event_id.clone(),
+    }])
 }
 
 /// Applies a checked event. Where a precondition is missing after all (it cannot be, once
@@ -474,12 +502,8 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
                     stage: StepStage::Agreed,
                     agreed_on: on,
                     changed_on: on,
-                    history: vec![Change {
-                        on,
-                        to: StepStage::Agreed,
-                        event_id: event_id.clone(),
-                    }],
-                    sources: unique_sources(&recorded.sources),
+                    history: first_change(on, StepStage::Agreed, event_id),
+                    sources: unique_sources(&recorded.sources).into(),
                 },
             );
         }
@@ -509,12 +533,8 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
                     status: ClaimStatus::Open,
                     raised_on: on,
                     changed_on: on,
-                    history: vec![Change {
-                        on,
-                        to: ClaimStatus::Open,
-                        event_id: event_id.clone(),
-                    }],
-                    sources: unique_sources(&recorded.sources),
+                    history: first_change(on, ClaimStatus::Open, event_id),
+                    sources: unique_sources(&recorded.sources).into(),
                 },
             );
         }
@@ -537,16 +557,12 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
                 Proposal {
                     proposer: proposed.proposer,
                     routes: proposed.routes.clone(),
-                    conditions: proposed.conditions.clone(),
+                    conditions: proposed.conditions.iter().cloned().collect(),
                     status: ProposalStatus::Proposed,
                     proposed_on: on,
                     changed_on: on,
-                    history: vec![Change {
-                        on,
-                        to: ProposalStatus::Proposed,
-                        event_id: event_id.clone(),
-                    }],
-                    sources: unique_sources(&recorded.sources),
+                    history: first_change(on, ProposalStatus::Proposed, event_id),
+                    sources: unique_sources(&recorded.sources).into(),
                 },
             );
         }
@@ -576,12 +592,8 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
                     status: IrritantStatus::Open,
                     raised_on: on,
                     changed_on: on,
-                    history: vec![Change {
-                        on,
-                        to: IrritantStatus::Open,
-                        event_id: event_id.clone(),
-                    }],
-                    sources: unique_sources(&recorded.sources),
+                    history: first_change(on, IrritantStatus::Open, event_id),
+                    sources: unique_sources(&recorded.sources).into(),
                 },
             );
         }
@@ -657,7 +669,7 @@ mod tests {
 
     #[test]
     fn sources_merge_in_first_seen_order_without_repeats() {
-        let mut sources = unique_sources(&[source("a"), source("b"), source("a")]);
+        let mut sources = SharedVec::from(unique_sources(&[source("a"), source("b"), source("a")]));
         merge_sources(&mut sources, &[source("c"), source("b")]);
         let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);

@@ -7,6 +7,8 @@ use detente::domain::*;
 use detente::scenario::recorded;
 use proptest::prelude::*;
 
+use detente::testing::strategies::{HistoryConfig, valid_history};
+
 use crate::strategies::{self, date_query, dyad_history, history, new_event, query};
 
 fn config() -> ProptestConfig {
@@ -17,9 +19,14 @@ fn config() -> ProptestConfig {
 /// events and their relative order are the same.
 fn without_positions(mut state: BilateralState) -> BilateralState {
     state.position = 0;
-    for anomaly in &mut state.anomalies {
-        anomaly.position = 0;
-    }
+    state.anomalies = state
+        .anomalies
+        .iter()
+        .map(|anomaly| Anomaly {
+            position: 0,
+            ..anomaly.clone()
+        })
+        .collect();
     state
 }
 
@@ -27,8 +34,58 @@ fn fold<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> BilateralSta
     events.into_iter().fold(BilateralState::default(), evolve)
 }
 
+fn fold_into(state: BilateralState, events: &[&RecordedEvent]) -> BilateralState {
+    events
+        .iter()
+        .fold(state, |state, event| evolve(state, event))
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    /// A state's clone shares its structure (`SharedVec`, `SharedMap`) with the original: folding
+    /// the rest of the timeline into one of them, in place where it is not shared, must leave the
+    /// other exactly the fold of the prefix. On valid histories, so that items are changed after
+    /// the clone, and on arbitrary ones, so that anomalies are appended too.
+    #[test]
+    fn a_state_and_its_clone_go_their_own_ways(
+        valid in valid_history("RUS-USA".parse().unwrap(), HistoryConfig::default()),
+        arbitrary in dyad_history(30),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        for inputs in [valid, arbitrary] {
+            let events = recorded(inputs);
+            let timeline = effective_timeline(&events, &Query::default());
+            let (before, after) = timeline.split_at(cut.index(timeline.len() + 1));
+            let prefix = fold(before.iter().copied());
+            let snapshot = prefix.clone();
+            let continued = fold_into(prefix, after);
+            prop_assert_eq!(&snapshot, &fold(before.iter().copied()));
+            let branched = fold_into(snapshot.clone(), after);
+            prop_assert_eq!(&snapshot, &fold(before.iter().copied()));
+            prop_assert_eq!(&branched, &continued);
+            prop_assert_eq!(&continued, &state_at(&events, &Query::default()));
+        }
+    }
+
+    /// A ladder: a clone of the state kept after every event of one fold, each still the fold of
+    /// its own prefix once the fold has gone on past it (all of them sharing structure).
+    #[test]
+    fn every_snapshot_of_a_ladder_stays_the_fold_of_its_prefix(
+        inputs in valid_history("RUS-USA".parse().unwrap(), HistoryConfig::default()),
+    ) {
+        let events = recorded(inputs);
+        let timeline = effective_timeline(&events, &Query::default());
+        let mut ladder = vec![BilateralState::default()];
+        let mut state = BilateralState::default();
+        for event in &timeline {
+            state = evolve(state, event);
+            ladder.push(state.clone());
+        }
+        for (n, snapshot) in ladder.iter().enumerate() {
+            prop_assert_eq!(snapshot, &fold(timeline[..n].iter().copied()));
+        }
+    }
 
     #[test]
     fn the_query_is_deterministic(inputs in history(strategies::dyad(), 30), query in query()) {

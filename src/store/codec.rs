@@ -788,6 +788,26 @@ mod tests {
             proptest::prop_assert_eq!(&decode_record(&encode_record_1(&record)).unwrap(), &record);
             proptest::prop_assert_eq!(peek_version(&encode_record(&record)).unwrap(), version);
         }
+
+        /// Any bytes after either tag decode to a record or an error, never a panic.
+        #[test]
+        fn any_bytes_decode_or_fail_without_panicking(
+            tag in 0u8..4,
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let mut bytes = vec![tag];
+            bytes.extend_from_slice(&rest);
+            let _ = decode_record(&bytes);
+            let _ = peek_version(&bytes);
+            let _ = stored_place(&bytes);
+            // And a valid record with one byte changed.
+            let mut changed = encode_record(&sample());
+            let at = usize::from(tag) * 50 + rest.len() % 50;
+            let at = at % changed.len();
+            changed[at] = rest.first().copied().unwrap_or(0xff);
+            let _ = decode_record(&changed);
+            let _ = peek_version(&changed);
+        }
     }
 
     #[test]

@@ -735,8 +735,9 @@ impl Engine {
             _ => {
                 let folds = read(&self.shared.folds);
                 for (dyad, _) in self.shared.store.dyads()? {
-                    for record in self.shared.timeline(dyad, None, None)? {
-                        value.apply(&record);
+                    // Streamed: one record decoded at a time, not each dyad's whole timeline.
+                    for record in self.shared.timeline_after(dyad, None, None) {
+                        value.apply(&record?);
                     }
                 }
                 drop(folds);

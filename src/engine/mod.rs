@@ -674,7 +674,11 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let shared = &*self.shared;
         let folds = read(&shared.folds);
-        let dyads = shared.store.dyads()?;
+        let mut dyads = shared.store.dyads()?;
+        // The largest dyads first (a dyad's version is its number of events): each worker
+        // takes the next dyad when it is done with one, so the last ones to be taken, which
+        // decide when the slowest worker finishes, are the smallest.
+        dyads.sort_by_key(|&(_, version)| std::cmp::Reverse(version));
         let workers = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(dyads.len())
@@ -731,8 +735,9 @@ impl Engine {
             _ => {
                 let folds = read(&self.shared.folds);
                 for (dyad, _) in self.shared.store.dyads()? {
-                    for record in self.shared.timeline(dyad, None, None)? {
-                        value.apply(&record);
+                    // Streamed: one record decoded at a time, not each dyad's whole timeline.
+                    for record in self.shared.timeline_after(dyad, None, None) {
+                        value.apply(&record?);
                     }
                 }
                 drop(folds);

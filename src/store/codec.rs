@@ -5,11 +5,14 @@
 //! canonical bytes of [`RecordedEvent::canonical_bytes`]. It may change with the store's format
 //! version; the hash chain does not depend on it.
 //!
-//! A record is a fixed 65-byte header followed by the compact JSON of the rest:
+//! A record's first byte names its encoding. This build writes encoding 2 and reads 1 and 2:
+//! both decode to the same [`RecordedEvent`], and a store may hold records of both.
+//!
+//! Encoding 1, a fixed 65-byte header followed by the compact JSON of the rest:
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 1 | encoding tag, [`RECORD_ENCODING`] |
+//! | 1 | encoding tag, 1 |
 //! | 8 | position, u64 big-endian |
 //! | 8 | version, u64 big-endian |
 //! | 8 | `recorded_at` seconds since the Unix epoch, i64 big-endian |
@@ -17,16 +20,59 @@
 //! | 4 | schema, u32 big-endian |
 //! | 32 | chain hash |
 //! | rest | JSON object `{id, dyad, occurred_on, reported_on, sources?, event}` |
+//!
+//! Encoding 2 ([`RECORD_ENCODING`]) keeps every field but the event's own out of JSON, and
+//! the event's JSON without its `type` tag (the tag is a byte), so that decoding does not go
+//! through serde's buffering of internally tagged enums:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 1 | encoding tag, 2 |
+//! | 7 | dyad, its canonical text `AAA-BBB` |
+//! | 4 | `occurred_on`, as in keys (days from 0001-01-01, sign bit flipped, big-endian) |
+//! | 8 | position, u64 big-endian |
+//! | 8 | version, u64 big-endian |
+//! | 8 | `recorded_at` seconds since the Unix epoch, i64 big-endian |
+//! | 4 | `recorded_at` nanoseconds, u32 big-endian |
+//! | 4 | schema, u32 big-endian |
+//! | 32 | chain hash |
+//! | 4 | `reported_on`, as `occurred_on` |
+//! | 1 | event type: its index in [`Event::TYPE_NAMES`] |
+//! | 1 | id length `n` (an id is at most 128 bytes) |
+//! | n | id |
+//! | 4 | number of sources, u32 big-endian |
+//! | … | each source: its kind (0 for none, else 1 + its index in `SourceKind`'s order), a byte of flags (1: a `url` follows, 2: a `quote` follows), then `name`, `url`, `quote` (those present), each a u32 big-endian length and UTF-8 bytes |
+//! | rest | the event's fields: the compact JSON of its variant's struct (`TalksHeld`…) |
+//!
+//! Bytes 1 to 19 of encoding 2 are the record's place (dyad, day, position), the same bytes as
+//! in its key after the prefix, so a read through a key checks the record against it with one
+//! comparison.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::TimeKey;
-use crate::domain::{ChainHash, Dyad, Event, EventId, RecordedEvent, Source};
+use crate::domain::{ChainHash, Dyad, Event, EventId, RecordedEvent, Source, SourceKind};
 
 /// The tag of the record encoding this build writes.
-pub(crate) const RECORD_ENCODING: u8 = 1;
-const HEADER_LEN: usize = 1 + 8 + 8 + 8 + 4 + 4 + 32;
+pub(crate) const RECORD_ENCODING: u8 = ENCODING_2;
+/// Encoding 1: a binary header, then the rest as one JSON object (written before encoding 2).
+const ENCODING_1: u8 = 1;
+/// Encoding 2: everything binary but the event's fields (see the module's documentation).
+const ENCODING_2: u8 = 2;
+const HEADER_1_LEN: usize = 1 + 8 + 8 + 8 + 4 + 4 + 32;
+/// The fixed part of encoding 2: tag, place, version, time, schema, hash, `reported_on`,
+/// event type.
+const HEADER_2_LEN: usize = 1 + PLACE_LEN + 8 + 8 + 4 + 4 + 32 + 4 + 1;
+
+/// The header length of a record in `encoding` (a known one).
+fn header_len(encoding: u8) -> usize {
+    if encoding == ENCODING_1 {
+        HEADER_1_LEN
+    } else {
+        HEADER_2_LEN
+    }
+}
 
 /// Key prefix of a record: `R` + [`place`] (dyad, day, position) -> the record's bytes. A
 /// dyad's records are contiguous, in the order of its effective timeline.
@@ -158,12 +204,11 @@ pub(crate) fn id_key(id: &EventId) -> Vec<u8> {
 }
 
 fn dyad_bytes(dyad: Dyad) -> [u8; 7] {
-    let mut out = [0u8; 7];
-    let text = dyad.to_string();
     // A dyad's text is always `AAA-BBB`: 7 ASCII bytes.
-    for (slot, byte) in out.iter_mut().zip(text.bytes()) {
-        *slot = byte;
-    }
+    let (first, second) = dyad.parties();
+    let mut out = [b'-'; 7];
+    out[..3].copy_from_slice(first.as_str().as_bytes());
+    out[4..].copy_from_slice(second.as_str().as_bytes());
     out
 }
 
@@ -183,16 +228,29 @@ pub(crate) fn dyad_of_version_key(key: &[u8]) -> Result<Dyad, String> {
 
 /// The version in a record's stored bytes, read from the header without decoding the rest.
 pub(crate) fn peek_version(bytes: &[u8]) -> Result<u64, String> {
-    if bytes.len() < HEADER_LEN {
+    let at = match bytes.first() {
+        Some(&ENCODING_1) => 9,
+        Some(&ENCODING_2) => 20,
+        Some(&other) => return Err(format!("unknown record encoding {other}")),
+        None => return Err("an empty record".into()),
+    };
+    let header = header_len(bytes[0]);
+    if bytes.len() < header {
         return Err(format!(
-            "{} bytes is shorter than the {HEADER_LEN}-byte header",
+            "{} bytes is shorter than the {header}-byte header",
             bytes.len()
         ));
     }
-    if bytes[0] != RECORD_ENCODING {
-        return Err(format!("unknown record encoding {}", bytes[0]));
+    decode_u64(&bytes[at..at + 8])
+}
+
+/// The place (dyad, day, position: the bytes of its key after the prefix) that a record
+/// stored in an encoding that carries it says it is at; `None` for encoding 1.
+pub(crate) fn stored_place(bytes: &[u8]) -> Option<&[u8]> {
+    match bytes.first() {
+        Some(&ENCODING_2) => bytes.get(1..1 + PLACE_LEN),
+        _ => None,
     }
-    decode_u64(&bytes[9..17])
 }
 
 pub(crate) fn decode_u64(bytes: &[u8]) -> Result<u64, String> {
@@ -215,17 +273,6 @@ fn fixed<const N: usize>(bytes: &[u8]) -> Result<[u8; N], String> {
         .map_err(|_| format!("expected {N} bytes, found {}", bytes.len()))
 }
 
-#[derive(Serialize)]
-struct BodyRef<'a> {
-    id: &'a EventId,
-    dyad: &'a Dyad,
-    occurred_on: &'a NaiveDate,
-    reported_on: &'a NaiveDate,
-    #[serde(skip_serializing_if = "<[Source]>::is_empty")]
-    sources: &'a [Source],
-    event: &'a Event,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body {
@@ -238,47 +285,194 @@ struct Body {
     event: Event,
 }
 
-/// The stored bytes of a record.
+/// Runs `$then` with the variant's struct of an [`Event`] bound to `$inner` and the variant's
+/// index in [`Event::TYPE_NAMES`] bound to `$index`, for every variant.
+macro_rules! each_variant {
+    ($event:expr, |$index:ident, $inner:ident| $then:expr) => {
+        match $event {
+            Event::TalksHeld($inner) => {
+                let $index = 0u8;
+                $then
+            }
+            Event::StepAgreed($inner) => {
+                let $index = 1u8;
+                $then
+            }
+            Event::StepProgressed($inner) => {
+                let $index = 2u8;
+                $then
+            }
+            Event::PropertyClaimRaised($inner) => {
+                let $index = 3u8;
+                $then
+            }
+            Event::ClaimProgressed($inner) => {
+                let $index = 4u8;
+                $then
+            }
+            Event::FlightsProposed($inner) => {
+                let $index = 5u8;
+                $then
+            }
+            Event::ProposalAnswered($inner) => {
+                let $index = 6u8;
+                $then
+            }
+            Event::IrritantRaised($inner) => {
+                let $index = 7u8;
+                $then
+            }
+            Event::IrritantResolved($inner) => {
+                let $index = 8u8;
+                $then
+            }
+            Event::RoundScheduled($inner) => {
+                let $index = 9u8;
+                $then
+            }
+            Event::RoundCancelled($inner) => {
+                let $index = 10u8;
+                $then
+            }
+            Event::DiplomatsExpelled($inner) => {
+                let $index = 11u8;
+                $then
+            }
+            Event::MissionClosed($inner) => {
+                let $index = 12u8;
+                $then
+            }
+            Event::EventRetracted($inner) => {
+                let $index = 13u8;
+                $then
+            }
+        }
+    };
+}
+
+/// The event of type `index` (in [`Event::TYPE_NAMES`]) from the JSON of its variant's struct.
+fn decode_event(index: u8, json: &[u8]) -> Result<Event, serde_json::Error> {
+    use serde_json::from_slice;
+    Ok(match index {
+        0 => Event::TalksHeld(from_slice(json)?),
+        1 => Event::StepAgreed(from_slice(json)?),
+        2 => Event::StepProgressed(from_slice(json)?),
+        3 => Event::PropertyClaimRaised(from_slice(json)?),
+        4 => Event::ClaimProgressed(from_slice(json)?),
+        5 => Event::FlightsProposed(from_slice(json)?),
+        6 => Event::ProposalAnswered(from_slice(json)?),
+        7 => Event::IrritantRaised(from_slice(json)?),
+        8 => Event::IrritantResolved(from_slice(json)?),
+        9 => Event::RoundScheduled(from_slice(json)?),
+        10 => Event::RoundCancelled(from_slice(json)?),
+        11 => Event::DiplomatsExpelled(from_slice(json)?),
+        12 => Event::MissionClosed(from_slice(json)?),
+        13 => Event::EventRetracted(from_slice(json)?),
+        other => {
+            return Err(serde::de::Error::custom(format_args!(
+                "unknown event type {other}"
+            )));
+        }
+    })
+}
+
+/// The kinds of source, in the order of their codes (code = 1 + index; 0 is none).
+const SOURCE_KINDS: [SourceKind; 5] = [
+    SourceKind::OfficialStatement,
+    SourceKind::NewsAgency,
+    SourceKind::Newspaper,
+    SourceKind::Spokesperson,
+    SourceKind::Other,
+];
+const HAS_URL: u8 = 1;
+const HAS_QUOTE: u8 = 2;
+
+fn source_kind_code(kind: Option<SourceKind>) -> u8 {
+    match kind {
+        None => 0,
+        Some(SourceKind::OfficialStatement) => 1,
+        Some(SourceKind::NewsAgency) => 2,
+        Some(SourceKind::Newspaper) => 3,
+        Some(SourceKind::Spokesperson) => 4,
+        Some(SourceKind::Other) => 5,
+    }
+}
+
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    // A record's texts are bounded far below 4 GiB (`domain::limits`).
+    out.extend_from_slice(&(text.len() as u32).to_be_bytes());
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// The stored bytes of a record, in encoding 2.
 pub(crate) fn encode_record(record: &RecordedEvent) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + 256);
+    let mut out = Vec::with_capacity(HEADER_2_LEN + 320);
     out.push(RECORD_ENCODING);
+    out.extend_from_slice(&dyad_bytes(record.dyad));
+    out.extend_from_slice(&day_bytes(record.occurred_on));
     out.extend_from_slice(&record.position.to_be_bytes());
     out.extend_from_slice(&record.version.to_be_bytes());
     out.extend_from_slice(&record.recorded_at.timestamp().to_be_bytes());
     out.extend_from_slice(&record.recorded_at.timestamp_subsec_nanos().to_be_bytes());
     out.extend_from_slice(&record.schema.to_be_bytes());
     out.extend_from_slice(&record.hash.0);
-    let body = BodyRef {
-        id: &record.id,
-        dyad: &record.dyad,
-        occurred_on: &record.occurred_on,
-        reported_on: &record.reported_on,
-        sources: &record.sources,
-        event: &record.event,
-    };
-    if serde_json::to_writer(&mut out, &body).is_err() {
+    out.extend_from_slice(&day_bytes(record.reported_on));
+    let written = each_variant!(&record.event, |index, inner| {
+        out.push(index);
+        let id = record.id.as_str().as_bytes();
+        // An id is at most 128 bytes (`EventId`).
+        out.push(id.len() as u8);
+        out.extend_from_slice(id);
+        out.extend_from_slice(&(record.sources.len() as u32).to_be_bytes());
+        for source in &record.sources {
+            out.push(source_kind_code(source.kind));
+            let flags = if source.url.is_some() { HAS_URL } else { 0 }
+                | if source.quote.is_some() { HAS_QUOTE } else { 0 };
+            out.push(flags);
+            put_text(&mut out, &source.name);
+            for text in [&source.url, &source.quote].into_iter().flatten() {
+                put_text(&mut out, text);
+            }
+        }
+        serde_json::to_writer(&mut out, inner)
+    });
+    if written.is_err() {
         unreachable!("domain types always serialize to a Vec")
     }
     out
 }
 
-/// A record from its stored bytes; the error says what is wrong.
+/// A record from its stored bytes, in any encoding this build reads; the error says what is
+/// wrong.
 pub(crate) fn decode_record(bytes: &[u8]) -> Result<RecordedEvent, String> {
-    if bytes.len() < HEADER_LEN {
+    decode_record_of(bytes, None)
+}
+
+/// [`decode_record`] of a record expected to be of `dyad`, where given: in encoding 2 its
+/// dyad's bytes are then compared with that dyad's instead of parsed (a scan of one dyad's
+/// records decodes its dyad once, not once per record).
+pub(crate) fn decode_record_of(bytes: &[u8], dyad: Option<Dyad>) -> Result<RecordedEvent, String> {
+    match bytes.first() {
+        Some(&ENCODING_1) => decode_record_1(bytes),
+        Some(&ENCODING_2) => decode_record_2(bytes, dyad),
+        Some(&other) => Err(format!("unknown record encoding {other}")),
+        None => Err("an empty record".into()),
+    }
+}
+
+fn decode_record_1(bytes: &[u8]) -> Result<RecordedEvent, String> {
+    if bytes.len() < HEADER_1_LEN {
         return Err(format!(
-            "{} bytes is shorter than the {HEADER_LEN}-byte header",
+            "{} bytes is shorter than the {HEADER_1_LEN}-byte header",
             bytes.len()
         ));
-    }
-    if bytes[0] != RECORD_ENCODING {
-        return Err(format!("unknown record encoding {}", bytes[0]));
     }
     let position = decode_u64(&bytes[1..9])?;
     let version = decode_u64(&bytes[9..17])?;
     let recorded_at = decode_time(&bytes[17..29])?;
     let schema = u32::from_be_bytes(fixed(&bytes[29..33])?);
     let hash = ChainHash(fixed(&bytes[33..65])?);
-    let body: Body = serde_json::from_slice(&bytes[HEADER_LEN..])
+    let body: Body = serde_json::from_slice(&bytes[HEADER_1_LEN..])
         .map_err(|err| format!("record body does not decode: {err}"))?;
     Ok(RecordedEvent {
         position,
@@ -295,9 +489,151 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<RecordedEvent, String> {
     })
 }
 
+/// Reads the variable part of an encoding 2 record, front to back.
+struct Cursor<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
+        if self.rest.len() < n {
+            return Err(format!("the record ends inside its {what}"));
+        }
+        let (taken, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        Ok(taken)
+    }
+
+    fn byte(&mut self, what: &str) -> Result<u8, String> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, String> {
+        Ok(u32::from_be_bytes(fixed(self.take(4, what)?)?))
+    }
+
+    fn text(&mut self, what: &str) -> Result<String, String> {
+        let len = self.u32(what)? as usize;
+        let bytes = self.take(len, what)?;
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| format!("the record's {what} is not UTF-8"))
+    }
+}
+
+fn decode_record_2(bytes: &[u8], expected: Option<Dyad>) -> Result<RecordedEvent, String> {
+    if bytes.len() < HEADER_2_LEN {
+        return Err(format!(
+            "{} bytes is shorter than the {HEADER_2_LEN}-byte header",
+            bytes.len()
+        ));
+    }
+    let dyad = match expected {
+        Some(dyad) if bytes[1..8] == dyad_bytes(dyad) => dyad,
+        _ => decode_dyad(&bytes[1..8])?,
+    };
+    let occurred_on = day_of(fixed(&bytes[8..12])?)?;
+    let position = decode_u64(&bytes[12..20])?;
+    let version = decode_u64(&bytes[20..28])?;
+    let recorded_at = decode_time(&bytes[28..40])?;
+    let schema = u32::from_be_bytes(fixed(&bytes[40..44])?);
+    let hash = ChainHash(fixed(&bytes[44..76])?);
+    let reported_on = day_of(fixed(&bytes[76..80])?)?;
+    let event_type = bytes[80];
+    let mut cursor = Cursor {
+        rest: &bytes[HEADER_2_LEN..],
+    };
+    let id_len = cursor.byte("id")? as usize;
+    let id = std::str::from_utf8(cursor.take(id_len, "id")?)
+        .map_err(|_| "the record's id is not UTF-8".to_owned())?
+        .parse::<EventId>()
+        .map_err(|err| format!("the record's id: {err}"))?;
+    let n_sources = cursor.u32("sources")? as usize;
+    // Each source takes at least 6 bytes: a bound on the count that the bytes can hold.
+    let mut sources = Vec::with_capacity(n_sources.min(cursor.rest.len() / 6));
+    for _ in 0..n_sources {
+        let kind = match cursor.byte("source")? {
+            0 => None,
+            code => Some(
+                *SOURCE_KINDS
+                    .get(usize::from(code) - 1)
+                    .ok_or_else(|| format!("unknown source kind {code}"))?,
+            ),
+        };
+        let flags = cursor.byte("source")?;
+        if flags & !(HAS_URL | HAS_QUOTE) != 0 {
+            return Err(format!("unknown source flags {flags}"));
+        }
+        let name = cursor.text("source name")?;
+        let url = match flags & HAS_URL {
+            0 => None,
+            _ => Some(cursor.text("source url")?),
+        };
+        let quote = match flags & HAS_QUOTE {
+            0 => None,
+            _ => Some(cursor.text("source quote")?),
+        };
+        sources.push(Source {
+            name,
+            kind,
+            url,
+            quote,
+        });
+    }
+    let event = decode_event(event_type, cursor.rest)
+        .map_err(|err| format!("record event does not decode: {err}"))?;
+    Ok(RecordedEvent {
+        position,
+        version,
+        id,
+        dyad,
+        occurred_on,
+        reported_on,
+        recorded_at,
+        schema,
+        sources,
+        event,
+        hash,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct BodyRef<'a> {
+        id: &'a EventId,
+        dyad: &'a Dyad,
+        occurred_on: &'a NaiveDate,
+        reported_on: &'a NaiveDate,
+        #[serde(skip_serializing_if = "<[Source]>::is_empty")]
+        sources: &'a [Source],
+        event: &'a Event,
+    }
+
+    /// A record's bytes in encoding 1, as the builds before encoding 2 wrote them.
+    fn encode_record_1(record: &RecordedEvent) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_1_LEN + 256);
+        out.push(ENCODING_1);
+        out.extend_from_slice(&record.position.to_be_bytes());
+        out.extend_from_slice(&record.version.to_be_bytes());
+        out.extend_from_slice(&record.recorded_at.timestamp().to_be_bytes());
+        out.extend_from_slice(&record.recorded_at.timestamp_subsec_nanos().to_be_bytes());
+        out.extend_from_slice(&record.schema.to_be_bytes());
+        out.extend_from_slice(&record.hash.0);
+        let body = BodyRef {
+            id: &record.id,
+            dyad: &record.dyad,
+            occurred_on: &record.occurred_on,
+            reported_on: &record.reported_on,
+            sources: &record.sources,
+            event: &record.event,
+        };
+        serde_json::to_writer(&mut out, &body).unwrap();
+        out
+    }
 
     fn sample() -> RecordedEvent {
         let line = r#"{"position":7,"version":3,"id":"e1","dyad":"RUS-USA","occurred_on":"2016-12-29",
@@ -316,12 +652,89 @@ mod tests {
 
     #[test]
     fn truncated_and_foreign_bytes_are_errors() {
+        for bytes in [encode_record(&sample()), encode_record_1(&sample())] {
+            assert!(decode_record(&bytes[..10]).is_err());
+            assert!(decode_record(&bytes[..bytes.len() - 1]).is_err());
+            for cut in 0..bytes.len() {
+                assert!(decode_record(&bytes[..cut]).is_err(), "cut at {cut}");
+            }
+            let mut other = bytes.clone();
+            other[0] = 9;
+            assert!(decode_record(&other).unwrap_err().contains("encoding 9"));
+            assert!(peek_version(&other).unwrap_err().contains("encoding 9"));
+        }
+        assert!(decode_record(&[]).is_err());
+        assert!(peek_version(&[]).is_err());
+    }
+
+    #[test]
+    fn encodings_1_and_2_decode_to_the_same_record() {
+        let record = sample();
+        let (one, two) = (encode_record_1(&record), encode_record(&record));
+        assert_eq!((one[0], two[0]), (1, RECORD_ENCODING));
+        assert_eq!(decode_record(&one).unwrap(), record);
+        assert_eq!(decode_record(&two).unwrap(), record);
+        for expected in [Some(record.dyad), Some("GBR-RUS".parse().unwrap()), None] {
+            assert_eq!(decode_record_of(&two, expected).unwrap(), record);
+            assert_eq!(decode_record_of(&one, expected).unwrap(), record);
+        }
+        assert_eq!(peek_version(&one).unwrap(), 3);
+        assert_eq!(peek_version(&two).unwrap(), 3);
+        // Encoding 2 carries the record's place, the bytes of its key after the prefix.
+        let at = TimeKey::of(&record);
+        assert_eq!(stored_place(&two), Some(&record_key(record.dyad, at)[1..]));
+        assert_eq!(stored_place(&one), None);
+        // A record with every kind of source field, and none.
+        let mut bare = record.clone();
+        bare.sources.clear();
+        let mut full = record;
+        full.sources.push(Source {
+            name: "Ministry \"quoted\" \u{1F30D}".into(),
+            kind: None,
+            url: Some("https://example.org/x".into()),
+            quote: Some(String::new()),
+        });
+        for record in [bare, full] {
+            assert_eq!(decode_record(&encode_record_1(&record)).unwrap(), record);
+            assert_eq!(decode_record(&encode_record(&record)).unwrap(), record);
+        }
+    }
+
+    #[test]
+    fn malformed_encoding_2_parts_are_errors() {
         let bytes = encode_record(&sample());
-        assert!(decode_record(&bytes[..10]).is_err());
-        assert!(decode_record(&bytes[..bytes.len() - 1]).is_err());
-        let mut other = bytes.clone();
-        other[0] = 9;
-        assert!(decode_record(&other).unwrap_err().contains("encoding 9"));
+        let mut bad_type = bytes.clone();
+        bad_type[HEADER_2_LEN - 1] = 14;
+        assert!(
+            decode_record(&bad_type)
+                .unwrap_err()
+                .contains("event type 14")
+        );
+        let mut bad_day = bytes.clone();
+        bad_day[8..12].copy_from_slice(&[0xff; 4]);
+        assert!(
+            decode_record(&bad_day)
+                .unwrap_err()
+                .contains("out of range")
+        );
+        let mut bad_dyad = bytes.clone();
+        bad_dyad[1] = b'x';
+        assert!(decode_record(&bad_dyad).is_err());
+        // The first source's kind and flags.
+        let source_at = HEADER_2_LEN + 1 + 2 + 4;
+        let mut bad_kind = bytes.clone();
+        bad_kind[source_at] = 6;
+        assert!(
+            decode_record(&bad_kind)
+                .unwrap_err()
+                .contains("source kind 6")
+        );
+        let mut bad_flags = bytes.clone();
+        bad_flags[source_at + 1] = 4;
+        assert!(decode_record(&bad_flags).unwrap_err().contains("flags 4"));
+        let mut many_sources = bytes;
+        many_sources[source_at - 4..source_at].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(decode_record(&many_sources).is_err());
     }
 
     #[test]
@@ -350,6 +763,51 @@ mod tests {
         let mut by_place = places;
         by_place.sort_by_key(|a| a.0);
         assert_eq!(by_bytes, by_place);
+    }
+
+    #[cfg(feature = "testing")]
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+
+        /// Any record of any event type decodes to itself from both encodings.
+        #[test]
+        fn any_record_round_trips_in_both_encodings(
+            input in crate::testing::strategies::new_event(
+                crate::testing::strategies::dyad(), 4),
+            position in 1u64..u64::MAX,
+            version in 1u64..u64::MAX,
+            today in crate::testing::strategies::date(400),
+            seconds in 0i64..8_000_000_000,
+            nanos in 0u32..1_000_000_000,
+            hash in proptest::prelude::any::<[u8; 32]>(),
+        ) {
+            let recorded_at = DateTime::from_timestamp(seconds, nanos).unwrap();
+            let mut record = input.into_recorded(position, version, today, recorded_at);
+            record.hash = ChainHash(hash);
+            proptest::prop_assert_eq!(&decode_record(&encode_record(&record)).unwrap(), &record);
+            proptest::prop_assert_eq!(&decode_record(&encode_record_1(&record)).unwrap(), &record);
+            proptest::prop_assert_eq!(peek_version(&encode_record(&record)).unwrap(), version);
+        }
+
+        /// Any bytes after either tag decode to a record or an error, never a panic.
+        #[test]
+        fn any_bytes_decode_or_fail_without_panicking(
+            tag in 0u8..4,
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let mut bytes = vec![tag];
+            bytes.extend_from_slice(&rest);
+            let _ = decode_record(&bytes);
+            let _ = peek_version(&bytes);
+            let _ = stored_place(&bytes);
+            // And a valid record with one byte changed.
+            let mut changed = encode_record(&sample());
+            let at = usize::from(tag) * 50 + rest.len() % 50;
+            let at = at % changed.len();
+            changed[at] = rest.first().copied().unwrap_or(0xff);
+            let _ = decode_record(&changed);
+            let _ = peek_version(&changed);
+        }
     }
 
     #[test]

@@ -191,6 +191,22 @@ fn a_store_of_format_1_is_migrated_on_open_and_answers_as_before() {
     let appended = engine.record(input).unwrap();
     assert_eq!(appended.record.position, before.len() as u64 + 1);
     engine.verify().unwrap();
+    // The migrated records keep record encoding 1, the new one is written in encoding 2:
+    // the store reads both, on every read path.
+    let mut log = before;
+    log.push(appended.record);
+    assert_eq!(engine.log(1).collect::<Result<Vec<_>, _>>().unwrap(), log);
+    let dyad: Dyad = "RUS-USA".parse().unwrap();
+    let expected = state_at(&log, &Query::default());
+    assert_eq!(
+        engine.replay_dyad::<BilateralState>(dyad).unwrap(),
+        expected
+    );
+    let mut replayed = Vec::new();
+    engine
+        .replay_dyads::<BilateralState>(|dyad, state| replayed.push((dyad, state)))
+        .unwrap();
+    assert_eq!(replayed, vec![(dyad, expected)]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The ISO 3166-1 alpha-3 codes of the officially assigned country codes, sorted.
 const ISO_3166_ALPHA3: [&str; 249] = [
@@ -44,8 +44,7 @@ const ISO_3166_ALPHA3: [&str; 249] = [
 /// assert!("XXX".parse::<Party>().is_err());
 /// # Ok::<(), detente::domain::PartyError>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Party([u8; 3]);
 
 /// Why a text is not a [`Party`] or a [`Dyad`].
@@ -136,8 +135,7 @@ impl fmt::Debug for Party {
 /// assert!("RUS-RUS".parse::<Dyad>().is_err());
 /// # Ok::<(), detente::domain::PartyError>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Dyad {
     first: Party,
     second: Party,
@@ -239,9 +237,74 @@ impl fmt::Debug for Dyad {
     }
 }
 
+/// Serde for parties and dyads as their text, read from a borrowed `&str` where the format
+/// allows it: a record's parties are read in every replay, and going through a `String`
+/// allocated for each of them.
+struct FromText<T>(std::marker::PhantomData<T>);
+
+impl<T> serde::de::Visitor<'_> for FromText<T>
+where
+    T: FromStr<Err = PartyError>,
+{
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+        text.parse().map_err(E::custom)
+    }
+}
+
+impl Serialize for Party {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Party {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(FromText(std::marker::PhantomData))
+    }
+}
+
+impl Serialize for Dyad {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (a, b) = (self.first.0, self.second.0);
+        let text = [a[0], a[1], a[2], b'-', b[0], b[1], b[2]];
+        // Both parties are ASCII capitals (checked when made).
+        match std::str::from_utf8(&text) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.collect_str(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Dyad {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(FromText(std::marker::PhantomData))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parties_and_dyads_travel_as_their_text() {
+        let dyad: Dyad = serde_json::from_str(r#""USA-RUS""#).unwrap();
+        assert_eq!(serde_json::to_string(&dyad).unwrap(), r#""RUS-USA""#);
+        let party: Party = serde_json::from_value(serde_json::json!("RUS")).unwrap();
+        assert_eq!(serde_json::to_value(party).unwrap(), serde_json::json!("RUS"));
+        let map: std::collections::BTreeMap<Party, u8> =
+            serde_json::from_str(r#"{"USA":1,"RUS":2}"#).unwrap();
+        assert_eq!(serde_json::to_string(&map).unwrap(), r#"{"RUS":2,"USA":1}"#);
+        let err = serde_json::from_str::<Party>("5").unwrap_err().to_string();
+        assert!(err.contains("expected a string"), "{err}");
+        let err = serde_json::from_str::<Dyad>(r#""RUS-XXX""#).unwrap_err().to_string();
+        assert!(err.contains("XXX"), "{err}");
+    }
 
     #[test]
     fn iso_table_is_sorted_and_unique() {

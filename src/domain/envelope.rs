@@ -183,13 +183,16 @@ impl NewEvent {
     /// assert_eq!(record.reported_on.to_string(), "2025-03-01");
     /// ```
     pub fn into_recorded(
-        self,
+        mut self,
         position: u64,
         version: u64,
         today: NaiveDate,
         recorded_at: DateTime<Utc>,
     ) -> RecordedEvent {
-        let id = self.effective_id();
+        let id = match self.id.take() {
+            Some(id) => id,
+            None => self.derived_id(),
+        };
         RecordedEvent {
             position,
             version,
@@ -253,6 +256,19 @@ pub struct RecordedEvent {
 }
 
 impl RecordedEvent {
+    /// The input this record holds, normalized: its `id` and `reported_on` given. It becomes
+    /// this same record again at the same position and version (with the chain computed anew).
+    pub(crate) fn into_input(self) -> NewEvent {
+        NewEvent {
+            id: Some(self.id),
+            dyad: self.dyad,
+            occurred_on: self.occurred_on,
+            reported_on: Some(self.reported_on),
+            sources: self.sources,
+            event: self.event,
+        }
+    }
+
     /// The canonical bytes the hash chain covers: the record as JSON without its `hash` field,
     /// canonicalized per RFC 8785 (keys sorted, no white space). `docs/integrity.md` has the
     /// whole definition.

@@ -751,14 +751,9 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn dyad_version(&self, dyad: Dyad) -> Result<u64, StoreError> {
-        match self
-            .log
-            .get(version_key(dyad))
-            .map_err(|err| self.io(err))?
-        {
-            Some(bytes) => decode_u64(&bytes).map_err(|reason| self.index_fault(reason)),
-            None => Ok(0),
-        }
+        // The writer keeps every dyad's version in memory (read on open, updated with each
+        // append under the same lock): the same answer as the `V` key, without a tree lookup.
+        Ok(self.lock_writer().version(dyad))
     }
 
     /// Every dyad with its version, sorted.
@@ -1255,15 +1250,30 @@ impl Store {
     /// assert!(store.aux_get(b"b")?.is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn aux_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (key, value) in entries {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
+    pub fn aux_put(&self, mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        // sled's `apply_batch` rolls its IO buffer twice whatever the batch holds, so a batch
+        // is used only where atomicity needs one: nothing for no entry, a plain write for one.
+        match entries.len() {
+            0 => {}
+            1 => {
+                let written = match entries.pop() {
+                    Some((key, Some(value))) => self.aux.insert(key, value).map(drop),
+                    Some((key, None)) => self.aux.remove(key).map(drop),
+                    None => Ok(()),
+                };
+                written.map_err(|err| self.io(err))?;
+            }
+            _ => {
+                let mut batch = sled::Batch::default();
+                for (key, value) in entries {
+                    match value {
+                        Some(value) => batch.insert(key, value),
+                        None => batch.remove(key),
+                    }
+                }
+                self.aux.apply_batch(batch).map_err(|err| self.io(err))?;
             }
         }
-        self.aux.apply_batch(batch).map_err(|err| self.io(err))?;
         self.make_durable(self.config.aux_durability)
     }
 

@@ -582,7 +582,7 @@ impl Engine {
     pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
-        let restored = shared.store.restore(records.clone())?;
+        let restored = shared.store.restore_from(&records)?;
         let new = &records[records.len().saturating_sub(restored as usize)..];
         if !new.is_empty() {
             shared.maintain(new)?;

@@ -628,6 +628,12 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, StoreError> {
+        self.restore_from(&records)
+    }
+
+    /// [`Store::restore`] of borrowed records, so that a caller that needs them afterwards
+    /// (the engine's caches) does not copy them.
+    pub(crate) fn restore_from(&self, records: &[RecordedEvent]) -> Result<u64, StoreError> {
         let restored = {
             let mut writer = self.lock_writer();
             let held_up_to = writer.head.position;
@@ -647,7 +653,7 @@ impl Store {
                     && record.position <= held_up_to
                     && held.is_none_or(|last| record.position == last + 1);
                 if leading {
-                    if self.read_position(record.position)?.as_ref() != Some(&record) {
+                    if self.read_position(record.position)?.as_ref() != Some(record) {
                         return Err(bad(
                             "the store holds another record at this position".to_owned()
                         ));
@@ -706,7 +712,7 @@ impl Store {
                 position = record.position;
                 hash = record.hash;
                 last_recorded_at = record.recorded_at;
-                self.stage(&mut batch, &record, &mut staged)?;
+                self.stage(&mut batch, record, &mut staged)?;
             }
             if new_versions.is_empty() {
                 return Ok(0);

@@ -44,9 +44,16 @@ const ISO_3166_ALPHA3: [&str; 249] = [
 /// assert!("XXX".parse::<Party>().is_err());
 /// # Ok::<(), detente::domain::PartyError>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Party([u8; 3]);
+
+/// Written as its code, without the `String` that `#[serde(into = "String")]` would allocate.
+impl Serialize for Party {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// Why a text is not a [`Party`] or a [`Dyad`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -136,11 +143,25 @@ impl fmt::Debug for Party {
 /// assert!("RUS-RUS".parse::<Dyad>().is_err());
 /// # Ok::<(), detente::domain::PartyError>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Dyad {
     first: Party,
     second: Party,
+}
+
+/// Written as its text form (`RUS-USA`), without allocating a `String` for it.
+impl Serialize for Dyad {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let [a, b, c] = self.first.0;
+        let [d, e, f] = self.second.0;
+        let text = [a, b, c, b'-', d, e, f];
+        match std::str::from_utf8(&text) {
+            Ok(text) => serializer.serialize_str(text),
+            // The parties are checked ASCII letters at construction.
+            Err(_) => serializer.collect_str(self),
+        }
+    }
 }
 
 impl Dyad {

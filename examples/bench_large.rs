@@ -227,6 +227,61 @@ fn sled_import(path: &Path, file: &Path) -> Result<sled::Db, Error> {
     Ok(db)
 }
 
+type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// The keys the engine's store writes for one record (store format 2, `docs/architecture.md`):
+/// `R` dyad day position -> the record, `P` position -> dyad day, `I` id -> position. The
+/// record is its wire JSON (about the size of the engine's encoding); the bytes of the keys
+/// are the engine's.
+fn layout_keys(record: &RecordedEvent) -> Result<[KeyValue; 3], Error> {
+    use chrono::Datelike;
+    let dyad = record.dyad.to_string().into_bytes();
+    let day = (record.occurred_on.num_days_from_ce() as u32 ^ 0x8000_0000).to_be_bytes();
+    let position = record.position.to_be_bytes();
+    let place = [dyad.as_slice(), &day].concat();
+    Ok([
+        (
+            [b"R".as_slice(), &place, &position].concat(),
+            serde_json::to_vec(record)?,
+        ),
+        ([b"P".as_slice(), &position].concat(), place),
+        (
+            [b"I".as_slice(), record.id.as_str().as_bytes()].concat(),
+            position.to_vec(),
+        ),
+    ])
+}
+
+/// The floor of the engine's own layout: its log keys for each batch (`R`, `P`, `I` per
+/// record, `V` per dyad) written raw in one `apply_batch` of 1,000 + `flush`, without checks,
+/// chain, caches or anything else of the engine.
+fn layout_import(path: &Path, file: &Path) -> Result<sled::Db, Error> {
+    let db = sled::open(path)?;
+    let log = db.open_tree("log")?;
+    let mut versions = HashMap::new();
+    let mut position = 0;
+    for_each_batch(file, |batch, _| {
+        let mut writes = sled::Batch::default();
+        let mut touched = HashMap::new();
+        for input in batch {
+            position += 1;
+            let record = peer_record(input, position, &mut versions);
+            for (key, value) in layout_keys(&record)? {
+                writes.insert(key, value);
+            }
+            touched.insert(record.dyad, record.version);
+        }
+        for (dyad, version) in touched {
+            let key = [b"V".as_slice(), dyad.to_string().as_bytes()].concat();
+            writes.insert(key, &version.to_be_bytes());
+        }
+        log.apply_batch(writes)?;
+        db.flush()?;
+        Ok(())
+    })?;
+    Ok(db)
+}
+
 /// Iterate (grouped by dyad by the key order), parse, fold each dyad when the next begins.
 fn sled_replay(path: &Path) -> Result<u64, Error> {
     let db = sled::open(path)?;
@@ -421,6 +476,7 @@ fn main() -> Result<(), Error> {
     // Durable bulk imports: the engine, raw sled, SQLite.
     let store = dir.join("engine");
     let (mut engine_t, mut sled_t, mut sqlite_t) = (Vec::new(), Vec::new(), Vec::new());
+    let mut layout_t = Vec::new();
     for rep in 0..options.import_reps {
         log(&format!("import {rep}: engine"));
         fresh(&store)?;
@@ -431,6 +487,10 @@ fn main() -> Result<(), Error> {
         let sled_path = dir.join("peer-sled");
         fresh(&sled_path)?;
         sled_t.push(time(|| sled_import(&sled_path, &file).map(drop))?.0);
+        log(&format!("import {rep}: sled with the engine's keys"));
+        let layout_path = dir.join("floor-sled");
+        fresh(&layout_path)?;
+        layout_t.push(time(|| layout_import(&layout_path, &file).map(drop))?.0);
         log(&format!("import {rep}: sqlite"));
         let sqlite_path = dir.join("peer.sqlite");
         for suffix in ["", "-wal", "-shm"] {
@@ -440,6 +500,7 @@ fn main() -> Result<(), Error> {
     }
     let (engine_import, sled_import_t, sqlite_import_t) =
         (median(engine_t), median(sled_t), median(sqlite_t));
+    let layout_import_t = median(layout_t);
     let n = options.events;
 
     // The baseline: the same events' wire-format bytes (the export) parsed from memory, then
@@ -566,6 +627,13 @@ fn main() -> Result<(), Error> {
         None,
     ));
     rows.push(row(
+        "  floor: raw sled, the engine's log keys (R, P, I per record, V per dyad), apply_batch of 1,000 + flush",
+        per_second(n, layout_import_t),
+        layout_import_t.as_secs_f64() / engine_import.as_secs_f64(),
+        "(share of the engine's time)",
+        None,
+    ));
+    rows.push(row(
         "peer import: SQLite (WAL, synchronous=FULL), transactions of 1,000",
         per_second(n, sqlite_import_t),
         f64::NAN,
@@ -644,6 +712,7 @@ fn main() -> Result<(), Error> {
     let mut first_t = Vec::new();
     let mut warm: std::collections::HashSet<Dyad> = std::collections::HashSet::new();
     let mut record_t = Vec::new();
+    let floor_inputs = more.clone();
     for event in more {
         if warm.insert(event.dyad) {
             first_t.push(time(|| Ok(engine.state(event.dyad)?))?.0);
@@ -668,6 +737,32 @@ fn main() -> Result<(), Error> {
     }
     drop(db);
     sled_t.sort();
+    // The floor of the engine's layout for one record: its four log keys in one apply_batch
+    // (atomic, as the engine's append) + flush, on the store of the layout's import.
+    let db = sled::open(dir.join("floor-sled"))?;
+    let tree = db.open_tree("log")?;
+    let mut floor_t = Vec::new();
+    let mut versions = HashMap::new();
+    for (i, input) in floor_inputs.into_iter().enumerate() {
+        let record = peer_record(input, (n + i + 1) as u64, &mut versions);
+        let mut writes = sled::Batch::default();
+        for (key, value) in layout_keys(&record)? {
+            writes.insert(key, value);
+        }
+        let version_key = [b"V".as_slice(), record.dyad.to_string().as_bytes()].concat();
+        writes.insert(version_key, &record.version.to_be_bytes());
+        floor_t.push(
+            time(|| {
+                tree.apply_batch(writes)?;
+                db.flush()?;
+                Ok(())
+            })?
+            .0,
+        );
+    }
+    drop(tree);
+    drop(db);
+    floor_t.sort();
     let (p50, p99) = (percentile(&record_t, 0.5), percentile(&record_t, 0.99));
     let (s50, s99) = (percentile(&sled_t, 0.5), percentile(&sled_t, 0.99));
     let ratio = p50.as_secs_f64() / s50.as_secs_f64();
@@ -677,6 +772,14 @@ fn main() -> Result<(), Error> {
         ratio,
         "≤ 1.5× raw sled",
         Some(ratio <= 1.5),
+    ));
+    let f50 = percentile(&floor_t, 0.5);
+    rows.push(row(
+        "  floor: raw sled apply_batch of one record's 4 log keys + flush, p50 (raw sled insert+flush p50)",
+        format!("{} ({})", us(f50), us(s50)),
+        f50.as_secs_f64() / s50.as_secs_f64(),
+        "(the layout's own cost)",
+        None,
     ));
     first_t.sort();
     rows.push(row(

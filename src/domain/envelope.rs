@@ -125,15 +125,14 @@ impl NewEvent {
     /// assert_eq!(a.derived_id(), b.derived_id());
     /// ```
     pub fn derived_id(&self) -> EventId {
-        let content = NewEvent {
-            id: None,
-            ..self.clone()
-        };
-        let digest = Sha256::digest(canonical_json(&content));
+        // The content is the input without its `id`: the canonical JSON of the input with
+        // that member left out (an absent `id` is not serialized at all).
+        let digest = Sha256::digest(canonical_json(self, Some("id")));
         let mut text = String::with_capacity(35);
         text.push_str("ev-");
         for byte in &digest[..16] {
-            text.push_str(&format!("{byte:02x}"));
+            text.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+            text.push(char::from(HEX_DIGITS[usize::from(byte & 0xF)]));
         }
         // 35 characters of `[a-z0-9-]`: always a valid id.
         EventId::from_str(&text).unwrap_or_else(|_| unreachable!("derived ids are valid"))
@@ -184,13 +183,16 @@ impl NewEvent {
     /// assert_eq!(record.reported_on.to_string(), "2025-03-01");
     /// ```
     pub fn into_recorded(
-        self,
+        mut self,
         position: u64,
         version: u64,
         today: NaiveDate,
         recorded_at: DateTime<Utc>,
     ) -> RecordedEvent {
-        let id = self.effective_id();
+        let id = match self.id.take() {
+            Some(id) => id,
+            None => self.derived_id(),
+        };
         RecordedEvent {
             position,
             version,
@@ -254,6 +256,19 @@ pub struct RecordedEvent {
 }
 
 impl RecordedEvent {
+    /// The input this record holds, normalized: its `id` and `reported_on` given. It becomes
+    /// this same record again at the same position and version (with the chain computed anew).
+    pub(crate) fn into_input(self) -> NewEvent {
+        NewEvent {
+            id: Some(self.id),
+            dyad: self.dyad,
+            occurred_on: self.occurred_on,
+            reported_on: Some(self.reported_on),
+            sources: self.sources,
+            event: self.event,
+        }
+    }
+
     /// The canonical bytes the hash chain covers: the record as JSON without its `hash` field,
     /// canonicalized per RFC 8785 (keys sorted, no white space). `docs/integrity.md` has the
     /// whole definition.
@@ -269,16 +284,7 @@ impl RecordedEvent {
     /// assert!(bytes.starts_with(br#"{"dyad":"RUS-USA","event":{"count":35,"#));
     /// ```
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut value = match serde_json::to_value(self) {
-            Ok(value) => value,
-            Err(_) => unreachable!("a recorded event always serializes"),
-        };
-        if let serde_json::Value::Object(map) = &mut value {
-            map.remove("hash");
-        }
-        let mut out = Vec::with_capacity(512);
-        write_canonical(&value, &mut out);
-        out
+        canonical_json(self, Some("hash"))
     }
 
     /// The chain hash of this record after `previous` (the previous record's hash, or
@@ -473,15 +479,32 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, DateError> {
 #[error("{0}")]
 pub struct DateError(String);
 
-/// The canonical JSON (RFC 8785) of a serializable value: keys sorted, no white space.
-fn canonical_json<T: Serialize>(value: &T) -> Vec<u8> {
-    let value = match serde_json::to_value(value) {
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// The canonical JSON (RFC 8785) of a serializable value, without the member `skip` of its
+/// outermost object: keys sorted, no white space. Written directly (`canonical.rs`); a value
+/// that writer does not take (none of the domain's types) goes through `serde_json::Value`,
+/// which gives the same bytes, only slower.
+fn canonical_json<T: Serialize>(value: &T, skip: Option<&'static str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    if super::canonical::write(value, skip, &mut out).is_ok() {
+        return out;
+    }
+    out.clear();
+    canonical_json_via_value(value, skip, &mut out);
+    out
+}
+
+/// The reference: the canonical JSON of `value` built through a `serde_json::Value`.
+fn canonical_json_via_value<T: Serialize>(value: &T, skip: Option<&str>, out: &mut Vec<u8>) {
+    let mut value = match serde_json::to_value(value) {
         Ok(value) => value,
         Err(_) => unreachable!("domain types always serialize"),
     };
-    let mut out = Vec::with_capacity(512);
-    write_canonical(&value, &mut out);
-    out
+    if let (Some(skip), serde_json::Value::Object(map)) = (skip, &mut value) {
+        map.remove(skip);
+    }
+    write_canonical(&value, out);
 }
 
 /// Writes `value` as RFC 8785 canonical JSON. Our values hold no floats, so numbers are written
@@ -541,6 +564,156 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"{"a":{"c":null,"d":true},"b":[1,"x\u0001\n\"é"]}"#
         );
+    }
+
+    /// The direct writer against the reference (through `serde_json::Value`).
+    fn both_ways<T: Serialize>(value: &T, skip: Option<&'static str>) -> (Vec<u8>, Vec<u8>) {
+        let mut direct = Vec::new();
+        crate::domain::canonical::write(value, skip, &mut direct).unwrap();
+        let mut reference = Vec::new();
+        canonical_json_via_value(value, skip, &mut reference);
+        (direct, reference)
+    }
+
+    #[test]
+    fn the_direct_writer_matches_the_reference_on_the_integrity_example() {
+        let line = r#"{"position":2,"version":2,"id":"ev-38e6388e8af11999ee0f4442ffde13b7","dyad":"RUS-USA","occurred_on":"2016-12-29","reported_on":"2026-11-28","recorded_at":"2026-11-28T18:38:09.345863Z","schema":1,"event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35},"hash":"669684c5ba7d1e8ca393f60713e7070abb4d1a18f2afd9ba91fdbacce6e4cea3"}"#;
+        let record: RecordedEvent = serde_json::from_str(line).unwrap();
+        let (direct, reference) = both_ways(&record, Some("hash"));
+        assert_eq!(direct, reference);
+        assert_eq!(
+            String::from_utf8(direct).unwrap(),
+            r#"{"dyad":"RUS-USA","event":{"count":35,"expelled_by":"USA","type":"DiplomatsExpelled"},"id":"ev-38e6388e8af11999ee0f4442ffde13b7","occurred_on":"2016-12-29","position":2,"recorded_at":"2026-11-28T18:38:09.345863Z","reported_on":"2026-11-28","schema":1,"version":2}"#
+        );
+    }
+
+    #[test]
+    fn the_direct_writer_leaves_floats_and_repeated_keys_to_the_reference() {
+        let mut out = Vec::new();
+        assert!(crate::domain::canonical::write(&1.5f64, None, &mut out).is_err());
+        // Two members with one key: `serde_json::Value` keeps the last, the direct writer
+        // gives up, and `canonical_json` then takes the reference path.
+        struct Twice;
+        impl Serialize for Twice {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(None)?;
+                map.serialize_entry("b", &1)?;
+                map.serialize_entry("a", &2)?;
+                map.serialize_entry("b", &3)?;
+                map.end()
+            }
+        }
+        assert!(crate::domain::canonical::write(&Twice, None, &mut Vec::new()).is_err());
+        assert_eq!(canonical_json(&Twice, None), br#"{"a":2,"b":3}"#);
+        assert_eq!(canonical_json(&1.5f64, None), b"1.5");
+    }
+
+    #[cfg(feature = "testing")]
+    mod props {
+        use super::*;
+        use crate::testing::strategies;
+        use proptest::prelude::*;
+
+        /// Any text, control characters, astral characters and U+007F included.
+        fn any_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "\\PC{0,12}".boxed(),
+                prop::collection::vec(any::<char>(), 0..12)
+                    .prop_map(|chars| chars.into_iter().collect::<String>())
+                    .boxed(),
+                prop::collection::vec(0u32..0x80, 0..12)
+                    .prop_map(|codes| codes.into_iter().filter_map(char::from_u32).collect())
+                    .boxed(),
+            ]
+        }
+
+        fn any_source() -> impl Strategy<Value = Source> {
+            (
+                strategies::source(),
+                any_text(),
+                prop::option::of(any_text()),
+                prop::option::of(any_text()),
+            )
+                .prop_map(|(mut source, name, url, quote)| {
+                    source.name = name;
+                    source.url = url.or(source.url);
+                    source.quote = quote;
+                    source
+                })
+        }
+
+        fn any_input() -> impl Strategy<Value = NewEvent> {
+            (
+                strategies::new_event(strategies::dyad(), 6),
+                prop::option::of(strategies::event_id(50)),
+                prop::collection::vec(any_source(), 0..3),
+            )
+                .prop_map(|(mut input, id, sources)| {
+                    input.id = id;
+                    if !sources.is_empty() {
+                        input.sources = sources;
+                    }
+                    input
+                })
+        }
+
+        fn any_value() -> impl Strategy<Value = serde_json::Value> {
+            use serde_json::Value;
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any_text().prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::vec((any_text(), inner), 0..6)
+                        .prop_map(|members| Value::Object(members.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Every event type, with any text: the derived id's bytes and the chain's bytes
+            /// are the reference's, byte for byte.
+            #[test]
+            fn the_direct_writer_is_byte_identical_to_the_reference(
+                input in any_input(),
+                position in 1u64..u64::MAX,
+                version in 1u64..1_000_000,
+                seconds in 0i64..4_000_000_000,
+                nanos in 0u32..1_000_000_000,
+                hash in any::<[u8; 32]>(),
+            ) {
+                let (direct, reference) = both_ways(&input, Some("id"));
+                prop_assert_eq!(direct, reference);
+                let (direct, reference) = both_ways(&input, None);
+                prop_assert_eq!(direct, reference);
+
+                let recorded_at = DateTime::from_timestamp(seconds, nanos).unwrap();
+                let today = input.occurred_on;
+                let mut record = input.clone().into_recorded(position, version, today, recorded_at);
+                record.hash = ChainHash(hash);
+                let (direct, reference) = both_ways(&record, Some("hash"));
+                prop_assert_eq!(&direct, &reference);
+                prop_assert_eq!(record.canonical_bytes(), reference);
+                let (direct, reference) = both_ways(&record, None);
+                prop_assert_eq!(direct, reference);
+            }
+
+            /// Any JSON value (integers, strings with any character, keys of any text, nested
+            /// objects and arrays): the same bytes as the reference.
+            #[test]
+            fn the_direct_writer_matches_the_reference_on_any_json(value in any_value()) {
+                let (direct, reference) = both_ways(&value, None);
+                prop_assert_eq!(direct, reference);
+            }
+        }
     }
 
     #[test]

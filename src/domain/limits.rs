@@ -136,7 +136,7 @@ pub fn check_limits(input: &NewEvent) -> Result<(), LimitError> {
         checker.source(index, source)?;
     }
     checker.event(&input.event)?;
-    let size = serde_json::to_vec(input).map_or(usize::MAX, |bytes| bytes.len());
+    let size = json_size(input);
     if size > MAX_EVENT_BYTES {
         return Err(LimitError::EventTooLarge {
             size,
@@ -144,6 +144,25 @@ pub fn check_limits(input: &NewEvent) -> Result<(), LimitError> {
         });
     }
     Ok(())
+}
+
+/// The length of `input`'s compact JSON, counted as it is written rather than kept.
+fn json_size(input: &NewEvent) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, input) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// Walks an event, naming each field it checks by its path.

@@ -2,6 +2,7 @@
 //!
 //! **Invariant:** nothing in `domain` does I/O, reads a clock or knows sled.
 
+mod canonical;
 mod check;
 mod diff;
 mod envelope;

@@ -141,6 +141,7 @@ pub struct Dyad {
     second: Party,
 }
 
+/// Written as its text form (`RUS-USA`), without allocating a `String` for it.
 impl Dyad {
     /// The dyad of two distinct parties, in either order.
     ///
@@ -296,13 +297,18 @@ mod tests {
         let dyad: Dyad = serde_json::from_str(r#""USA-RUS""#).unwrap();
         assert_eq!(serde_json::to_string(&dyad).unwrap(), r#""RUS-USA""#);
         let party: Party = serde_json::from_value(serde_json::json!("RUS")).unwrap();
-        assert_eq!(serde_json::to_value(party).unwrap(), serde_json::json!("RUS"));
+        assert_eq!(
+            serde_json::to_value(party).unwrap(),
+            serde_json::json!("RUS")
+        );
         let map: std::collections::BTreeMap<Party, u8> =
             serde_json::from_str(r#"{"USA":1,"RUS":2}"#).unwrap();
         assert_eq!(serde_json::to_string(&map).unwrap(), r#"{"RUS":2,"USA":1}"#);
         let err = serde_json::from_str::<Party>("5").unwrap_err().to_string();
         assert!(err.contains("expected a string"), "{err}");
-        let err = serde_json::from_str::<Dyad>(r#""RUS-XXX""#).unwrap_err().to_string();
+        let err = serde_json::from_str::<Dyad>(r#""RUS-XXX""#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("XXX"), "{err}");
     }
 

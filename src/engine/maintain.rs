@@ -29,6 +29,9 @@ impl AuxBatch {
     pub fn remove(&mut self, key: Vec<u8>) {
         self.0.insert(key, None);
     }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
     pub fn into_entries(self) -> super::AuxEntries {
         self.0.into_iter().collect()
     }
@@ -41,12 +44,15 @@ impl AuxBatch {
 /// this many events from their snapshots.
 const PERSIST_EVERY: u64 = 65_536;
 
-/// How a dyad's folds move after new records.
-enum Move {
-    /// Apply these records (sorted by time key) to the end.
-    Append(Vec<RecordedEvent>),
-    /// Re-fold from this place of the timeline on.
-    Refold(TimeKey),
+/// A dyad touched by the records `maintain` is given. Its folds move by one rule: when none
+/// of its records is a retraction and all fall after the end of its effective timeline, they
+/// are applied in `(occurred_on, position)` order; otherwise it is re-folded from `earliest`.
+struct Touched {
+    /// Its records, as indices, in position order.
+    records: Vec<usize>,
+    /// The earliest place of its timeline they change.
+    earliest: TimeKey,
+    retracts: bool,
 }
 
 impl Shared {
@@ -125,58 +131,54 @@ impl Shared {
     pub(crate) fn maintain(&self, records: &[RecordedEvent]) -> Result<(), EngineError> {
         let mut folds = super::write(&self.folds);
         let mut batch = AuxBatch::default();
-        let mut earliest: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
-        let mut retracts: HashSet<Dyad> = HashSet::new();
-        for record in records {
+        // Each touched dyad: its records (indices, in position order), the earliest place they
+        // change, and whether one of them is a retraction.
+        let mut touched: BTreeMap<Dyad, Touched> = BTreeMap::new();
+        for (n, record) in records.iter().enumerate() {
             let key = self.earliest_change(record)?;
-            if matches!(record.event, Event::EventRetracted(_)) {
-                retracts.insert(record.dyad);
-            }
-            earliest
-                .entry(record.dyad)
-                .and_modify(|k| *k = (*k).min(key))
-                .or_insert(key);
+            let retracts = matches!(record.event, Event::EventRetracted(_));
+            let dyad = touched.entry(record.dyad).or_insert_with(|| Touched {
+                records: Vec::new(),
+                earliest: key,
+                retracts: false,
+            });
+            dyad.records.push(n);
+            dyad.earliest = dyad.earliest.min(key);
+            dyad.retracts |= retracts;
         }
 
         let mut refolds: BTreeMap<Dyad, TimeKey> = BTreeMap::new();
         let mut ladders = super::lock(&self.ladders);
-        for (dyad, from) in &earliest {
-            ladders.forget_from(*dyad, *from);
+        for (dyad, touched) in &touched {
+            ladders.forget_from(*dyad, touched.earliest);
         }
         drop(ladders);
-        for (&dyad, &from) in &earliest {
+        for (&dyad, touched) in &touched {
+            let from = touched.earliest;
             let fold = self.fold_of(&mut folds, dyad)?;
-            let at_the_end = !retracts.contains(&dyad) && fold.last.is_none_or(|last| from > last);
-            let movement = if at_the_end {
-                let mut mine: Vec<RecordedEvent> =
-                    records.iter().filter(|r| r.dyad == dyad).cloned().collect();
-                mine.sort_by_key(TimeKey::of);
-                Move::Append(mine)
-            } else {
-                Move::Refold(from)
-            };
-            let fold = match movement {
-                Move::Append(mine) => {
-                    let mut fold = std::mem::take(fold);
-                    for record in &mine {
-                        fold.value = evolve(std::mem::take(&mut fold.value), record);
-                        fold.last = Some(TimeKey::of(record));
-                        fold.position = fold.position.max(record.position);
-                        fold.since_snapshot += 1;
-                        if fold.since_snapshot >= self.config.snapshot_every.max(1) {
-                            self.put_snapshot(dyad, TimeKey::of(record), &fold.value, &mut batch)?;
-                            fold.since_snapshot = 0;
-                        }
-                        self.maybe_put_rung(dyad, record, &mut fold);
+            let at_the_end = !touched.retracts && fold.last.is_none_or(|last| from > last);
+            let fold = if at_the_end {
+                let mut mine: Vec<&RecordedEvent> =
+                    touched.records.iter().map(|&n| &records[n]).collect();
+                mine.sort_by_key(|record| TimeKey::of(record));
+                let mut fold = std::mem::take(fold);
+                for record in mine {
+                    fold.value = evolve(std::mem::take(&mut fold.value), record);
+                    fold.last = Some(TimeKey::of(record));
+                    fold.position = fold.position.max(record.position);
+                    fold.since_snapshot += 1;
+                    if fold.since_snapshot >= self.config.snapshot_every.max(1) {
+                        self.put_snapshot(dyad, TimeKey::of(record), &fold.value, &mut batch)?;
+                        fold.since_snapshot = 0;
                     }
-                    fold
+                    self.maybe_put_rung(dyad, record, &mut fold);
                 }
-                Move::Refold(from) => {
-                    refolds.insert(dyad, from);
-                    self.refold(dyad, from, &mut batch)?
-                }
+                fold
+            } else {
+                refolds.insert(dyad, from);
+                self.refold(dyad, from, &mut batch)?
             };
-            folds.dirty_events += records.iter().filter(|r| r.dyad == dyad).count() as u64;
+            folds.dirty_events += touched.records.len() as u64;
             folds.dirty.insert(dyad);
             folds.dyads.insert(dyad, fold);
         }
@@ -193,7 +195,9 @@ impl Shared {
         if folds.dirty_events >= PERSIST_EVERY {
             self.persist_dirty(&mut folds, head, &mut batch)?;
         }
-        self.store.aux_put(batch.into_entries())?;
+        if !batch.is_empty() {
+            self.store.aux_put(batch.into_entries())?;
+        }
         Ok(())
     }
 
@@ -356,7 +360,7 @@ impl Shared {
     ) -> Result<(), EngineError> {
         batch.put(
             keys::projection(BilateralState::NAME, Some(dyad)),
-            encode(&stored(fold, BilateralState::VERSION)?)?,
+            encode_stored(fold, BilateralState::VERSION)?,
         );
         Ok(())
     }
@@ -489,19 +493,27 @@ fn bad_key(key: &[u8]) -> EngineError {
     }
 }
 
-fn stored<P: serde::Serialize>(
+/// The bytes of a stored projection ([`StoredProjection`]): its value is serialized in place,
+/// not through a `serde_json::Value` (which would build a tree of the whole state first).
+fn encode_stored<P: serde::Serialize>(
     fold: &Fold<P>,
     version: u32,
-) -> Result<StoredProjection, EngineError> {
-    Ok(StoredProjection {
+) -> Result<Vec<u8>, EngineError> {
+    /// [`StoredProjection`] with a borrowed value: the same members, so it decodes as one.
+    #[derive(serde::Serialize)]
+    struct StoredRef<'a, P> {
+        version: u32,
+        position: u64,
+        last: Option<(NaiveDate, u64)>,
+        since_snapshot: u64,
+        value: &'a P,
+    }
+    encode(&StoredRef {
         version,
         position: fold.position,
         last: fold.last.map(|k| (k.on, k.position)),
         since_snapshot: fold.since_snapshot,
-        value: serde_json::to_value(&fold.value).map_err(|err| EngineError::BadCache {
-            what: "projection value".into(),
-            reason: err.to_string(),
-        })?,
+        value: &fold.value,
     })
 }
 
@@ -642,7 +654,7 @@ impl<P: Projection> Slot for Registered<P> {
             self.raw.position = head.max(self.raw.position);
             out.push((
                 keys::projection(P::NAME, None),
-                Some(encode(&stored(&self.raw, P::VERSION)?)?),
+                Some(encode_stored(&self.raw, P::VERSION)?),
             ));
             return Ok(out);
         }
@@ -650,7 +662,7 @@ impl<P: Projection> Slot for Registered<P> {
             if let Some(fold) = self.per_dyad.get(&dyad) {
                 out.push((
                     keys::projection(P::NAME, Some(dyad)),
-                    Some(encode(&stored(fold, P::VERSION)?)?),
+                    Some(encode_stored(fold, P::VERSION)?),
                 ));
             }
         }

@@ -343,26 +343,43 @@ impl Engine {
         let _writer = lock(&shared.writer);
         let attempts = shared.config.max_retries.saturating_add(1);
         for _ in 0..attempts {
-            let plan = shared.plan(&events)?;
+            // A conflict plans again from `events`, so the plan's inputs are moved, not copied.
+            let mut plan = shared.plan(&events)?;
             let options = AppendOptions {
-                expected: plan.expected.clone(),
+                expected: std::mem::take(&mut plan.expected),
                 durability: shared.config.durability,
             };
-            let appended = match shared.store.append(plan.inputs.clone(), &options) {
+            let appended = match shared
+                .store
+                .append(std::mem::take(&mut plan.inputs), &options)
+            {
                 Ok(appended) => appended,
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(err) => return Err(err.into()),
             };
-            let stored: Vec<RecordedEvent> = appended
-                .iter()
-                .filter(|a| a.stored)
-                .map(|a| a.record.clone())
-                .collect();
-            if !stored.is_empty() {
-                shared.maintain(&stored)?;
-                shared.publish_head(shared.store.head().position);
+            let (records, stored): (Vec<RecordedEvent>, Vec<bool>) = appended
+                .into_iter()
+                .map(|appended| (appended.record, appended.stored))
+                .unzip();
+            if stored.iter().all(|&stored| stored) {
+                // The usual case: every record is new, and the caches take them as they are.
+                if !records.is_empty() {
+                    shared.maintain(&records)?;
+                    shared.publish_head(shared.store.head().position);
+                }
+            } else {
+                let new: Vec<RecordedEvent> = records
+                    .iter()
+                    .zip(&stored)
+                    .filter(|(_, stored)| **stored)
+                    .map(|(record, _)| record.clone())
+                    .collect();
+                if !new.is_empty() {
+                    shared.maintain(&new)?;
+                    shared.publish_head(shared.store.head().position);
+                }
             }
-            return Ok(plan.results(appended));
+            return Ok(plan.results(records, &stored));
         }
         Err(EngineError::TooManyConflicts { attempts })
     }
@@ -565,7 +582,7 @@ impl Engine {
     pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
-        let restored = shared.store.restore(records.clone())?;
+        let restored = shared.store.restore_from(&records)?;
         let new = &records[records.len().saturating_sub(restored as usize)..];
         if !new.is_empty() {
             shared.maintain(new)?;
@@ -887,6 +904,10 @@ impl Shared {
         let now = Utc::now();
         let today = now.date_naive();
         let mut plan = Plan::default();
+        // The records the batch's new inputs would become, in order. Each is the one copy of
+        // its input; the dyads' working states refer to them by index, and they become the
+        // inputs of the append at the end.
+        let mut candidates: Vec<RecordedEvent> = Vec::with_capacity(events.len());
         // Load every dyad's fold first, then plan under a read lock on all of them.
         {
             let mut folds = write(&self.folds);
@@ -917,7 +938,7 @@ impl Shared {
                 });
             }
             if let Some(&earlier) = batch_ids.get(&id) {
-                if input.matches(&plan.candidates[earlier]) {
+                if input.matches(&candidates[earlier]) {
                     plan.outcomes.push(Outcome::New(earlier));
                     continue;
                 }
@@ -940,63 +961,60 @@ impl Shared {
                         state: None,
                         unapplied: Vec::new(),
                         last: fold.last,
-                        history: None,
+                        known: None,
                         pending: Vec::new(),
                     })
                 }
             };
+            // The input normalized (`id` and `reported_on` filled in) as the record it would
+            // become; the store assigns the same position and version (the writer lock is held).
             let mut normalized = input.clone();
             normalized.id = Some(id.clone());
-            normalized.reported_on = Some(input.reported_on.unwrap_or(today));
             let version = dyad_work.version + dyad_work.pending.len() as u64 + 1;
-            let candidate = normalized
-                .clone()
-                .into_recorded(next_position, version, today, now);
+            let candidate = normalized.into_recorded(next_position, version, today, now);
             let key = TimeKey::of(&candidate);
             let at_the_end = !matches!(candidate.event, Event::EventRetracted(_))
                 && dyad_work.last.is_none_or(|last| key > last);
             let mut from_snapshot = None;
             let checked = if at_the_end {
-                check(dyad_work.state(), &candidate)
+                check(dyad_work.state(&candidates), &candidate)
             } else if dyad_work.pending.is_empty()
-                && let Some(outcome) = self.check_from_snapshot(dyad_work.state(), &candidate)?
+                && let Some(outcome) =
+                    self.check_from_snapshot(dyad_work.state(&candidates), &candidate)?
             {
                 outcome.map(|accepted| from_snapshot = Some(accepted))
             } else {
-                let history = match &mut dyad_work.history {
-                    Some(history) => history,
-                    slot @ None => slot.insert(self.dyad_log(input.dyad)?),
-                };
-                let mut known = history.clone();
-                known.extend(dyad_work.pending.iter().cloned());
-                check_in_history(&known, &candidate)
+                let known = dyad_work.known(self, input.dyad, &candidates)?;
+                check_in_history(known, &candidate)
             };
             checked.map_err(|rejection| EngineError::Rejected {
                 index,
                 id: id.clone(),
                 rejection,
             })?;
-            dyad_work.pending.push(candidate.clone());
+            let n = candidates.len();
+            dyad_work.pending.push(n);
+            if let Some(known) = &mut dyad_work.known {
+                known.push(candidate.clone());
+            }
             if at_the_end {
                 // Folded in only if a later event of this dyad needs it.
-                dyad_work.unapplied.push(candidate.clone());
+                dyad_work.unapplied.push(n);
                 dyad_work.last = Some(key);
             } else if let Some((state, last)) = from_snapshot {
                 dyad_work.unapplied.clear();
                 dyad_work.state = Some(state);
                 dyad_work.last = last;
             } else {
-                let mut known = dyad_work.history.clone().unwrap_or_default();
-                known.extend(dyad_work.pending.iter().cloned());
-                let timeline = crate::domain::effective_timeline(&known, &Query::default());
+                let known = dyad_work.known.as_deref().unwrap_or_default();
+                let timeline = crate::domain::effective_timeline(known, &Query::default());
                 dyad_work.last = timeline.last().map(|r| TimeKey::of(r));
                 dyad_work.unapplied.clear();
-                dyad_work.state = Some(state_at(&known, &Query::default()));
+                dyad_work.state = Some(state_at(known, &Query::default()));
             }
-            batch_ids.insert(id, plan.candidates.len());
-            plan.outcomes.push(Outcome::New(plan.candidates.len()));
-            plan.candidates.push(candidate);
-            plan.inputs.push(normalized);
+            batch_ids.insert(id, n);
+            plan.outcomes.push(Outcome::New(n));
+            candidates.push(candidate);
             next_position += 1;
         }
         for (dyad, dyad_work) in work {
@@ -1009,6 +1027,10 @@ impl Shared {
             }
         }
         drop(folds);
+        plan.inputs = candidates
+            .into_iter()
+            .map(RecordedEvent::into_input)
+            .collect();
         Ok(plan)
     }
 }
@@ -1085,7 +1107,8 @@ impl Shared {
     }
 }
 
-/// One dyad's working state while a batch is checked.
+/// One dyad's working state while a batch is checked. Accepted events are indices into the
+/// batch's candidates.
 struct Work<'a> {
     version: u64,
     /// The engine's fold of the dyad, as stored.
@@ -1093,32 +1116,53 @@ struct Work<'a> {
     /// The working state, once it differs from `base` (before `unapplied`).
     state: Option<BilateralState>,
     /// Accepted events at the end of the timeline not yet folded into the working state.
-    unapplied: Vec<RecordedEvent>,
+    unapplied: Vec<usize>,
     last: Option<TimeKey>,
-    history: Option<Vec<RecordedEvent>>,
-    pending: Vec<RecordedEvent>,
+    /// The dyad's whole log followed by the batch's accepted events of the dyad, once the
+    /// reference check has needed it.
+    known: Option<Vec<RecordedEvent>>,
+    /// The batch's accepted events of the dyad.
+    pending: Vec<usize>,
 }
 
 impl Work<'_> {
     /// The state the next event lands in: `base` (or the working state) with every accepted
     /// event of the batch folded in.
-    fn state(&mut self) -> &BilateralState {
+    fn state(&mut self, candidates: &[RecordedEvent]) -> &BilateralState {
         if !self.unapplied.is_empty() {
             let base = self.base;
             let state = self.state.get_or_insert_with(|| base.clone());
-            for record in self.unapplied.drain(..) {
-                *state = evolve(std::mem::take(state), &record);
+            for n in self.unapplied.drain(..) {
+                *state = evolve(std::mem::take(state), &candidates[n]);
             }
         }
         self.state.as_ref().unwrap_or(self.base)
+    }
+
+    /// The dyad's log with the batch's accepted events of the dyad, read on first use.
+    fn known(
+        &mut self,
+        shared: &Shared,
+        dyad: Dyad,
+        candidates: &[RecordedEvent],
+    ) -> Result<&[RecordedEvent], EngineError> {
+        let known = match &mut self.known {
+            Some(known) => known,
+            slot @ None => {
+                let mut known = shared.dyad_log(dyad)?;
+                known.extend(self.pending.iter().map(|&n| candidates[n].clone()));
+                slot.insert(known)
+            }
+        };
+        Ok(known)
     }
 }
 
 /// What a batch will append, and how each input maps to a result.
 #[derive(Default)]
 struct Plan {
+    /// The new inputs to append, normalized (`id` and `reported_on` filled in).
     inputs: Vec<NewEvent>,
-    candidates: Vec<RecordedEvent>,
     expected: HashMap<Dyad, ExpectedVersion>,
     outcomes: Vec<Outcome>,
 }
@@ -1131,8 +1175,18 @@ enum Outcome {
 }
 
 impl Plan {
-    fn results(self, appended: Vec<Appended>) -> Vec<Appended> {
-        let mut seen = vec![false; appended.len()];
+    /// The result of each input, from the store's records (in append order) and whether each
+    /// was stored. A record is moved into its last result and copied only for the inputs that
+    /// repeat an earlier one of the batch.
+    fn results(self, records: Vec<RecordedEvent>, stored: &[bool]) -> Vec<Appended> {
+        let mut uses = vec![0usize; records.len()];
+        for outcome in &self.outcomes {
+            if let Outcome::New(n) = outcome {
+                uses[*n] += 1;
+            }
+        }
+        let mut seen = vec![false; records.len()];
+        let mut records: Vec<Option<RecordedEvent>> = records.into_iter().map(Some).collect();
         self.outcomes
             .into_iter()
             .map(|outcome| match outcome {
@@ -1142,9 +1196,18 @@ impl Plan {
                 },
                 Outcome::New(n) => {
                     let first = !std::mem::replace(&mut seen[n], true);
+                    uses[n] -= 1;
+                    let record = if uses[n] == 0 {
+                        records[n].take()
+                    } else {
+                        records[n].clone()
+                    };
+                    let Some(record) = record else {
+                        unreachable!("each record is moved out at its last use only")
+                    };
                     Appended {
-                        record: appended[n].record.clone(),
-                        stored: appended[n].stored && first,
+                        record,
+                        stored: stored[n] && first,
                     }
                 }
             })

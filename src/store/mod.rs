@@ -628,6 +628,12 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, StoreError> {
+        self.restore_from(&records)
+    }
+
+    /// [`Store::restore`] of borrowed records, so that a caller that needs them afterwards
+    /// (the engine's caches) does not copy them.
+    pub(crate) fn restore_from(&self, records: &[RecordedEvent]) -> Result<u64, StoreError> {
         let restored = {
             let mut writer = self.lock_writer();
             let held_up_to = writer.head.position;
@@ -647,7 +653,7 @@ impl Store {
                     && record.position <= held_up_to
                     && held.is_none_or(|last| record.position == last + 1);
                 if leading {
-                    if self.read_position(record.position)?.as_ref() != Some(&record) {
+                    if self.read_position(record.position)?.as_ref() != Some(record) {
                         return Err(bad(
                             "the store holds another record at this position".to_owned()
                         ));
@@ -706,7 +712,7 @@ impl Store {
                 position = record.position;
                 hash = record.hash;
                 last_recorded_at = record.recorded_at;
-                self.stage(&mut batch, &record, &mut staged)?;
+                self.stage(&mut batch, record, &mut staged)?;
             }
             if new_versions.is_empty() {
                 return Ok(0);
@@ -751,14 +757,9 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn dyad_version(&self, dyad: Dyad) -> Result<u64, StoreError> {
-        match self
-            .log
-            .get(version_key(dyad))
-            .map_err(|err| self.io(err))?
-        {
-            Some(bytes) => decode_u64(&bytes).map_err(|reason| self.index_fault(reason)),
-            None => Ok(0),
-        }
+        // The writer keeps every dyad's version in memory (read on open, updated with each
+        // append under the same lock): the same answer as the `V` key, without a tree lookup.
+        Ok(self.lock_writer().version(dyad))
     }
 
     /// Every dyad with its version, sorted.
@@ -1256,15 +1257,30 @@ impl Store {
     /// assert!(store.aux_get(b"b")?.is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn aux_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (key, value) in entries {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
+    pub fn aux_put(&self, mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        // sled's `apply_batch` rolls its IO buffer twice whatever the batch holds, so a batch
+        // is used only where atomicity needs one: nothing for no entry, a plain write for one.
+        match entries.len() {
+            0 => {}
+            1 => {
+                let written = match entries.pop() {
+                    Some((key, Some(value))) => self.aux.insert(key, value).map(drop),
+                    Some((key, None)) => self.aux.remove(key).map(drop),
+                    None => Ok(()),
+                };
+                written.map_err(|err| self.io(err))?;
+            }
+            _ => {
+                let mut batch = sled::Batch::default();
+                for (key, value) in entries {
+                    match value {
+                        Some(value) => batch.insert(key, value),
+                        None => batch.remove(key),
+                    }
+                }
+                self.aux.apply_batch(batch).map_err(|err| self.io(err))?;
             }
         }
-        self.aux.apply_batch(batch).map_err(|err| self.io(err))?;
         self.make_durable(self.config.aux_durability)
     }
 

@@ -128,8 +128,14 @@ impl Shared {
     }
 
     /// Brings every cache up to date after `records` (in position order) were appended.
-    pub(crate) fn maintain(&self, records: &[RecordedEvent]) -> Result<(), EngineError> {
-        let mut folds = super::write(&self.folds);
+    ///
+    /// `folds` is the write guard the caller took before appending `records`, so that no
+    /// query sees the new log through caches that do not know of it yet.
+    pub(crate) fn maintain(
+        &self,
+        folds: &mut Folds,
+        records: &[RecordedEvent],
+    ) -> Result<(), EngineError> {
         let mut batch = AuxBatch::default();
         // Each touched dyad: its records (indices, in position order), the earliest place they
         // change, and whether one of them is a retraction.
@@ -155,7 +161,7 @@ impl Shared {
         drop(ladders);
         for (&dyad, touched) in &touched {
             let from = touched.earliest;
-            let fold = self.fold_of(&mut folds, dyad)?;
+            let fold = self.fold_of(folds, dyad)?;
             let at_the_end = !touched.retracts && fold.last.is_none_or(|last| from > last);
             let fold = if at_the_end {
                 let mut mine: Vec<&RecordedEvent> =
@@ -193,7 +199,7 @@ impl Shared {
             }
         }
         if folds.dirty_events >= PERSIST_EVERY {
-            self.persist_dirty(&mut folds, head, &mut batch)?;
+            self.persist_dirty(folds, head, &mut batch)?;
         }
         if !batch.is_empty() {
             self.store.aux_put(batch.into_entries())?;

@@ -349,6 +349,9 @@ impl Engine {
                 expected: std::mem::take(&mut plan.expected),
                 durability: shared.config.durability,
             };
+            // Queries wait from the append until the caches know of it: one that read the new
+            // log from a cached state made before it could mix the two timelines.
+            let mut folds = write(&shared.folds);
             let appended = match shared
                 .store
                 .append(std::mem::take(&mut plan.inputs), &options)
@@ -364,7 +367,7 @@ impl Engine {
             if stored.iter().all(|&stored| stored) {
                 // The usual case: every record is new, and the caches take them as they are.
                 if !records.is_empty() {
-                    shared.maintain(&records)?;
+                    shared.maintain(&mut folds, &records)?;
                     shared.publish_head(shared.store.head().position);
                 }
             } else {
@@ -375,7 +378,7 @@ impl Engine {
                     .map(|(record, _)| record.clone())
                     .collect();
                 if !new.is_empty() {
-                    shared.maintain(&new)?;
+                    shared.maintain(&mut folds, &new)?;
                     shared.publish_head(shared.store.head().position);
                 }
             }
@@ -582,10 +585,11 @@ impl Engine {
     pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
+        let mut folds = write(&shared.folds);
         let restored = shared.store.restore_from(&records)?;
         let new = &records[records.len().saturating_sub(restored as usize)..];
         if !new.is_empty() {
-            shared.maintain(new)?;
+            shared.maintain(&mut folds, new)?;
             shared.publish_head(shared.store.head().position);
         }
         Ok(restored)

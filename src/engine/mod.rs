@@ -982,10 +982,12 @@ impl Shared {
             let mut from_snapshot = None;
             let checked = if at_the_end {
                 check(dyad_work.state(&candidates), &candidate)
-            } else if dyad_work.pending.is_empty()
-                && let Some(outcome) =
-                    self.check_from_snapshot(dyad_work.state(&candidates), &candidate)?
-            {
+            } else if let Some(outcome) = {
+                let pending: Vec<&RecordedEvent> =
+                    dyad_work.pending.iter().map(|&n| &candidates[n]).collect();
+                let current = dyad_work.state(&candidates);
+                self.check_from_snapshot(current, &pending, &candidate)?
+            } {
                 outcome.map(|accepted| from_snapshot = Some(accepted))
             } else {
                 let known = dyad_work.known(self, input.dyad, &candidates)?;
@@ -1043,19 +1045,29 @@ impl Shared {
 type Accepted = (BilateralState, Option<TimeKey>);
 
 impl Shared {
-    /// Checks a retroactive event or a retraction of a dyad with nothing else pending in the
-    /// batch from the nearest snapshot before the place it changes, instead of from the
-    /// dyad's whole log: [`check_continuing`] for an event, the store's retraction marks for a
-    /// retraction's target. `Ok(None)` leaves the case to the reference `check_in_history` (a retraction of
-    /// an event retracted already, whose message names the earlier retraction). On acceptance,
-    /// the whole timeline's state with the candidate and its last place.
+    /// Checks a retroactive event or a retraction from the nearest state at hand (a rung or a
+    /// snapshot) before the place it changes, instead of from the dyad's whole log:
+    /// [`check_continuing`] for an event, the store's retraction marks for a retraction's
+    /// target. `pending` are the batch's accepted events of the dyad, merged into the stored
+    /// timeline. `Ok(None)` leaves the case to the reference `check_in_history`: a retraction
+    /// of an event retracted already (whose message names the earlier retraction), a retraction
+    /// while the batch holds other events of its dyad (its target may be one of them), and any
+    /// event after a retraction in the batch. On acceptance, the whole timeline's state with the
+    /// candidate and its last place.
     fn check_from_snapshot(
         &self,
         current: &BilateralState,
+        pending: &[&RecordedEvent],
         candidate: &RecordedEvent,
     ) -> Result<Option<Result<Accepted, Rejection>>, EngineError> {
         let dyad = candidate.dyad;
         let key = TimeKey::of(candidate);
+        let retraction = |record: &RecordedEvent| matches!(record.event, Event::EventRetracted(_));
+        if pending.iter().any(|record| retraction(record))
+            || (retraction(candidate) && !pending.is_empty())
+        {
+            return Ok(None);
+        }
         let (from, skip) = match &candidate.event {
             Event::EventRetracted(retraction) => {
                 if let Err(rejection) = check(current, candidate) {
@@ -1081,18 +1093,24 @@ impl Shared {
             }
             _ => (key, None),
         };
-        // The last snapshot strictly before `from` (positions start at 1).
+        // The last state at hand strictly before `from` and before every pending event of the
+        // batch, which the stored states do not hold (positions start at 1).
+        let from = pending.iter().map(|r| TimeKey::of(r)).fold(from, TimeKey::min);
         let before = TimeKey {
             on: from.on,
             position: from.position.saturating_sub(1),
         };
         let (base, after) = self.snapshot_at_or_before(dyad, before)?;
-        let rest: Vec<RecordedEvent> = self
+        let mut rest: Vec<RecordedEvent> = self
             .timeline_after(dyad, after, None)
             .filter(|record| {
                 !matches!((record, skip), (Ok(record), Some(skip)) if TimeKey::of(record) == skip)
             })
             .collect::<Result<_, _>>()?;
+        if !pending.is_empty() {
+            rest.extend(pending.iter().map(|&record| record.clone()));
+            rest.sort_by_key(TimeKey::of);
+        }
         let last = rest.last().map(TimeKey::of).max(Some(key)).max(after);
         if skip.is_some() {
             // A retraction always takes effect: fold the timeline without its target, with it.

@@ -571,3 +571,56 @@ fn verify_finds_a_retraction_that_did_not_take_its_target_out_of_the_timeline() 
         other => panic!("expected a fault at the retraction, got {other:?}"),
     }
 }
+
+/// A back-dated event is checked from the nearest state at hand with the batch's earlier
+/// events of its dyad merged into the stored timeline: both what it lands in and what it would
+/// make fail later include them.
+#[test]
+fn a_back_dated_event_is_checked_with_the_batch_events_of_its_dyad() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(&dir);
+    let on = |day: u32, event: serde_json::Value| {
+        input(
+            serde_json::json!({"dyad": "RUS-USA", "occurred_on": format!("2025-03-{day:02}"),
+            "event": event}),
+        )
+    };
+    let agreed = |step: &str| serde_json::json!({"type": "StepAgreed", "step": step, "description": "a step"});
+    engine
+        .record_batch(vec![on(1, agreed("a")), on(20, agreed("b"))])
+        .unwrap();
+    // A step agreed at the end, an irritant back-dated before it, then the step progressed:
+    // the progress lands in a state that must hold the step agreed earlier in the batch.
+    let irritant = serde_json::json!({"type": "IrritantRaised", "irritant": "i",
+        "raised_by": "RUS", "description": "an irritant"});
+    let progressed =
+        serde_json::json!({"type": "StepProgressed", "step": "x", "stage": "implementing"});
+    engine
+        .record_batch(vec![
+            on(25, agreed("x")),
+            on(10, irritant),
+            on(26, progressed),
+        ])
+        .unwrap();
+    let state = engine.state(rus_usa()).unwrap();
+    assert_eq!(state, reference(&engine, rus_usa(), &Query::default()));
+    assert_eq!(
+        state
+            .steps
+            .get(&"x".parse::<ItemId>().unwrap())
+            .map(|s| s.stage),
+        Some(StepStage::Implementing)
+    );
+    // The same step agreed at the end and then, back-dated, again: the earlier agreement would
+    // make the later one (in the batch, not yet stored) fail, so it is refused.
+    let head = engine.head();
+    let err = engine
+        .record_batch(vec![on(28, agreed("y")), on(22, agreed("y"))])
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Rejected { index: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(engine.head(), head);
+    engine.verify().unwrap();
+}

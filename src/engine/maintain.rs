@@ -298,21 +298,24 @@ impl Shared {
         from: TimeKey,
         batch: &mut AuxBatch,
     ) -> Result<Fold<BilateralState>, EngineError> {
+        // The stored snapshots at or after `from` are stale (only their keys are read), and
+        // the fold starts from the last state at hand before it: a rung, or a stored snapshot.
         let snapshots = keys::snapshot_prefix(dyad);
-        let mut start: Option<(TimeKey, Vec<u8>)> = None;
-        for entry in self.store.aux_scan(&snapshots) {
-            let (key, value) = entry?;
-            match keys::time_of(&key) {
-                Some(at) if at < from => start = Some((at, value)),
-                Some(_) => batch.remove(key),
-                None => return Err(bad_key(&key)),
-            }
+        for key in self
+            .store
+            .aux_keys_from(&snapshots, &keys::with_time(&snapshots, from))
+        {
+            batch.remove(key?);
         }
+        let before = TimeKey {
+            on: from.on,
+            position: from.position.saturating_sub(1),
+        };
         let mut fold = Fold::<BilateralState>::default();
-        if let Some((at, bytes)) = start {
-            fold.value = decode(&bytes, "snapshot")?;
+        if let (value, Some(at)) = self.snapshot_at_or_before(dyad, before)? {
+            fold.position = value.position;
+            fold.value = value;
             fold.last = Some(at);
-            fold.position = fold.value.position;
         }
         let every = self.config.snapshot_every.max(1);
         for record in self.timeline_after(dyad, fold.last, None) {

@@ -1095,7 +1095,10 @@ impl Shared {
         };
         // The last state at hand strictly before `from` and before every pending event of the
         // batch, which the stored states do not hold (positions start at 1).
-        let from = pending.iter().map(|r| TimeKey::of(r)).fold(from, TimeKey::min);
+        let from = pending
+            .iter()
+            .map(|r| TimeKey::of(r))
+            .fold(from, TimeKey::min);
         let before = TimeKey {
             on: from.on,
             position: from.position.saturating_sub(1),

@@ -1307,6 +1307,33 @@ impl Store {
         })
     }
 
+    /// The auxiliary keys that start with `prefix` and are at least `from`, in key order,
+    /// without reading their values.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// store.aux_put(vec![(b"s/1".to_vec(), Some(b"a".to_vec())), (b"s/3".to_vec(), Some(b"b".to_vec()))])?;
+    /// let keys: Vec<Vec<u8>> = store.aux_keys_from(b"s/", b"s/2").collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, vec![b"s/3".to_vec()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn aux_keys_from<'a>(
+        &'a self,
+        prefix: &[u8],
+        from: &[u8],
+    ) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<'a> {
+        let prefix = prefix.to_vec();
+        self.aux
+            .range(from.max(prefix.as_slice())..)
+            .keys()
+            .take_while(move |key| key.as_ref().map_or(true, |key| key.starts_with(&prefix)))
+            .map(move |key| key.map(|key| key.to_vec()).map_err(|err| self.io(err)))
+    }
+
     /// The last auxiliary entry whose key starts with `prefix` and is at most `last`, if any:
     /// one read, however many entries come before it.
     ///

@@ -110,7 +110,7 @@ fn as_of(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group(format!("one dyad of {n} events"));
     group.sample_size(20);
-    group.bench_function("as_of (middle), from a snapshot", |b| {
+    group.bench_function("as_of (middle), from the ladder in memory", |b| {
         b.iter(|| black_box(engine.query(dyad, &fast).expect("query")))
     });
     group.bench_function("full fold (known_at path)", |b| {

@@ -169,15 +169,7 @@ impl Shared {
                 mine.sort_by_key(|record| TimeKey::of(record));
                 let mut fold = std::mem::take(fold);
                 for record in mine {
-                    fold.value = evolve(std::mem::take(&mut fold.value), record);
-                    fold.last = Some(TimeKey::of(record));
-                    fold.position = fold.position.max(record.position);
-                    fold.since_snapshot += 1;
-                    if fold.since_snapshot >= self.config.snapshot_every.max(1) {
-                        self.put_snapshot(dyad, TimeKey::of(record), &fold.value, &mut batch)?;
-                        fold.since_snapshot = 0;
-                    }
-                    self.maybe_put_rung(dyad, record, &mut fold);
+                    self.fold_forward(dyad, &mut fold, record, &mut batch)?;
                 }
                 fold
             } else {
@@ -307,44 +299,45 @@ impl Shared {
         {
             batch.remove(key?);
         }
-        let before = TimeKey {
-            on: from.on,
-            position: from.position.saturating_sub(1),
-        };
         let mut fold = Fold::<BilateralState>::default();
-        if let (value, Some(at)) = self.snapshot_at_or_before(dyad, before)? {
+        if let (value, Some(at)) = self.state_before(dyad, from)? {
             fold.position = value.position;
             fold.value = value;
             fold.last = Some(at);
         }
-        let every = self.config.snapshot_every.max(1);
         for record in self.timeline_after(dyad, fold.last, None) {
-            let record = record?;
-            let at = TimeKey::of(&record);
-            fold.value = evolve(std::mem::take(&mut fold.value), &record);
-            fold.last = Some(at);
-            fold.position = fold.position.max(record.position);
-            fold.since_snapshot += 1;
-            if fold.since_snapshot >= every {
-                self.put_snapshot(dyad, at, &fold.value, batch)?;
-                fold.since_snapshot = 0;
-            }
-            self.maybe_put_rung(dyad, &record, &mut fold);
+            self.fold_forward(dyad, &mut fold, &record?, batch)?;
         }
         Ok(fold)
     }
 
-    /// Keeps the fold's state as a rung of the dyad's ladder once `rung_every` events have
-    /// been folded into it since the last: the ladder grows as the timeline does, so an
-    /// `as_of` on a dyad the engine has folded starts at most that many events before its
-    /// date.
-    fn maybe_put_rung(&self, dyad: Dyad, record: &RecordedEvent, fold: &mut Fold<BilateralState>) {
+    /// Folds `record`, the next of the dyad's timeline, into `fold`. Every `snapshot_every`
+    /// events it writes a snapshot to `batch`; every `rung_every` it keeps the state as a rung
+    /// of the dyad's ladder, so the ladder grows as the timeline does and an `as_of` on a dyad
+    /// the engine has folded starts at most that many events before its date.
+    fn fold_forward(
+        &self,
+        dyad: Dyad,
+        fold: &mut Fold<BilateralState>,
+        record: &RecordedEvent,
+        batch: &mut AuxBatch,
+    ) -> Result<(), EngineError> {
+        let at = TimeKey::of(record);
+        fold.value = evolve(std::mem::take(&mut fold.value), record);
+        fold.last = Some(at);
+        fold.position = fold.position.max(record.position);
+        fold.since_snapshot += 1;
+        if fold.since_snapshot >= self.config.snapshot_every.max(1) {
+            self.put_snapshot(dyad, at, &fold.value, batch)?;
+            fold.since_snapshot = 0;
+        }
         let every = self.config.rung_every.max(1);
         fold.since_rung += 1;
         if fold.since_rung >= every {
-            super::lock(&self.ladders).put(dyad, TimeKey::of(record), fold.value.clone(), every);
+            super::lock(&self.ladders).put(dyad, at, fold.value.clone(), every);
             fold.since_rung = 0;
         }
+        Ok(())
     }
 
     fn put_snapshot(
@@ -430,19 +423,26 @@ impl Shared {
         Ok(state)
     }
 
-    /// The nearest state of a dyad at or before `limit` that is at hand, with its place; the
-    /// empty state before any. That is the last rung of the dyad's ladder, unless the last
-    /// stored snapshot is later: then that snapshot is read (a whole state, decoded).
-    pub(crate) fn snapshot_at_or_before(
+    /// The nearest state of a dyad strictly before the place `from` that is at hand, with
+    /// its place (see [`Shared::state_at_hand`]).
+    pub(crate) fn state_before(
         &self,
         dyad: Dyad,
-        limit: TimeKey,
+        from: TimeKey,
     ) -> Result<(BilateralState, Option<TimeKey>), EngineError> {
+        // Positions start at 1, so the place just before `from` is one position lower.
+        let limit = TimeKey {
+            on: from.on,
+            position: from.position.saturating_sub(1),
+        };
         let (state, at, _) = self.state_at_hand(dyad, limit)?;
         Ok((state, at))
     }
 
-    /// [`Shared::snapshot_at_or_before`], and whether the state was read from the store.
+    /// The nearest state of a dyad at or before `limit` that is at hand, with its place and
+    /// whether it was read from the store; the empty state before any. That is the last rung
+    /// of the dyad's ladder, unless the last stored snapshot is later: then that snapshot is
+    /// read (a whole state, decoded).
     fn state_at_hand(
         &self,
         dyad: Dyad,

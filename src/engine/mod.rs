@@ -1094,16 +1094,12 @@ impl Shared {
             _ => (key, None),
         };
         // The last state at hand strictly before `from` and before every pending event of the
-        // batch, which the stored states do not hold (positions start at 1).
+        // batch, which the stored states do not hold.
         let from = pending
             .iter()
             .map(|r| TimeKey::of(r))
             .fold(from, TimeKey::min);
-        let before = TimeKey {
-            on: from.on,
-            position: from.position.saturating_sub(1),
-        };
-        let (base, after) = self.snapshot_at_or_before(dyad, before)?;
+        let (base, after) = self.state_before(dyad, from)?;
         let mut rest: Vec<RecordedEvent> = self
             .timeline_after(dyad, after, None)
             .filter(|record| {

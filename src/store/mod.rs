@@ -327,9 +327,6 @@ impl Writer {
     }
 }
 
-/// An auxiliary key and its value.
-pub type AuxEntry = (Vec<u8>, Vec<u8>);
-
 /// The format version of the store this build writes and reads (format 1 is migrated on open).
 pub const FORMAT_VERSION: u32 = 2;
 const FORMAT_KEY: &[u8] = b"format_version";
@@ -1332,33 +1329,6 @@ impl Store {
             .keys()
             .take_while(move |key| key.as_ref().map_or(true, |key| key.starts_with(&prefix)))
             .map(move |key| key.map(|key| key.to_vec()).map_err(|err| self.io(err)))
-    }
-
-    /// The last auxiliary entry whose key starts with `prefix` and is at most `last`, if any:
-    /// one read, however many entries come before it.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use detente::store::{Store, StoreConfig};
-    /// let dir = tempfile::tempdir()?;
-    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
-    /// store.aux_put(vec![(b"s/1".to_vec(), Some(b"a".to_vec())), (b"s/3".to_vec(), Some(b"b".to_vec()))])?;
-    /// assert_eq!(store.aux_last(b"s/", b"s/2")?, Some((b"s/1".to_vec(), b"a".to_vec())));
-    /// assert_eq!(store.aux_last(b"s/", b"s/0")?, None);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn aux_last(&self, prefix: &[u8], last: &[u8]) -> Result<Option<AuxEntry>, StoreError> {
-        if last < prefix {
-            return Ok(None);
-        }
-        match self.aux.range(prefix..=last).next_back() {
-            Some(entry) => {
-                let (key, value) = entry.map_err(|err| self.io(err))?;
-                Ok(Some((key.to_vec(), value.to_vec())))
-            }
-            None => Ok(None),
-        }
     }
 
     /// The key of the last auxiliary entry in `prefix..=last`, without reading its value.

@@ -370,12 +370,7 @@ pub fn check_in_history(
         anomaly.event_id != candidate.id && !anomalies_before.contains(&anomaly.event_id)
     });
     match broken {
-        Some(anomaly) => Err(Rejection::BreaksLaterEvent {
-            occurred_on: candidate.occurred_on,
-            later: anomaly.event_id.clone(),
-            position: anomaly.position,
-            reason: anomaly.reason.clone(),
-        }),
+        Some(anomaly) => Err(breaks_later(candidate, anomaly)),
         None => Ok(()),
     }
 }
@@ -440,13 +435,19 @@ pub fn check_continuing(
         .skip(folded)
         .find(|anomaly| anomaly.event_id != candidate.id && !known.contains(&anomaly.event_id));
     match broken {
-        Some(anomaly) => Err(Rejection::BreaksLaterEvent {
-            occurred_on: candidate.occurred_on,
-            later: anomaly.event_id.clone(),
-            position: anomaly.position,
-            reason: anomaly.reason.clone(),
-        }),
+        Some(anomaly) => Err(breaks_later(candidate, anomaly)),
         None => Ok(with),
+    }
+}
+
+/// The refusal of `candidate`, a retroactive event whose fold makes the later event of
+/// `anomaly` fail.
+fn breaks_later(candidate: &RecordedEvent, anomaly: &super::Anomaly) -> Rejection {
+    Rejection::BreaksLaterEvent {
+        occurred_on: candidate.occurred_on,
+        later: anomaly.event_id.clone(),
+        position: anomaly.position,
+        reason: anomaly.reason.clone(),
     }
 }
 

@@ -5,8 +5,7 @@ use chrono::NaiveDate;
 use std::collections::BTreeSet;
 
 use super::{
-    BilateralState, Dyad, Event, EventId, ItemId, NextRoundStatus, Party, Query, RecordedEvent,
-    evolve, state_at,
+    BilateralState, Dyad, Event, EventId, ItemId, Party, Query, RecordedEvent, evolve, state_at,
 };
 
 /// The kind of agenda item an id names, for messages.
@@ -80,7 +79,7 @@ pub enum Rejection {
     },
     /// Recorded retroactively, the event would make a later event fail to take effect.
     #[error(
-        "recorded on {occurred_on}, this event would make the later event `{later}` at position {position} fail: {reason}"
+        "dated {occurred_on}, this event would make the later event `{later}` at position {position} fail: {reason}; if this event corrects `{later}`, retract `{later}` first, or import the retraction and the correction in one file"
     )]
     BreaksLaterEvent {
         /// The new event's date.
@@ -118,6 +117,66 @@ pub enum Rejection {
     /// text or list too long.
     #[error(transparent)]
     Limit(#[from] super::limits::LimitError),
+    /// The event moves an item to the stage or status it already has.
+    #[error(
+        "{kind} `{id}` is already {status} (since {since}): record only a change of stage or status; to correct the earlier event, retract it and record the correction"
+    )]
+    NoChange {
+        /// What kind of item.
+        kind: ItemKind,
+        /// Its id.
+        id: ItemId,
+        /// Its stage or status, as its wire word.
+        status: String,
+        /// When it took that status.
+        since: NaiveDate,
+    },
+    /// Talks name a round that was cancelled.
+    #[error(
+        "round `{round}` was cancelled on {cancelled_on}: if the talks were rescheduled, record a RoundScheduled with a new round id and \"replaces\": \"{round}\", and name that id in the talks; if the cancellation was wrong, retract it"
+    )]
+    TalksOfCancelledRound {
+        /// The round.
+        round: ItemId,
+        /// When it was cancelled.
+        cancelled_on: NaiveDate,
+    },
+    /// The event names a round in a status from which it cannot take the event's status.
+    #[error("round `{round}` is {status} (since {since}): it cannot become {to}{}", round_hint(status, to))]
+    RoundTransition {
+        /// The round.
+        round: ItemId,
+        /// Its status, as its wire word.
+        status: String,
+        /// When it took that status.
+        since: NaiveDate,
+        /// The status the event would give it.
+        to: &'static str,
+    },
+    /// `reported_on` is later than the day after the day the event is recorded.
+    #[error(
+        "reported_on {reported_on} is after {recorded_on}, the day it is recorded, by more than a day: a fact cannot be known before it is recorded (is the year right?)"
+    )]
+    KnownBeforeRecorded {
+        /// The report date.
+        reported_on: NaiveDate,
+        /// The UTC date of recording.
+        recorded_on: NaiveDate,
+    },
+    /// A retraction is dated, or reported, before the event it retracts.
+    #[error(
+        "the retraction's {field} {retraction_on} is before the {field} {target_on} of the event `{target}` it retracts: a correction cannot come before what it corrects; give it a date on or after {target_on}"
+    )]
+    RetractionBeforeTarget {
+        /// The target's id.
+        target: EventId,
+        /// `occurred_on` or `reported_on`.
+        field: &'static str,
+        /// The retraction's date.
+        retraction_on: NaiveDate,
+        /// The target's date.
+        target_on: NaiveDate,
+    },
     /// A retraction names an event that is already retracted.
     #[error("event `{id}` is already retracted by event `{by}`")]
     AlreadyRetracted {
@@ -140,6 +199,67 @@ impl std::fmt::Display for ItemKind {
     }
 }
 
+/// The rule of knowledge time (DESIGN section 12): a new event's `reported_on` may be at most
+/// one day after `recorded_on`, the UTC date it is recorded on (one day of slack for time
+/// zones ahead of UTC). The engine passes the date of recording in; the domain reads no clock.
+/// Only new records are held to it: a stored record that breaks it is a finding of `verify`.
+///
+/// ```
+/// # use detente::domain::{check_known_by_recording, NewEvent, Rejection};
+/// let mut input: NewEvent = serde_json::from_str(r#"{"dyad": "ARM-AZE", "occurred_on": "2099-01-01",
+///     "reported_on": "2099-01-01", "event": {"type": "IrritantResolved", "irritant": "i"}}"#).unwrap();
+/// let record = input.clone().into_recorded(1, 1, "2026-12-01".parse().unwrap(), Default::default());
+/// let rejection = check_known_by_recording(&record, "2026-12-01".parse().unwrap()).unwrap_err();
+/// assert!(matches!(rejection, Rejection::KnownBeforeRecorded { .. }));
+/// // The day after the day of recording is fine: somewhere it is already that day.
+/// input.occurred_on = "2026-12-02".parse().unwrap();
+/// input.reported_on = Some("2026-12-02".parse().unwrap());
+/// let record = input.into_recorded(1, 1, "2026-12-01".parse().unwrap(), Default::default());
+/// assert_eq!(check_known_by_recording(&record, "2026-12-01".parse().unwrap()), Ok(()));
+/// ```
+pub fn check_known_by_recording(
+    event: &RecordedEvent,
+    recorded_on: NaiveDate,
+) -> Result<(), Rejection> {
+    let latest = recorded_on.succ_opt().unwrap_or(recorded_on);
+    if event.reported_on > latest {
+        return Err(Rejection::KnownBeforeRecorded {
+            reported_on: event.reported_on,
+            recorded_on,
+        });
+    }
+    Ok(())
+}
+
+/// The rule of a retraction's dates (DESIGN section 12): it is neither dated (`occurred_on`)
+/// nor reported (`reported_on`) before the event it retracts.
+pub fn check_retraction_dates(
+    retraction: &RecordedEvent,
+    target: &RecordedEvent,
+) -> Result<(), Rejection> {
+    let before = |field, retraction_on, target_on| Rejection::RetractionBeforeTarget {
+        target: target.id.clone(),
+        field,
+        retraction_on,
+        target_on,
+    };
+    if retraction.occurred_on < target.occurred_on {
+        return Err(before(
+            "occurred_on",
+            retraction.occurred_on,
+            target.occurred_on,
+        ));
+    }
+    if retraction.reported_on < target.reported_on {
+        return Err(before(
+            "reported_on",
+            retraction.reported_on,
+            target.reported_on,
+        ));
+    }
+    Ok(())
+}
+
 /// Checks `event` against `state`, the fold of the dyad's effective timeline up to the event's
 /// `occurred_on`: dyad and parties, dates, and items. A retraction passes here: its target is
 /// checked against the log by [`check_in_history`].
@@ -150,13 +270,17 @@ impl std::fmt::Display for ItemKind {
 /// 2. Every party the event names as an actor ([`Event::parties`]) is in the dyad, and talks
 ///    list at most one delegation per party.
 /// 3. `reported_on` is not before `occurred_on`.
-/// 4. Items: progressing, answering, resolving or cancelling an item that does not exist is
-///    [`Rejection::UnknownItem`]; raising, agreeing or proposing an id that exists is
-///    [`Rejection::DuplicateItem`]. Rounds: a `RoundScheduled` whose id was held already or is
-///    the current next round is a duplicate, as is a `TalksHeld` naming a round id that was
-///    held already; a `RoundCancelled` needs the next round with that id, still scheduled.
-///    Stage and status transitions are otherwise free (a step may stall and resume, an irritant
-///    resolved again records the new date).
+/// 4. Items, the same rules for every kind: progressing, answering, resolving, cancelling or
+///    replacing an item that does not exist is [`Rejection::UnknownItem`]; raising, agreeing,
+///    proposing or scheduling an id that exists is [`Rejection::DuplicateItem`]; moving an item
+///    to the stage or status it already has is [`Rejection::NoChange`]. Any other transition of
+///    a step, claim, proposal or irritant is allowed (a step may stall and resume, a claim
+///    rejected may be discussed again). Rounds follow their life cycle: a `scheduled` round may
+///    become `held`, `cancelled` or `superseded` (by a `RoundScheduled` that `replaces` it), a
+///    `cancelled` one `superseded`; talks naming a `held` round are another session of it,
+///    talks naming a `cancelled` one are [`Rejection::TalksOfCancelledRound`] (the message says
+///    how to record a rescheduling), and the rest is [`Rejection::RoundTransition`]. Talks may
+///    name a round id never scheduled: it is added, `held`.
 ///
 /// # Example
 ///
@@ -207,75 +331,188 @@ pub fn check(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reject
     check_items(state, event)
 }
 
-fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Rejection> {
-    let on = event.occurred_on;
-    let unknown = |kind, id: &ItemId| Rejection::UnknownItem {
-        kind,
-        id: id.clone(),
-        on,
-    };
-    let duplicate = |kind, id: &ItemId| Rejection::DuplicateItem {
-        kind,
-        id: id.clone(),
-    };
-    let round_held = |id: &ItemId| {
-        state
-            .rounds
-            .iter()
-            .any(|round| round.round.as_ref() == Some(id))
-    };
-    match &event.event {
-        Event::TalksHeld(talks) => match &talks.round {
-            Some(id) if round_held(id) => Err(duplicate(ItemKind::Round, id)),
-            _ => Ok(()),
+/// What an event does to an item: raises it (an id that must be new), or moves it to a stage
+/// or status (an id that must exist, and a status it must not have already). The one table of
+/// the events that touch items, which [`check`] follows for every kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ItemEffect<'a> {
+    /// Raises, agrees, proposes or schedules the item.
+    Raises(ItemKind, &'a ItemId),
+    /// Moves the item to a stage or status (its wire word).
+    Moves(ItemKind, &'a ItemId, String),
+}
+
+impl ItemEffect<'_> {
+    /// The item the effect names.
+    pub(crate) fn item(&self) -> (ItemKind, &ItemId) {
+        match self {
+            ItemEffect::Raises(kind, id) | ItemEffect::Moves(kind, id, _) => (*kind, id),
+        }
+    }
+}
+
+/// The item effects of `event`, in the order they apply (a rescheduling supersedes the round
+/// it replaces, then schedules the new one).
+pub(crate) fn item_effects(event: &Event) -> Vec<ItemEffect<'_>> {
+    use super::{ClaimStatus, IrritantStatus, ProposalStatus, RoundStatus, StepStage, word};
+    use ItemEffect::{Moves, Raises};
+    match event {
+        Event::TalksHeld(e) => match &e.round {
+            Some(round) => vec![Moves(ItemKind::Round, round, word(&RoundStatus::Held))],
+            None => Vec::new(),
         },
-        Event::StepAgreed(e) if state.steps.contains_key(&e.step) => {
-            Err(duplicate(ItemKind::Step, &e.step))
+        Event::StepAgreed(e) => vec![Raises(ItemKind::Step, &e.step)],
+        Event::StepProgressed(e) => {
+            vec![Moves(
+                ItemKind::Step,
+                &e.step,
+                word(&StepStage::from(e.stage)),
+            )]
         }
-        Event::StepProgressed(e) if !state.steps.contains_key(&e.step) => {
-            Err(unknown(ItemKind::Step, &e.step))
+        Event::PropertyClaimRaised(e) => vec![Raises(ItemKind::Claim, &e.claim)],
+        Event::ClaimProgressed(e) => {
+            vec![Moves(
+                ItemKind::Claim,
+                &e.claim,
+                word(&ClaimStatus::from(e.status)),
+            )]
         }
-        Event::PropertyClaimRaised(e) if state.claims.contains_key(&e.claim) => {
-            Err(duplicate(ItemKind::Claim, &e.claim))
-        }
-        Event::ClaimProgressed(e) if !state.claims.contains_key(&e.claim) => {
-            Err(unknown(ItemKind::Claim, &e.claim))
-        }
-        Event::FlightsProposed(e) if state.proposals.contains_key(&e.proposal) => {
-            Err(duplicate(ItemKind::Proposal, &e.proposal))
-        }
-        Event::ProposalAnswered(e) if !state.proposals.contains_key(&e.proposal) => {
-            Err(unknown(ItemKind::Proposal, &e.proposal))
-        }
-        Event::IrritantRaised(e) if state.irritants.contains_key(&e.irritant) => {
-            Err(duplicate(ItemKind::Irritant, &e.irritant))
-        }
-        Event::IrritantResolved(e) if !state.irritants.contains_key(&e.irritant) => {
-            Err(unknown(ItemKind::Irritant, &e.irritant))
-        }
+        Event::FlightsProposed(e) => vec![Raises(ItemKind::Proposal, &e.proposal)],
+        Event::ProposalAnswered(e) => vec![Moves(
+            ItemKind::Proposal,
+            &e.proposal,
+            word(&ProposalStatus::from(e.response)),
+        )],
+        Event::IrritantRaised(e) => vec![Raises(ItemKind::Irritant, &e.irritant)],
+        Event::IrritantResolved(e) => vec![Moves(
+            ItemKind::Irritant,
+            &e.irritant,
+            word(&IrritantStatus::Resolved),
+        )],
         Event::RoundScheduled(e) => {
-            let is_next = state
-                .next_round
-                .as_ref()
-                .is_some_and(|next| next.round == e.round);
-            if is_next || round_held(&e.round) {
-                Err(duplicate(ItemKind::Round, &e.round))
-            } else {
-                Ok(())
+            let mut effects = Vec::with_capacity(2);
+            if let Some(replaced) = &e.replaces {
+                effects.push(Moves(
+                    ItemKind::Round,
+                    replaced,
+                    word(&RoundStatus::Superseded),
+                ));
             }
+            effects.push(Raises(ItemKind::Round, &e.round));
+            effects
         }
         Event::RoundCancelled(e) => {
-            let scheduled = state.next_round.as_ref().is_some_and(|next| {
-                next.round == e.round && next.status == NextRoundStatus::Scheduled
-            });
-            if scheduled {
-                Ok(())
-            } else {
-                Err(unknown(ItemKind::Round, &e.round))
+            vec![Moves(
+                ItemKind::Round,
+                &e.round,
+                word(&RoundStatus::Cancelled),
+            )]
+        }
+        Event::DiplomatsExpelled(_) | Event::MissionClosed(_) | Event::EventRetracted(_) => {
+            Vec::new()
+        }
+    }
+}
+
+/// The rules of items, the same for every kind: an item raised must be new, an item moved must
+/// exist and not have that stage or status already; any other transition of a step, claim,
+/// proposal or irritant is allowed. Rounds follow their life cycle on top
+/// ([`check_round_transition`]).
+fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Rejection> {
+    let on = event.occurred_on;
+    for effect in item_effects(&event.event) {
+        let (kind, id) = effect.item();
+        let current = state.item_status(kind, id);
+        match (&effect, current) {
+            (ItemEffect::Raises(..), Some(_)) => {
+                return Err(Rejection::DuplicateItem {
+                    kind,
+                    id: id.clone(),
+                });
+            }
+            (ItemEffect::Raises(..), None) => {}
+            // Talks may name a round never scheduled: they add it, held.
+            (ItemEffect::Moves(ItemKind::Round, _, _), None)
+                if matches!(event.event, Event::TalksHeld(_)) => {}
+            (ItemEffect::Moves(..), None) => {
+                return Err(Rejection::UnknownItem {
+                    kind,
+                    id: id.clone(),
+                    on,
+                });
+            }
+            (ItemEffect::Moves(_, _, to), Some((status, since))) => {
+                if kind == ItemKind::Round {
+                    check_round_transition(id, &status, since, to)?;
+                } else if *to == status {
+                    return Err(Rejection::NoChange {
+                        kind,
+                        id: id.clone(),
+                        status,
+                        since,
+                    });
+                }
             }
         }
-        _ => Ok(()),
     }
+    Ok(())
+}
+
+/// What to do instead of a refused round transition, where there is something to say.
+fn round_hint(status: &str, to: &str) -> &'static str {
+    match (status, to) {
+        ("superseded", "held") => ": name the round that replaced it in the talks",
+        ("held", "cancelled") => {
+            ": if the talks did not take place, retract the event that records them"
+        }
+        _ => "",
+    }
+}
+
+/// The life cycle of a round: `scheduled` may become `held`, `cancelled` or `superseded`; a
+/// `cancelled` round may be `superseded` (rescheduled with `replaces`); talks naming a `held`
+/// round are another session of it. Everything else is refused.
+fn check_round_transition(
+    round: &ItemId,
+    status: &str,
+    since: NaiveDate,
+    to: &str,
+) -> Result<(), Rejection> {
+    let allowed = matches!(
+        (status, to),
+        ("scheduled", "held" | "cancelled" | "superseded")
+            | ("cancelled", "superseded")
+            | ("held", "held")
+    );
+    if allowed {
+        return Ok(());
+    }
+    if (status, to) == ("cancelled", "held") {
+        return Err(Rejection::TalksOfCancelledRound {
+            round: round.clone(),
+            cancelled_on: since,
+        });
+    }
+    if status == to {
+        return Err(Rejection::NoChange {
+            kind: ItemKind::Round,
+            id: round.clone(),
+            status: status.to_owned(),
+            since,
+        });
+    }
+    let to = match to {
+        "held" => "held",
+        "cancelled" => "cancelled",
+        "superseded" => "superseded",
+        _ => "scheduled",
+    };
+    Err(Rejection::RoundTransition {
+        round: round.clone(),
+        status: status.to_owned(),
+        since,
+        to,
+    })
 }
 
 /// The whole of DESIGN section 4 for one candidate against a dyad's recorded events (in any
@@ -290,7 +527,8 @@ fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reje
 ///    including the candidate's `occurred_on` (the candidate lands after every event of its
 ///    date, having the highest position).
 /// 2. A retraction's target must be an event of the dyad ([`Rejection::UnknownEvent`]), not a
-///    retraction itself ([`Rejection::RetractsRetraction`]), and not retracted already
+///    retraction itself ([`Rejection::RetractsRetraction`]), neither dated nor reported after
+///    the retraction ([`check_retraction_dates`]), and not retracted already
 ///    ([`Rejection::AlreadyRetracted`]). Retractions are exempt from step 3: DESIGN expects
 ///    anomalies after a retraction.
 /// 3. Any other candidate: fold the whole effective timeline with and without it; an anomaly
@@ -346,6 +584,7 @@ pub fn check_in_history(
                 id: target_id.clone(),
             });
         }
+        check_retraction_dates(candidate, target)?;
         let earlier = history.iter().find(|event| {
             matches!(&event.event, Event::EventRetracted(earlier) if earlier.target == *target_id)
         });

@@ -15,7 +15,10 @@ mod query;
 mod shared;
 mod state;
 
-pub use check::{ItemKind, Rejection, check, check_continuing, check_in_history};
+pub use check::{
+    ItemKind, Rejection, check, check_continuing, check_in_history, check_known_by_recording,
+    check_retraction_dates,
+};
 pub use diff::{ItemAdded, ItemChanged, LedgerChange, StateDiff};
 pub use envelope::{
     ChainHash, DateError, HashError, NewEvent, RecordedEvent, SCHEMA_VERSION, Source, SourceKind,

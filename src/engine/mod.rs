@@ -976,6 +976,13 @@ impl Shared {
             normalized.id = Some(id.clone());
             let version = dyad_work.version + dyad_work.pending.len() as u64 + 1;
             let candidate = normalized.into_recorded(next_position, version, today, now);
+            crate::domain::check_known_by_recording(&candidate, today).map_err(|rejection| {
+                EngineError::Rejected {
+                    index,
+                    id: id.clone(),
+                    rejection,
+                }
+            })?;
             let key = TimeKey::of(&candidate);
             let at_the_end = !matches!(candidate.event, Event::EventRetracted(_))
                 && dyad_work.last.is_none_or(|last| key > last);
@@ -1084,6 +1091,9 @@ impl Shared {
                 if matches!(target.event, Event::EventRetracted(_)) {
                     let id = retraction.target.clone();
                     return Ok(Some(Err(Rejection::RetractsRetraction { id })));
+                }
+                if let Err(rejection) = crate::domain::check_retraction_dates(candidate, &target) {
+                    return Ok(Some(Err(rejection)));
                 }
                 let target_key = TimeKey::of(&target);
                 if self.store.retraction_of(dyad, target_key)?.is_some() {

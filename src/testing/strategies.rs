@@ -338,6 +338,7 @@ pub fn event_with(
                     round,
                     expected_on,
                     location,
+                    replaces: None,
                 })
             })
             .boxed(),

@@ -576,7 +576,15 @@ fn diff_lists_what_changed() {
     with_json.push("--json");
     let value = json(&ok(&store, &with_json, None));
     assert_eq!(value["rounds_added"].as_array().unwrap().len(), 1);
-    assert_eq!(value["items_added"].as_array().unwrap().len(), 5);
+    let added = value["items_added"].as_array().unwrap();
+    // Five agenda items, and the round `istanbul-2025`, scheduled and held in between.
+    assert_eq!(added.len(), 6, "{added:?}");
+    assert!(
+        added
+            .iter()
+            .any(|item| item["kind"] == "round" && item["status"] == "held"),
+        "{added:?}"
+    );
     let out = ok(
         &store,
         &[

@@ -244,9 +244,11 @@ fn concurrent_recorders_never_store_an_event_checked_against_a_stale_state() {
             start.wait();
             let mut stored = 0;
             for step in 0..STEPS {
+                // Each worker its own stage: moving a step to the stage it has is refused.
+                let stage = ["formalized", "implementing", "implemented"][worker];
                 let progressed = input(serde_json::json!({"id": format!("progress-{worker}-{step}"), "dyad": "RUS-USA",
                     "occurred_on": "2025-03-02", "reported_on": "2025-03-02",
-                    "event": {"type": "StepProgressed", "step": format!("s{step}"), "stage": "implementing"}}));
+                    "event": {"type": "StepProgressed", "step": format!("s{step}"), "stage": stage}}));
                 loop {
                     match engine.record(progressed.clone()) {
                         Ok(appended) => {

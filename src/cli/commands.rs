@@ -226,7 +226,13 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
         ))
     })?;
     let engine = open(store)?;
-    let appended = engine.record(input).map_err(refusal)?;
+    let mut recorded = engine
+        .record_batch_with_warnings(vec![input])
+        .map_err(refusal)?;
+    let warnings: Vec<String> = recorded.warnings.iter().map(ToString::to_string).collect();
+    let Some(appended) = recorded.appended.pop() else {
+        return Err(CliError::new("the engine returned no record for the event"));
+    };
     let record = &appended.record;
     if json {
         return emit_json(&json!({
@@ -235,7 +241,11 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             "position": record.position,
             "version": record.version,
             "stored": appended.stored,
+            "warnings": warnings,
         }));
+    }
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
     }
     if appended.stored {
         emit(&format!(

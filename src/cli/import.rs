@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use detente::domain::{NewEvent, RecordedEvent};
-use detente::engine::EngineError;
+use detente::engine::{EngineError, Warning};
 use detente::store::StoreError;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -193,15 +193,35 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
             "kind": match outcome.kind { Kind::New => "new", Kind::Recorded => "recorded" },
             "recorded": outcome.stored,
             "already_present": outcome.present,
+            "possible_duplicates": outcome.duplicates.len(),
+            "duplicate_lines": outcome.duplicates,
+            "warnings": outcome.warnings,
             "head_position": outcome.head,
         }));
+    }
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
     }
     let verb = match outcome.kind {
         Kind::New => "recorded",
         Kind::Recorded => "restored",
     };
+    let duplicates = match outcome.duplicates.len() {
+        0 => String::new(),
+        n => format!(
+            ", {n} possible duplicate{} (line{} {})",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" },
+            outcome
+                .duplicates
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     emit(&format!(
-        "imported {}: {} {verb}, {} already present; head position {}\n",
+        "imported {}: {} {verb}, {} already present{duplicates}; head position {}\n",
         file.display(),
         outcome.stored,
         outcome.present,
@@ -214,6 +234,10 @@ struct Outcome {
     stored: usize,
     present: usize,
     head: u64,
+    /// The line numbers of the likely duplicates recorded.
+    duplicates: Vec<usize>,
+    /// Every warning, its line named.
+    warnings: Vec<String>,
 }
 
 fn import_new(
@@ -228,7 +252,7 @@ fn import_new(
         format!("checking and recording {} events", events.len()),
     );
     let line_of = |index: usize| lines.get(index).map(|(n, _)| *n).unwrap_or(0);
-    let appended = engine.record_batch(events).map_err(|err| match err {
+    let recorded = engine.record_batch_with_warnings(events).map_err(|err| match err {
         EngineError::Rejected {
             index,
             id,
@@ -255,12 +279,26 @@ fn import_new(
         )),
         other => other.into(),
     })?;
+    let appended = &recorded.appended;
     let stored = appended.iter().filter(|a| a.stored).count();
+    let duplicates = recorded
+        .warnings
+        .iter()
+        .filter(|warning| matches!(warning, Warning::LikelyDuplicate { .. }))
+        .map(|warning| line_of(warning.index()))
+        .collect();
+    let warnings = recorded
+        .warnings
+        .iter()
+        .map(|warning| format!("line {}: {warning}", line_of(warning.index())))
+        .collect();
     Ok(Outcome {
         kind: Kind::New,
         stored,
         present: appended.len() - stored,
         head: engine.head().position,
+        duplicates,
+        warnings,
     })
 }
 
@@ -300,6 +338,8 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         stored: restored,
         present: total - restored,
         head: engine.head().position,
+        duplicates: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 

@@ -9,7 +9,9 @@ use super::{
 };
 
 /// The kind of agenda item an id names, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ItemKind {
@@ -142,7 +144,10 @@ pub enum Rejection {
         cancelled_on: NaiveDate,
     },
     /// The event names a round in a status from which it cannot take the event's status.
-    #[error("round `{round}` is {status} (since {since}): it cannot become {to}{}", round_hint(status, to))]
+    #[error(
+        "round `{round}` is {status} (since {since}): it cannot become {to}{}",
+        round_hint(status, to)
+    )]
     RoundTransition {
         /// The round.
         round: ItemId,
@@ -677,6 +682,259 @@ pub fn check_continuing(
         Some(anomaly) => Err(breaks_later(candidate, anomaly)),
         None => Ok(with),
     }
+}
+
+/// A batch accepted as a whole by [`check_batch`]: the events its retractions leave without
+/// effect, by retraction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchChecked {
+    /// For each retraction of the batch that leaves events without effect: its index in the
+    /// batch and those events' anomalies (which did not exist before the batch).
+    pub left_without_effect: Vec<(usize, Vec<super::Anomaly>)>,
+}
+
+/// DESIGN section 12 for a batch checked as a whole: `batch` (one dyad's new records, at the
+/// positions after `history`, in line order) is accepted when every one of its events is
+/// valid in the effective timeline that includes all of them, whatever their order in the
+/// batch, and it adds no anomaly but those of its retractions. Otherwise the error names the
+/// lowest index among the events that fail, with why.
+///
+/// The checks: a retraction's target must be an earlier record of the dyad (stored, or on an
+/// earlier line), not a retraction, not retracted already, and neither dated nor reported
+/// after the retraction; every other batch event passes [`check`] against the state at its
+/// place in the fold of the whole timeline (history and batch), or else is left without
+/// effect by the batch's retractions, which is allowed (it takes effect in the fold without
+/// them, or it names an item that one of their targets names); and a stored event that the
+/// batch's retractions alone leave in effect stays in effect (the culprit named is the lowest batch event before it in the timeline
+/// that names one of its items, else the lowest batch event before it). The events left
+/// without effect by the batch's retractions are returned, each with the retraction whose
+/// target named one of its items (else the first retraction of the batch).
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{check_batch, NewEvent};
+/// use detente::scenario::recorded;
+///
+/// // Resolved on 11 October, raised on 10 October: valid as a whole, whatever the line order.
+/// let lines: Vec<NewEvent> = [
+///     r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-11","event":{"type":"IrritantResolved","irritant":"o-1"}}"#,
+///     r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-10","event":{"type":"IrritantRaised","irritant":"o-1","raised_by":"ARM","description":"d"}}"#,
+/// ].iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+/// let batch = recorded(lines);
+/// assert!(check_batch(&[], &batch).is_ok());
+/// // The resolution alone fails, on its line.
+/// assert_eq!(check_batch(&[], &batch[..1]).unwrap_err().0, 0);
+/// ```
+pub fn check_batch(
+    history: &[RecordedEvent],
+    batch: &[RecordedEvent],
+) -> Result<BatchChecked, (usize, Rejection)> {
+    use std::collections::{BTreeMap, HashMap};
+    let mut failing: BTreeMap<usize, Rejection> = BTreeMap::new();
+    let index_of: HashMap<u64, usize> = batch
+        .iter()
+        .enumerate()
+        .map(|(index, event)| (event.position, index))
+        .collect();
+    let by_id: HashMap<&EventId, &RecordedEvent> = history
+        .iter()
+        .chain(batch)
+        .map(|event| (&event.id, event))
+        .collect();
+    // Retractions: their targets, by the rules that need only the records.
+    let mut retracted_by: HashMap<&EventId, &EventId> = HashMap::new();
+    for event in history {
+        if let Event::EventRetracted(retraction) = &event.event {
+            retracted_by.entry(&retraction.target).or_insert(&event.id);
+        }
+    }
+    for (index, event) in batch.iter().enumerate() {
+        let Event::EventRetracted(retraction) = &event.event else {
+            continue;
+        };
+        let target = by_id
+            .get(&retraction.target)
+            .filter(|target| target.dyad == event.dyad && target.position < event.position);
+        let outcome = match target {
+            None => Err(Rejection::UnknownEvent {
+                id: retraction.target.clone(),
+                dyad: event.dyad,
+            }),
+            Some(target) if matches!(target.event, Event::EventRetracted(_)) => {
+                Err(Rejection::RetractsRetraction {
+                    id: retraction.target.clone(),
+                })
+            }
+            Some(target) => check_retraction_dates(event, target).and_then(|()| match retracted_by
+                .get(&retraction.target)
+            {
+                Some(by) => Err(Rejection::AlreadyRetracted {
+                    id: retraction.target.clone(),
+                    by: (*by).clone(),
+                }),
+                None => Ok(()),
+            }),
+        };
+        match outcome {
+            Ok(()) => {
+                retracted_by.insert(&retraction.target, &event.id);
+            }
+            Err(rejection) => {
+                failing.insert(index, rejection);
+            }
+        }
+    }
+    let valid_retraction = |event: &&RecordedEvent| {
+        index_of
+            .get(&event.position)
+            .is_none_or(|index| !failing.contains_key(index))
+    };
+    let everything = Query::default();
+    let before = state_at(history, &everything);
+    let with_retractions = state_at(
+        history.iter().chain(
+            batch
+                .iter()
+                .filter(|event| matches!(event.event, Event::EventRetracted(_)))
+                .filter(valid_retraction),
+        ),
+        &everything,
+    );
+    // A batch event fails where it cannot take effect in the timeline with everything, unless
+    // it takes effect without the batch's retractions: then a retraction of the batch leaves
+    // it without effect, which is allowed (and warned about).
+    let without_retractions: BTreeSet<EventId> = state_at(
+        history.iter().chain(
+            batch
+                .iter()
+                .filter(|event| !matches!(event.event, Event::EventRetracted(_))),
+        ),
+        &everything,
+    )
+    .anomalies
+    .iter()
+    .map(|anomaly| anomaly.event_id.clone())
+    .collect();
+    // The items the targets of the batch's retractions name: an event about one of them may be
+    // left without effect by those retractions, whatever the order of the lines.
+    let retracted_items: BTreeSet<(ItemKind, ItemId)> = batch
+        .iter()
+        .filter(valid_retraction)
+        .filter_map(|event| match &event.event {
+            Event::EventRetracted(retraction) => by_id.get(&retraction.target),
+            _ => None,
+        })
+        .flat_map(|target| {
+            item_effects(&target.event)
+                .into_iter()
+                .map(|effect| {
+                    let (kind, id) = effect.item();
+                    (kind, id.clone())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let names_a_retracted_item = |event: &RecordedEvent| {
+        item_effects(&event.event).iter().any(|effect| {
+            let (kind, id) = effect.item();
+            retracted_items.contains(&(kind, id.clone()))
+        })
+    };
+    let all: Vec<&RecordedEvent> = history
+        .iter()
+        .chain(batch)
+        .filter(valid_retraction)
+        .collect();
+    let timeline = super::effective_timeline(all.iter().copied(), &everything);
+    let mut state = BilateralState::default();
+    for event in &timeline {
+        if let Some(&index) = index_of.get(&event.position) {
+            if let Err(rejection) = check(&state, event) {
+                if without_retractions.contains(&event.id) && !names_a_retracted_item(event) {
+                    failing.entry(index).or_insert(rejection);
+                }
+            }
+        }
+        state = evolve(state, event);
+    }
+    let known_before: BTreeSet<&EventId> = with_retractions
+        .anomalies
+        .iter()
+        .map(|anomaly| &anomaly.event_id)
+        .collect();
+    for anomaly in state.anomalies.iter() {
+        if index_of.contains_key(&anomaly.position) || known_before.contains(&anomaly.event_id) {
+            continue;
+        }
+        let Some(broken) = by_id.get(&anomaly.event_id) else {
+            continue;
+        };
+        let place = (broken.occurred_on, broken.position);
+        let before_it = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, event)| !matches!(event.event, Event::EventRetracted(_)))
+            .filter(|(_, event)| (event.occurred_on, event.position) < place);
+        let names_its_item = |event: &RecordedEvent| {
+            let theirs = item_effects(&event.event);
+            item_effects(&broken.event)
+                .iter()
+                .any(|mine| theirs.iter().any(|other| other.item() == mine.item()))
+        };
+        let culprit = before_it
+            .clone()
+            .find(|(_, event)| names_its_item(event))
+            .or_else(|| before_it.clone().next());
+        if let Some((index, event)) = culprit {
+            failing
+                .entry(index)
+                .or_insert_with(|| breaks_later(event, anomaly));
+        }
+    }
+    if let Some((index, rejection)) = failing.into_iter().next() {
+        return Err((index, rejection));
+    }
+    let mut left_without_effect: Vec<(usize, Vec<super::Anomaly>)> = Vec::new();
+    let earlier: BTreeSet<&EventId> = before.anomalies.iter().map(|a| &a.event_id).collect();
+    let orphans: Vec<&super::Anomaly> = state
+        .anomalies
+        .iter()
+        .filter(|anomaly| !earlier.contains(&anomaly.event_id))
+        .collect();
+    let retractions: Vec<(usize, &RecordedEvent)> = batch
+        .iter()
+        .enumerate()
+        .filter(|(_, event)| matches!(event.event, Event::EventRetracted(_)))
+        .collect();
+    for anomaly in orphans {
+        let Some(orphan) = by_id.get(&anomaly.event_id) else {
+            continue;
+        };
+        let theirs = item_effects(&orphan.event);
+        let cause = retractions
+            .iter()
+            .find(|(_, retraction)| {
+                let Event::EventRetracted(r) = &retraction.event else {
+                    return false;
+                };
+                by_id.get(&r.target).is_some_and(|target| {
+                    item_effects(&target.event)
+                        .iter()
+                        .any(|effect| theirs.iter().any(|other| other.item() == effect.item()))
+                })
+            })
+            .or(retractions.first());
+        if let Some((index, _)) = cause {
+            match left_without_effect.iter_mut().find(|(i, _)| i == index) {
+                Some((_, list)) => list.push(anomaly.clone()),
+                None => left_without_effect.push((*index, vec![anomaly.clone()])),
+            }
+        }
+    }
+    Ok(BatchChecked {
+        left_without_effect,
+    })
 }
 
 /// The refusal of `candidate`, a retroactive event whose fold makes the later event of

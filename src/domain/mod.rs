@@ -16,8 +16,8 @@ mod shared;
 mod state;
 
 pub use check::{
-    ItemKind, Rejection, check, check_continuing, check_in_history, check_known_by_recording,
-    check_retraction_dates,
+    BatchChecked, ItemKind, Rejection, check, check_batch, check_continuing, check_in_history,
+    check_known_by_recording, check_retraction_dates,
 };
 pub use diff::{ItemAdded, ItemChanged, LedgerChange, StateDiff};
 pub use envelope::{

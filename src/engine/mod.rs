@@ -339,12 +339,55 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn record_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Appended>, EngineError> {
+        Ok(self.record_batch_with_warnings(events)?.appended)
+    }
+
+    /// [`Engine::record_batch`], with the warnings of DESIGN section 12: a retraction that
+    /// leaves events without effect, and likely duplicates.
+    ///
+    /// The batch is checked as a whole: it is accepted when every event is valid in the
+    /// effective timeline that includes all of them (the order of the inputs does not matter,
+    /// as long as no event names an item raised by a later input of the same date) and it adds
+    /// no anomaly but those of its retractions; otherwise the lowest index among the failing
+    /// inputs is named ([`EngineError::Rejected`]). A batch whose inputs, taken in order, are
+    /// each valid against the state the earlier ones leave is checked event by event, the fast
+    /// way; any other batch, and any batch of several inputs with a retraction, with
+    /// [`check_batch`](crate::domain::check_batch) over the timelines of its dyads.
+    ///
+    /// ```
+    /// # use detente::engine::{Engine, Warning};
+    /// use detente::domain::NewEvent;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let expelled = |extra: &str| -> NewEvent { serde_json::from_str(&format!(r#"{{"dyad": "RUS-USA",
+    ///     "occurred_on": "2018-03-26"{extra}, "event": {{"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 60}}}}"#)).unwrap() };
+    /// engine.record(expelled(""))?;
+    /// let again = engine.record_batch_with_warnings(vec![expelled(r#", "reported_on": "2018-03-26""#)])?;
+    /// assert!(matches!(again.warnings[..], [Warning::LikelyDuplicate { position: 1, .. }]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn record_batch_with_warnings(
+        &self,
+        events: Vec<NewEvent>,
+    ) -> Result<Recorded, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
         let attempts = shared.config.max_retries.saturating_add(1);
+        // Several inputs with a retraction among them are checked as a whole from the start:
+        // the event-by-event check lets a retraction leave a later input without effect.
+        let whole_first = events.len() > 1
+            && events
+                .iter()
+                .any(|input| matches!(input.event, Event::EventRetracted(_)));
         for _ in 0..attempts {
             // A conflict plans again from `events`, so the plan's inputs are moved, not copied.
-            let mut plan = shared.plan(&events)?;
+            let mut plan = match shared.plan(&events, whole_first) {
+                Err(EngineError::Rejected { .. }) if !whole_first && events.len() > 1 => {
+                    shared.plan(&events, true)?
+                }
+                other => other?,
+            };
             let options = AppendOptions {
                 expected: std::mem::take(&mut plan.expected),
                 durability: shared.config.durability,
@@ -382,7 +425,11 @@ impl Engine {
                     shared.publish_head(shared.store.head().position);
                 }
             }
-            return Ok(plan.results(records, &stored));
+            let warnings = std::mem::take(&mut plan.warnings);
+            return Ok(Recorded {
+                appended: plan.results(records, &stored),
+                warnings,
+            });
         }
         Err(EngineError::TooManyConflicts { attempts })
     }
@@ -904,7 +951,7 @@ impl Shared {
     /// A dyad's in-memory fold is borrowed, not cloned: it is copied only when a second
     /// event of the same dyad in the batch must be checked against the state that includes
     /// the first (so a single record, or a batch with one event per dyad, copies nothing).
-    fn plan(&self, events: &[NewEvent]) -> Result<Plan, EngineError> {
+    fn plan(&self, events: &[NewEvent], whole: bool) -> Result<Plan, EngineError> {
         let now = Utc::now();
         let today = now.date_naive();
         let mut plan = Plan::default();
@@ -923,6 +970,17 @@ impl Shared {
         let mut work: HashMap<Dyad, Work<'_>> = HashMap::new();
         let mut batch_ids: HashMap<EventId, usize> = HashMap::new();
         let mut next_position = self.store.head().position + 1;
+        // The input index of each candidate, and the events the batch's retractions target
+        // (neither counts as the original of a likely duplicate).
+        let mut input_of: Vec<usize> = Vec::with_capacity(events.len());
+        let retracted_here: std::collections::HashSet<&EventId> = events
+            .iter()
+            .filter_map(|input| match &input.event {
+                Event::EventRetracted(retraction) => Some(&retraction.target),
+                _ => None,
+            })
+            .collect();
+        let mut failures: Vec<(usize, EventId, Rejection)> = Vec::new();
         for (index, input) in events.iter().enumerate() {
             let id = input.effective_id();
             crate::domain::limits::check_limits(input).map_err(|limit| EngineError::Rejected {
@@ -976,14 +1034,45 @@ impl Shared {
             normalized.id = Some(id.clone());
             let version = dyad_work.version + dyad_work.pending.len() as u64 + 1;
             let candidate = normalized.into_recorded(next_position, version, today, now);
-            crate::domain::check_known_by_recording(&candidate, today).map_err(|rejection| {
-                EngineError::Rejected {
+            if let Err(rejection) = crate::domain::check_known_by_recording(&candidate, today) {
+                if !whole {
+                    return Err(EngineError::Rejected {
+                        index,
+                        id: id.clone(),
+                        rejection,
+                    });
+                }
+                failures.push((index, id.clone(), rejection));
+            }
+            if let Some(original) =
+                self.likely_duplicate(&candidate, &candidates, &retracted_here)?
+            {
+                plan.warnings.push(Warning::LikelyDuplicate {
                     index,
                     id: id.clone(),
-                    rejection,
-                }
-            })?;
+                    of: original.0,
+                    position: original.1,
+                });
+            }
+            if whole {
+                dyad_work.pending.push(candidates.len());
+                input_of.push(index);
+                batch_ids.insert(id, candidates.len());
+                plan.outcomes.push(Outcome::New(candidates.len()));
+                candidates.push(candidate);
+                next_position += 1;
+                continue;
+            }
             let key = TimeKey::of(&candidate);
+            let anomalies_before: Option<std::collections::BTreeSet<EventId>> =
+                matches!(candidate.event, Event::EventRetracted(_)).then(|| {
+                    dyad_work
+                        .state(&candidates)
+                        .anomalies
+                        .iter()
+                        .map(|anomaly| anomaly.event_id.clone())
+                        .collect()
+                });
             let at_the_end = !matches!(candidate.event, Event::EventRetracted(_))
                 && dyad_work.last.is_none_or(|last| key > last);
             let mut from_snapshot = None;
@@ -1025,10 +1114,68 @@ impl Shared {
                 dyad_work.unapplied.clear();
                 dyad_work.state = Some(state_at(known, &Query::default()));
             }
+            if let Some(before) = anomalies_before {
+                let events: Vec<crate::domain::Anomaly> = dyad_work
+                    .state(&candidates)
+                    .anomalies
+                    .iter()
+                    .filter(|anomaly| !before.contains(&anomaly.event_id))
+                    .cloned()
+                    .collect();
+                if !events.is_empty() {
+                    plan.warnings.push(Warning::LeavesWithoutEffect {
+                        index,
+                        id: id.clone(),
+                        events,
+                    });
+                }
+            }
+            input_of.push(index);
             batch_ids.insert(id, n);
             plan.outcomes.push(Outcome::New(n));
             candidates.push(candidate);
             next_position += 1;
+        }
+        if whole {
+            let mut dyads: Vec<(&Dyad, &Work<'_>)> = work.iter().collect();
+            dyads.sort_by_key(|(dyad, _)| **dyad);
+            for (dyad, dyad_work) in dyads {
+                if dyad_work.pending.is_empty() {
+                    continue;
+                }
+                let history = self.dyad_log(*dyad)?;
+                let batch: Vec<RecordedEvent> = dyad_work
+                    .pending
+                    .iter()
+                    .map(|&n| candidates[n].clone())
+                    .collect();
+                match crate::domain::check_batch(&history, &batch) {
+                    Err((at, rejection)) => {
+                        let n = dyad_work.pending[at];
+                        failures.push((input_of[n], candidates[n].id.clone(), rejection));
+                    }
+                    Ok(checked) => {
+                        for (at, events) in checked.left_without_effect {
+                            let n = dyad_work.pending[at];
+                            plan.warnings.push(Warning::LeavesWithoutEffect {
+                                index: input_of[n],
+                                id: candidates[n].id.clone(),
+                                events,
+                            });
+                        }
+                    }
+                }
+            }
+            if let Some((index, id, rejection)) =
+                failures.into_iter().min_by_key(|(index, ..)| *index)
+            {
+                return Err(EngineError::Rejected {
+                    index,
+                    id,
+                    rejection,
+                });
+            }
+            plan.warnings.sort_by_key(Warning::index);
         }
         for (dyad, dyad_work) in work {
             if !dyad_work.pending.is_empty() {
@@ -1046,6 +1193,123 @@ impl Shared {
             .collect();
         Ok(plan)
     }
+}
+
+impl Shared {
+    /// The stored event, or the earlier candidate of the batch, that `candidate` is likely a
+    /// duplicate of (DESIGN section 12): same dyad, `occurred_on`, type and payload, another
+    /// id. Retractions and the events the batch retracts are not counted. Its id and position
+    /// (0 for a candidate of the batch).
+    fn likely_duplicate(
+        &self,
+        candidate: &RecordedEvent,
+        candidates: &[RecordedEvent],
+        retracted_here: &std::collections::HashSet<&EventId>,
+    ) -> Result<Option<(EventId, u64)>, EngineError> {
+        if matches!(candidate.event, Event::EventRetracted(_)) {
+            return Ok(None);
+        }
+        let same = |other: &RecordedEvent| {
+            other.dyad == candidate.dyad
+                && other.occurred_on == candidate.occurred_on
+                && other.id != candidate.id
+                && other.event == candidate.event
+                && !retracted_here.contains(&other.id)
+        };
+        if let Some(earlier) = candidates.iter().find(|other| same(other)) {
+            return Ok(Some((earlier.id.clone(), 0)));
+        }
+        let day = Some(candidate.occurred_on);
+        for stored in self.timeline_after(candidate.dyad, day.map(TimeKey::before_day), day) {
+            let stored = stored?;
+            if same(&stored) {
+                return Ok(Some((stored.id, stored.position)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// What a record or a batch accepted leaves to be said (DESIGN section 12): nothing was
+/// refused for it, but a person should look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A retraction leaves later events without effect: they are now anomalies of the state.
+    LeavesWithoutEffect {
+        /// The retraction's index in the batch, from 0.
+        index: usize,
+        /// The retraction's id.
+        id: EventId,
+        /// The anomalies it causes (the events left without effect, and why).
+        events: Vec<crate::domain::Anomaly>,
+    },
+    /// The event is likely a duplicate: same dyad, `occurred_on`, type and payload as a stored
+    /// event or an earlier one of the batch, differing only in id, `reported_on` or sources.
+    LikelyDuplicate {
+        /// Its index in the batch, from 0.
+        index: usize,
+        /// Its id.
+        id: EventId,
+        /// The id of the event it repeats.
+        of: EventId,
+        /// That event's position (0 when it is earlier in the same batch).
+        position: u64,
+    },
+}
+
+impl Warning {
+    /// The index in the batch of the event warned about.
+    pub fn index(&self) -> usize {
+        match self {
+            Warning::LeavesWithoutEffect { index, .. } | Warning::LikelyDuplicate { index, .. } => {
+                *index
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::LeavesWithoutEffect { id, events, .. } => {
+                let names: Vec<String> = events
+                    .iter()
+                    .map(|anomaly| {
+                        format!("`{}` (position {})", anomaly.event_id, anomaly.position)
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "the retraction `{id}` leaves {} without effect: {}",
+                    names.join(", "),
+                    events.first().map_or("", |anomaly| anomaly.reason.as_str())
+                )
+            }
+            Warning::LikelyDuplicate {
+                id, of, position, ..
+            } => {
+                let place = match position {
+                    0 => "an earlier line of this batch".to_owned(),
+                    position => format!("position {position}"),
+                };
+                write!(
+                    f,
+                    "`{id}` is likely a duplicate of `{of}` ({place}): same date, type and content; if it is the same fact, retract one of them"
+                )
+            }
+        }
+    }
+}
+
+/// What [`Engine::record_batch_with_warnings`] returns: every input's outcome, and the
+/// warnings about the new events.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The outcome of each input, in order.
+    pub appended: Vec<Appended>,
+    /// What to look at, by input index.
+    pub warnings: Vec<Warning>,
 }
 
 /// A candidate's dyad state once it is folded in, with the last place of its timeline.
@@ -1194,6 +1458,8 @@ impl Work<'_> {
 struct Plan {
     /// The new inputs to append, normalized (`id` and `reported_on` filled in).
     inputs: Vec<NewEvent>,
+    /// What to say about them.
+    warnings: Vec<Warning>,
     expected: HashMap<Dyad, ExpectedVersion>,
     outcomes: Vec<Outcome>,
 }

@@ -1,5 +1,7 @@
 //! Given these facts, when this one is recorded, then this state or this rejection: every event
-//! type's effect and every rule of DESIGN section 4, through `check_in_history` and `state_at`.
+//! type's effect and every rule of the checks (`docs/events.md`, "Rules"), through
+//! `check_in_history`, `check_batch`, `check_known_by_recording` and `state_at`. The test names
+//! read as the list of rules.
 
 use detente::domain::*;
 use detente::scenario::recorded;
@@ -1407,6 +1409,193 @@ fn a_correction_is_a_retraction_plus_a_new_event() {
         ],
         on("2016-12-29", expelled("USA", 35)).reported("2016-12-30"),
         Ok(json!({"reciprocity": {"diplomats_expelled": {"USA": 35}}, "events_applied": 2})),
+    );
+}
+
+// ---- batches, checked as a whole -----------------------------------------------------------
+
+/// The events a batch's retractions leave without effect: by the retraction's batch index.
+type LeftWithoutEffect = Vec<(usize, Vec<&'static str>)>;
+/// A batch refused: the lowest failing batch index, and why.
+type Refused = (usize, Rejection);
+
+/// Given `given` (stored, each accepted in turn), when `batch` is recorded as one batch, then it
+/// is accepted leaving those events without effect by its retractions (`Ok` of their ids, by
+/// the batch index of the retraction), or refused at the batch index with the rejection.
+#[track_caller]
+fn check_whole(given: &[NewEvent], batch: &[NewEvent], then: Result<LeftWithoutEffect, Refused>) {
+    let all = recorded(given.iter().cloned().chain(batch.iter().cloned()));
+    let (history, batch) = all.split_at(given.len());
+    for (index, record) in history.iter().enumerate() {
+        assert_eq!(check_in_history(&history[..index], record), Ok(()));
+    }
+    let outcome = check_batch(history, batch).map(|checked| {
+        checked
+            .left_without_effect
+            .iter()
+            .map(|(index, anomalies)| {
+                let ids: Vec<String> = anomalies.iter().map(|a| a.event_id.to_string()).collect();
+                (*index, ids)
+            })
+            .collect::<Vec<_>>()
+    });
+    let then = then.map(|list| {
+        list.into_iter()
+            .map(|(index, ids)| (index, ids.into_iter().map(String::from).collect()))
+            .collect::<Vec<(usize, Vec<String>)>>()
+    });
+    assert_eq!(outcome, then);
+}
+
+#[test]
+fn a_batch_need_not_be_sorted_by_date() {
+    // Finding 14: line 1 resolves `o-1` on 11 October, line 2 raises it on 10 October.
+    check_whole(
+        &[],
+        &[
+            on("2025-10-11", irritant_resolved("o-1")),
+            on("2025-10-10", irritant_raised("o-1", "USA")),
+        ],
+        Ok(vec![]),
+    );
+}
+
+#[test]
+fn a_batch_names_its_lowest_failing_line() {
+    check_whole(
+        &[],
+        &[
+            on("2025-10-10", irritant_raised("o-1", "USA")),
+            on("2025-10-12", irritant_resolved("o-2")),
+            on("2025-10-11", irritant_resolved("o-3")),
+        ],
+        Err((
+            1,
+            Rejection::UnknownItem {
+                kind: ItemKind::Irritant,
+                id: item("o-2"),
+                on: date("2025-10-12"),
+            },
+        )),
+    );
+}
+
+#[test]
+fn in_a_batch_an_event_of_the_same_date_comes_after_the_lines_before_it() {
+    // Within a date, the timeline follows the lines: the progress on line 1 comes before the
+    // agreement on line 2.
+    check_whole(
+        &[],
+        &[
+            on("2025-03-01", progressed("s", StepProgress::Implementing)),
+            on("2025-03-01", agreed("s")),
+        ],
+        Err((
+            0,
+            Rejection::UnknownItem {
+                kind: ItemKind::Step,
+                id: item("s"),
+                on: date("2025-03-01"),
+            },
+        )),
+    );
+}
+
+#[test]
+fn a_batch_that_breaks_a_stored_event_names_its_line() {
+    check_whole(
+        &[on("2025-03-10", agreed("s")).id("later")],
+        &[
+            on("2025-03-20", expelled("USA", 1)),
+            on("2025-03-01", agreed("s")),
+        ],
+        Err((
+            1,
+            Rejection::BreaksLaterEvent {
+                occurred_on: date("2025-03-01"),
+                later: "later".parse().unwrap(),
+                position: 1,
+                reason: "step `s` already exists: give the new one another id".into(),
+            },
+        )),
+    );
+}
+
+#[test]
+fn a_retraction_and_its_correction_go_in_one_batch_in_either_order() {
+    // Finding 13: the fix the hint gives.
+    let given = [on("2025-03-10", agreed("s")).id("wrong-date")];
+    let correction = on("2025-03-01", agreed("s")).reported("2025-03-11");
+    let retraction = on("2025-03-11", retracted("wrong-date"));
+    check_whole(
+        &given,
+        &[correction.clone(), retraction.clone()],
+        Ok(vec![]),
+    );
+    check_whole(&given, &[retraction, correction], Ok(vec![]));
+}
+
+#[test]
+fn a_retraction_in_a_batch_may_leave_events_without_effect_and_they_are_named() {
+    check_whole(
+        &[on("2025-02-27", agreed("s")).id("agree")],
+        &[
+            on("2025-03-01", progressed("s", StepProgress::Formalized)).id("formalize"),
+            on("2025-03-02", retracted("agree")).id("retract"),
+        ],
+        Ok(vec![(1, vec!["formalize"])]),
+    );
+}
+
+#[test]
+fn a_retraction_in_a_batch_targets_an_earlier_line_only() {
+    check_whole(
+        &[],
+        &[
+            on("2025-03-02", retracted("fact")),
+            on("2025-03-01", expelled("USA", 1)).id("fact"),
+        ],
+        Err((
+            0,
+            Rejection::UnknownEvent {
+                id: "fact".parse().unwrap(),
+                dyad: "RUS-USA".parse().unwrap(),
+            },
+        )),
+    );
+}
+
+#[test]
+fn a_retraction_that_leaves_an_event_without_effect_is_accepted_and_the_event_named() {
+    // Finding 12: the retraction is accepted with a warning naming `s2`.
+    check_whole(
+        &[
+            on("2024-02-01", agreed("st")).id("s1"),
+            on("2024-02-10", progressed("st", StepProgress::Implementing)).id("s2"),
+        ],
+        &[on("2024-03-01", retracted("s1")).id("x1")],
+        Ok(vec![(0, vec!["s2"])]),
+    );
+}
+
+#[test]
+fn events_left_without_effect_by_the_batchs_retractions_are_accepted_whatever_the_line_order() {
+    // postmortem: the property test of tests/it/truth.rs shrank to this. Without the batch's
+    // retractions the timeline is no consistent world either (two agreements of `c`, and the
+    // second `stalled` repeats the first), so "it would take effect without the retractions"
+    // missed `late-stall`, which a retraction of the batch leaves without effect all the same:
+    // an event naming an item that a retracted target names is the retractions' doing.
+    check_whole(
+        &[],
+        &[
+            on("2025-01-03", agreed("c")).id("e1"),
+            on("2025-01-05", progressed("c", StepProgress::Stalled)).id("e5"),
+            on("2025-01-10", retracted("e1")).id("e9"),
+            on("2025-01-25", progressed("c", StepProgress::Stalled)).id("late-stall"),
+            on("2025-01-12", agreed("c")).id("e20"),
+            on("2025-01-27", retracted("e20")).id("e23"),
+        ],
+        Ok(vec![(2, vec!["e5", "late-stall"])]),
     );
 }
 

@@ -1,0 +1,415 @@
+//! The truth of the state: each finding of the December 2026 newcomer report about knowledge
+//! time, retractions, rounds, batches and duplicates, as a regression test through the engine
+//! (and the command line where the finding was about it), and the property that a valid batch
+//! is accepted whatever the order of its lines.
+
+use std::collections::BTreeMap;
+
+use detente::domain::*;
+use detente::engine::{Config, Engine, EngineError};
+use detente::store::Durability;
+use proptest::prelude::*;
+
+use crate::{run_detente, strategies};
+
+fn engine(dir: &std::path::Path) -> Engine {
+    let config = Config {
+        durability: Durability::Buffered,
+        ..Config::default()
+    };
+    Engine::open_with(dir, config).unwrap()
+}
+
+fn input(line: &str) -> NewEvent {
+    serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}"))
+}
+
+fn inputs(lines: &[&str]) -> Vec<NewEvent> {
+    lines.iter().map(|line| input(line)).collect()
+}
+
+/// Records `given` one by one, then `when` as one batch: the rejection, or the warnings.
+#[track_caller]
+fn check(given: &[&str], when: &[&str], then: Result<Vec<&str>, &str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    for line in given {
+        engine.record(input(line)).unwrap();
+    }
+    let head = engine.head();
+    let outcome = engine.record_batch_with_warnings(inputs(when));
+    match (outcome, then) {
+        (Ok(recorded), Ok(expected)) => {
+            let warnings: Vec<String> = recorded.warnings.iter().map(ToString::to_string).collect();
+            assert_eq!(warnings.len(), expected.len(), "{warnings:?}");
+            for (warning, needle) in warnings.iter().zip(expected) {
+                assert!(warning.contains(needle), "{warning} should say {needle}");
+            }
+        }
+        (Err(err), Err(needle)) => {
+            assert!(
+                err.to_string().contains(needle),
+                "{err} should say {needle}"
+            );
+            assert_eq!(engine.head(), head, "a refused batch stores nothing");
+        }
+        (outcome, then) => panic!("expected {then:?}, got {outcome:?}"),
+    }
+}
+
+#[test]
+fn finding_4_a_reported_on_in_2099_is_refused() {
+    check(
+        &[],
+        &[
+            r#"{"dyad":"ARM-AZE","occurred_on":"2099-01-01","reported_on":"2099-01-01","event":{"type":"IrritantRaised","irritant":"i","raised_by":"ARM","description":"d"}}"#,
+        ],
+        Err("a fact cannot be known before it is recorded"),
+    );
+}
+
+#[test]
+fn finding_6_talks_for_a_cancelled_round_are_refused_and_the_rescheduling_goes_in() {
+    let given = [
+        r#"{"id":"c1","dyad":"ARM-AZE","occurred_on":"2024-03-01","reported_on":"2024-03-01","event":{"type":"RoundScheduled","round":"C","expected_on":"2024-04-01"}}"#,
+        r#"{"id":"c2","dyad":"ARM-AZE","occurred_on":"2024-03-10","reported_on":"2024-03-10","event":{"type":"RoundCancelled","round":"C","cancelled_by":"AZE"}}"#,
+    ];
+    check(
+        &given,
+        &[
+            r#"{"id":"c3","dyad":"ARM-AZE","occurred_on":"2024-04-01","reported_on":"2024-04-01","event":{"type":"TalksHeld","round":"C","location":{"city":"Geneva","country":"CHE"},"delegations":[]}}"#,
+        ],
+        Err("round `C` was cancelled on 2024-03-10: if the talks were rescheduled"),
+    );
+    check(
+        &given,
+        &[
+            r#"{"id":"c4","dyad":"ARM-AZE","occurred_on":"2024-03-20","reported_on":"2024-03-20","event":{"type":"RoundScheduled","round":"C-2","expected_on":"2024-04-01","replaces":"C"}}"#,
+            r#"{"id":"c3","dyad":"ARM-AZE","occurred_on":"2024-04-01","reported_on":"2024-04-01","event":{"type":"TalksHeld","round":"C-2","location":{"city":"Geneva","country":"CHE"},"delegations":[]}}"#,
+        ],
+        Ok(vec![]),
+    );
+}
+
+#[test]
+fn finding_7_a_retraction_known_or_dated_before_its_target_is_refused() {
+    let late = r#"{"id":"late","dyad":"ARM-AZE","occurred_on":"2024-06-01","reported_on":"2024-06-20","event":{"type":"IrritantRaised","irritant":"i","raised_by":"ARM","description":"d"}}"#;
+    check(
+        &[late],
+        &[
+            r#"{"id":"early-retraction","dyad":"ARM-AZE","occurred_on":"2024-06-01","reported_on":"2024-06-05","event":{"type":"EventRetracted","target":"late","reason":"r"}}"#,
+        ],
+        Err("the retraction's reported_on 2024-06-05 is before the reported_on 2024-06-20"),
+    );
+    check(
+        &[late],
+        &[
+            r#"{"id":"t","dyad":"ARM-AZE","occurred_on":"2020-01-01","reported_on":"2024-06-21","event":{"type":"EventRetracted","target":"late","reason":"r"}}"#,
+        ],
+        Err("the retraction's occurred_on 2020-01-01 is before"),
+    );
+}
+
+/// The rounds of the appendix scenario: Granada scheduled and cancelled, Almaty scheduled and
+/// held, then later talks.
+const ROUNDS: [&str; 5] = [
+    r#"{"id":"granada-2023-scheduled","dyad":"ARM-AZE","occurred_on":"2023-09-28","reported_on":"2023-09-28","event":{"type":"RoundScheduled","round":"granada-2023","expected_on":"2023-10-05","location":{"city":"Granada","country":"ESP"}}}"#,
+    r#"{"id":"granada-2023-cancelled","dyad":"ARM-AZE","occurred_on":"2023-10-04","reported_on":"2023-10-04","event":{"type":"RoundCancelled","round":"granada-2023","cancelled_by":"AZE"}}"#,
+    r#"{"id":"almaty-2024-scheduled","dyad":"ARM-AZE","occurred_on":"2024-05-06","reported_on":"2024-05-06","event":{"type":"RoundScheduled","round":"almaty-2024","expected_on":"2024-05-10","location":{"city":"Almaty","country":"KAZ"}}}"#,
+    r#"{"id":"almaty-2024-talks","dyad":"ARM-AZE","occurred_on":"2024-05-10","reported_on":"2024-05-10","event":{"type":"TalksHeld","round":"almaty-2024","location":{"city":"Almaty","country":"KAZ"},"delegations":[]}}"#,
+    r#"{"id":"washington-2025","dyad":"ARM-AZE","occurred_on":"2025-08-08","reported_on":"2025-08-08","event":{"type":"TalksHeld","location":{"city":"Washington","country":"USA"},"delegations":[]}}"#,
+];
+
+#[test]
+fn findings_9_and_10_every_round_is_kept_and_a_held_round_is_not_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    engine.record_batch(inputs(&ROUNDS)).unwrap();
+    let state = engine.state("ARM-AZE".parse().unwrap()).unwrap();
+    assert_eq!(state.next_round, None);
+    let granada = &state.scheduled_rounds[&"granada-2023".parse::<ItemId>().unwrap()];
+    assert_eq!(granada.status, RoundStatus::Cancelled);
+    assert_eq!(granada.cancelled_by, Some("AZE".parse().unwrap()));
+    let almaty = &state.scheduled_rounds[&"almaty-2024".parse::<ItemId>().unwrap()];
+    assert_eq!(almaty.status, RoundStatus::Held);
+    // The text, the SVG and the diff show the cancelled round too.
+    let store = dir.path();
+    drop(engine);
+    let text = run_detente(store, &["state", "--dyad", "ARM-AZE"], b"");
+    assert!(
+        text.stdout
+            .lines()
+            .any(|line| line.contains("granada-2023") && line.contains("cancelled")),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("Next round\n  none scheduled"),
+        "{}",
+        text.stdout
+    );
+    let pictures = tempfile::tempdir().unwrap();
+    let svg = pictures.path().join("rounds.svg");
+    let drawn = run_detente(
+        store,
+        &[
+            "timeline",
+            "--dyad",
+            "ARM-AZE",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(drawn.code, 0, "{}", drawn.stderr);
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        picture.contains("granada-2023"),
+        "the cancelled round is drawn"
+    );
+    let diff = run_detente(
+        store,
+        &[
+            "diff",
+            "--dyad",
+            "ARM-AZE",
+            "--from",
+            "2023-09-01",
+            "--to",
+            "2023-12-31",
+        ],
+        b"",
+    );
+    assert!(diff.stdout.contains("granada-2023"), "{}", diff.stdout);
+}
+
+#[test]
+fn finding_11_an_irritant_is_resolved_once() {
+    let raised = r#"{"dyad":"ARM-AZE","occurred_on":"2023-09-19","reported_on":"2023-09-19","event":{"type":"IrritantRaised","irritant":"karabakh-exodus","raised_by":"ARM","description":"d"}}"#;
+    let resolved = r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-01","reported_on":"2025-10-01","event":{"type":"IrritantResolved","irritant":"karabakh-exodus"}}"#;
+    check(
+        &[raised, resolved],
+        &[
+            r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-02","reported_on":"2025-10-02","event":{"type":"IrritantResolved","irritant":"karabakh-exodus"}}"#,
+        ],
+        Err("irritant `karabakh-exodus` is already resolved (since 2025-10-01)"),
+    );
+}
+
+#[test]
+fn finding_12_a_retraction_that_leaves_an_event_without_effect_is_accepted_with_a_warning() {
+    let given = [
+        r#"{"id":"s1","dyad":"ARM-AZE","occurred_on":"2024-02-01","reported_on":"2024-02-01","event":{"type":"StepAgreed","step":"st","description":"d"}}"#,
+        r#"{"id":"s2","dyad":"ARM-AZE","occurred_on":"2024-02-10","reported_on":"2024-02-10","event":{"type":"StepProgressed","step":"st","stage":"implementing"}}"#,
+    ];
+    let retraction = r#"{"id":"x1","dyad":"ARM-AZE","occurred_on":"2024-03-01","reported_on":"2024-03-01","event":{"type":"EventRetracted","target":"s1","reason":"r"}}"#;
+    // Alone (the fast path) and in a batch (the whole check), the same warning.
+    check(
+        &given,
+        &[retraction],
+        Ok(vec![
+            "the retraction `x1` leaves `s2` (position 2) without effect",
+        ]),
+    );
+    check(
+        &given[..1],
+        &[given[1], retraction],
+        Ok(vec![
+            "the retraction `x1` leaves `s2` (position 2) without effect",
+        ]),
+    );
+}
+
+#[test]
+fn finding_13_a_correction_before_its_retraction_says_dated_and_how_to_fix() {
+    let stored = r#"{"id":"wrong","dyad":"ARM-AZE","occurred_on":"2024-05-11","reported_on":"2024-05-11","event":{"type":"StepAgreed","step":"s","description":"d"}}"#;
+    let correction = r#"{"id":"right","dyad":"ARM-AZE","occurred_on":"2024-05-10","reported_on":"2024-05-13","event":{"type":"StepAgreed","step":"s","description":"d"}}"#;
+    let retraction = r#"{"id":"wrong-retracted","dyad":"ARM-AZE","occurred_on":"2024-05-13","reported_on":"2024-05-13","event":{"type":"EventRetracted","target":"wrong","reason":"a day early"}}"#;
+    check(
+        &[stored],
+        &[correction],
+        Err(
+            "dated 2024-05-10, this event would make the later event `wrong` at position 1 fail: step `s` already exists: give the new one another id; if this event corrects `wrong`, retract `wrong` first, or import the retraction and the correction in one file",
+        ),
+    );
+    check(&[stored], &[correction, retraction], Ok(vec![]));
+    check(&[stored], &[retraction, correction], Ok(vec![]));
+}
+
+#[test]
+fn finding_14_an_import_need_not_be_sorted_by_date() {
+    check(
+        &[],
+        &[
+            r#"{"id":"o-2","dyad":"ARM-AZE","occurred_on":"2025-10-11","reported_on":"2025-10-11","event":{"type":"IrritantResolved","irritant":"o-1"}}"#,
+            r#"{"id":"o-1","dyad":"ARM-AZE","occurred_on":"2025-10-10","reported_on":"2025-10-10","event":{"type":"IrritantRaised","irritant":"o-1","raised_by":"ARM","description":"d"}}"#,
+        ],
+        Ok(vec![]),
+    );
+    // The command line names the lowest bad line of a file that fails as a whole.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"id":"a","dyad":"ARM-AZE","occurred_on":"2025-10-12","reported_on":"2025-10-12","event":{"type":"IrritantResolved","irritant":"nope"}}"#,
+            "\n",
+            r#"{"id":"b","dyad":"ARM-AZE","occurred_on":"2025-10-10","reported_on":"2025-10-10","event":{"type":"IrritantResolved","irritant":"o-1"}}"#,
+            "\n",
+            r#"{"id":"c","dyad":"ARM-AZE","occurred_on":"2025-10-09","reported_on":"2025-10-09","event":{"type":"IrritantRaised","irritant":"o-1","raised_by":"ARM","description":"d"}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let import = run_detente(
+        &store,
+        &["import", "--no-progress", file.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(import.code, 1, "{}", import.stderr);
+    assert!(
+        import
+            .stderr
+            .starts_with("error: line 1 (`a`): irritant `nope` does not exist"),
+        "{}",
+        import.stderr
+    );
+}
+
+#[test]
+fn finding_16_a_likely_duplicate_is_recorded_and_reported() {
+    let plain = r#"{"dyad":"RUS-USA","occurred_on":"2018-03-26","event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":60}}"#;
+    let reported = r#"{"dyad":"RUS-USA","occurred_on":"2018-03-26","reported_on":"2018-03-26","event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":60}}"#;
+    let sourced = r#"{"dyad":"RUS-USA","occurred_on":"2018-03-26","sources":[{"name":"State Department"}],"event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":60}}"#;
+    check(
+        &[plain],
+        &[reported, sourced],
+        Ok(vec!["likely a duplicate of", "likely a duplicate of"]),
+    );
+    // On the command line: a warning from record, a count and the lines from import.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert_eq!(run_detente(&store, &["record"], plain.as_bytes()).code, 0);
+    let again = run_detente(&store, &["record"], reported.as_bytes());
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stderr.contains("warning: "), "{}", again.stderr);
+    let file = dir.path().join("more.jsonl");
+    std::fs::write(&file, format!("{sourced}\n\n{plain}\n")).unwrap();
+    let import = run_detente(
+        &store,
+        &["--json", "import", "--no-progress", file.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(import.code, 0, "{}", import.stderr);
+    let summary: serde_json::Value = serde_json::from_str(&import.stdout).unwrap();
+    assert_eq!(summary["possible_duplicates"], 1, "{summary}");
+    assert_eq!(
+        summary["duplicate_lines"],
+        serde_json::json!([1]),
+        "{summary}"
+    );
+    assert_eq!(summary["already_present"], 1, "{summary}");
+    let text = run_detente(
+        &store,
+        &["import", "--no-progress", file.to_str().unwrap()],
+        b"",
+    );
+    assert!(
+        text.stdout.contains("0 recorded, 2 already present"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn a_correction_of_a_retracted_event_is_no_duplicate() {
+    // The appendix's last correction: the same schedule again, with `reported_on` given.
+    let without = r#"{"id":"g","dyad":"ARM-AZE","occurred_on":"2023-09-28","event":{"type":"RoundScheduled","round":"granada-2023"}}"#;
+    let today = chrono::Utc::now().date_naive();
+    let retraction = format!(
+        r#"{{"id":"g-retracted","dyad":"ARM-AZE","occurred_on":"2023-09-28","reported_on":"{today}","event":{{"type":"EventRetracted","target":"g","reason":"no reported_on"}}}}"#
+    );
+    let again = r#"{"id":"g-2","dyad":"ARM-AZE","occurred_on":"2023-09-28","reported_on":"2023-09-28","event":{"type":"RoundScheduled","round":"granada-2023"}}"#;
+    check(&[without], &[&retraction, again], Ok(vec![]));
+}
+
+/// `events` with their order shuffled by `picks`, keeping the order of the events of one date
+/// and every retraction after its target.
+fn shuffled(events: &[NewEvent], picks: &[prop::sample::Index]) -> Vec<NewEvent> {
+    let n = events.len();
+    let ids: Vec<EventId> = events.iter().map(NewEvent::effective_id).collect();
+    let must_follow: Vec<Vec<usize>> = (0..n)
+        .map(|i| {
+            let mut before: Vec<usize> = (0..i)
+                .filter(|&j| events[j].occurred_on == events[i].occurred_on)
+                .collect();
+            if let Event::EventRetracted(retraction) = &events[i].event {
+                before.extend(ids.iter().position(|id| *id == retraction.target));
+            }
+            before
+        })
+        .collect();
+    let mut placed = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    for step in 0..n {
+        let ready: Vec<usize> = (0..n)
+            .filter(|&i| !placed[i] && must_follow[i].iter().all(|&j| placed[j]))
+            .collect();
+        let pick = ready[picks[step].index(ready.len())];
+        placed[pick] = true;
+        order.push(pick);
+    }
+    order.into_iter().map(|i| events[i].clone()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_valid_batch_is_accepted_whatever_the_order_of_its_lines(
+        (history, picks) in strategies::valid_log(strategies::HistoryConfig::default())
+            .prop_flat_map(|log| {
+                let n = log.len();
+                (Just(log), prop::collection::vec(any::<prop::sample::Index>(), n))
+            }),
+    ) {
+        let batch = shuffled(&history, &picks);
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let outcome = engine.record_batch(batch.clone());
+        if outcome.is_err() {
+            let lines: Vec<String> = batch.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+            std::fs::write("/tmp/truth-failing.jsonl", lines.join("\n")).unwrap();
+        }
+        prop_assert!(outcome.is_ok(), "{:?}", outcome.err());
+        prop_assert_eq!(engine.head().position, history.len() as u64);
+        let log: Vec<RecordedEvent> = engine.log(1).collect::<Result<_, _>>().unwrap();
+        let mut by_dyad: BTreeMap<Dyad, Vec<RecordedEvent>> = BTreeMap::new();
+        for record in log {
+            by_dyad.entry(record.dyad).or_default().push(record);
+        }
+        for (dyad, records) in &by_dyad {
+            prop_assert_eq!(&engine.state(*dyad).unwrap(), &state_at(records, &Query::default()));
+        }
+        engine.verify().unwrap();
+    }
+}
+
+#[test]
+fn a_refused_batch_names_the_lowest_bad_index_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let err = engine
+        .record_batch(inputs(&[
+            r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-10","reported_on":"2025-10-10","event":{"type":"IrritantRaised","irritant":"o-1","raised_by":"ARM","description":"d"}}"#,
+            r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-12","reported_on":"2025-10-12","event":{"type":"IrritantResolved","irritant":"o-9"}}"#,
+            r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-11","reported_on":"2025-10-11","event":{"type":"IrritantResolved","irritant":"o-8"}}"#,
+        ]))
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Rejected { index: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(engine.head().position, 0);
+}

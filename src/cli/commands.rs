@@ -4,7 +4,9 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use detente::domain::{BilateralState, Dyad, NewEvent, Query, RecordedEvent, effective_timeline};
+use detente::domain::{
+    BilateralState, ChainHash, Dyad, NewEvent, Query, RecordedEvent, effective_timeline,
+};
 use detente::engine::{Engine, EngineError};
 use serde::Serialize;
 use serde_json::json;
@@ -16,13 +18,26 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Demo => demo(cli.store, json),
         Command::Record { file } => record(&store_path(cli.store), file.as_deref(), json),
-        Command::Import { file, no_progress } => {
-            import::run(&store_path(cli.store), &file, !no_progress, json)
-        }
+        Command::Import {
+            file,
+            no_progress,
+            strict,
+            head,
+        } => import::run(
+            &store_path(cli.store),
+            &file,
+            import::Options {
+                progress: !no_progress,
+                strict,
+                head,
+            },
+            json,
+        ),
         Command::Export {
             dyad,
             from_position,
-        } => export(&store_path(cli.store), dyad, from_position),
+            print_head,
+        } => export(&store_path(cli.store), dyad, from_position, print_head),
         Command::State {
             dyad,
             as_of,
@@ -44,7 +59,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
         ),
         Command::Diff { dyad, from, to } => diff(&store_path(cli.store), dyad.dyad, from, to, json),
-        Command::Verify => verify(&store_path(cli.store), json),
+        Command::Verify { head } => verify(&store_path(cli.store), head, json),
         Command::Stats => stats(&store_path(cli.store), json),
         Command::Timeline {
             dyad,
@@ -297,8 +312,18 @@ fn read_one_event(reader: impl Read, name: &str) -> Result<String, CliError> {
     })
 }
 
-fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), CliError> {
+fn export(
+    store: &Path,
+    dyad: Option<Dyad>,
+    from_position: u64,
+    print_head: bool,
+) -> Result<(), CliError> {
     let engine = open_existing(store)?;
+    if print_head {
+        // Read before the records: the export goes at least this far.
+        let head = engine.head();
+        eprintln!("head: position {}, hash {}", head.position, head.hash);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for record in engine.log(from_position.max(1)) {
@@ -325,7 +350,12 @@ fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), Cl
 fn state(store: &Path, dyad: Dyad, query: &Query, json: bool) -> Result<(), CliError> {
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
-    let state = engine.query(dyad, query)?;
+    let mut state = engine.query(dyad, query)?;
+    if !state.anomalies.is_empty() {
+        // Name the retraction behind each anomaly (the fold cannot: the target is dropped).
+        let log: Vec<RecordedEvent> = engine.stream(dyad).collect::<Result<_, _>>()?;
+        detente::domain::explain_anomalies(&mut state, &log, query);
+    }
     if json {
         return emit_json(&state);
     }
@@ -376,10 +406,33 @@ fn diff(
     emit(&render::diff(dyad, from, to, &diff))
 }
 
-fn verify(store: &Path, json: bool) -> Result<(), CliError> {
+fn verify(store: &Path, trusted: Option<ChainHash>, json: bool) -> Result<(), CliError> {
     let engine = open_existing(store)?;
     let report = engine.verify()?;
     let head = engine.head();
+    let through = match trusted {
+        None => None,
+        Some(trusted) => {
+            let mut found = None;
+            for record in engine.log(1) {
+                let record = record?;
+                if record.hash == trusted {
+                    found = Some(record.position);
+                    break;
+                }
+            }
+            match found {
+                Some(position) => Some(position),
+                None => {
+                    return Err(CliError::new(format!(
+                        "the chain of {} does not pass through the head {trusted} you trust: it is another log, or one rewritten or cut before that record",
+                        store.display()
+                    )));
+                }
+            }
+        }
+    };
+    let findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     if json {
         return emit_json(&json!({
             "ok": true,
@@ -389,23 +442,44 @@ fn verify(store: &Path, json: bool) -> Result<(), CliError> {
             "projections": report.projections,
             "head_position": head.position,
             "head_hash": head.hash,
+            "trusted_head_position": through,
+            "findings": findings,
         }));
     }
-    emit(&format!(
-        "ok: {store} is consistent\n  \
+    let mut extra = String::new();
+    if let Some(position) = through {
+        extra.push_str(&format!(
+            "  trusted head            passed through at position {position}\n"
+        ));
+    }
+    if !findings.is_empty() {
+        extra.push_str(&format!(
+            "  findings                {} record{} break{} a rule of history (restored or recorded under an earlier edition of the rules):\n",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" },
+            if findings.len() == 1 { "s" } else { "" },
+        ));
+        for finding in &findings {
+            extra.push_str(&format!("    {finding}\n"));
+        }
+    }
+    emit(
+        &(format!(
+            "ok: {store} is consistent\n  \
          hash chain and indexes  {} events, head position {}, hash {}\n  \
          timelines and states    {} dyad{}, replayed from the log\n  \
          snapshots               {}\n  \
          user projections        {}\n",
-        report.events,
-        head.position,
-        head.hash,
-        report.dyads,
-        if report.dyads == 1 { "" } else { "s" },
-        report.snapshots,
-        report.projections,
-        store = store.display(),
-    ))
+            report.events,
+            head.position,
+            head.hash,
+            report.dyads,
+            if report.dyads == 1 { "" } else { "s" },
+            report.snapshots,
+            report.projections,
+            store = store.display(),
+        ) + extra.as_str()),
+    )
 }
 
 fn stats(store: &Path, json: bool) -> Result<(), CliError> {

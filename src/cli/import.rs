@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 use std::time::Duration;
 
-use detente::domain::{NewEvent, RecordedEvent};
+use detente::domain::{ChainHash, NewEvent, RecordedEvent};
 use detente::engine::{EngineError, Warning};
 use detente::store::StoreError;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -166,7 +166,18 @@ fn spinner(bar: &ProgressBar, message: String) {
     bar.enable_steady_tick(Duration::from_millis(100));
 }
 
-pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), CliError> {
+/// How an import runs.
+pub struct Options {
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+    /// A restore refuses records that break a rule of history too.
+    pub strict: bool,
+    /// A restore's chain must pass through this hash.
+    pub head: Option<ChainHash>,
+}
+
+pub fn run(store: &Path, file: &Path, options: Options, json: bool) -> Result<(), CliError> {
+    let progress = options.progress;
     let owned = if file == Path::new("-") {
         read_lines(std::io::stdin().lock())?
     } else {
@@ -184,7 +195,7 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
     let bar = progress_bar(lines.len(), progress);
     let result = match Kind::of(first) {
         Kind::New => import_new(store, &lines, &bar),
-        Kind::Recorded => restore(store, &lines, &bar),
+        Kind::Recorded => restore(store, &lines, &bar, &options),
     };
     bar.finish_and_clear();
     let outcome = result?;
@@ -196,11 +207,15 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
             "possible_duplicates": outcome.duplicates.len(),
             "duplicate_lines": outcome.duplicates,
             "warnings": outcome.warnings,
+            "findings": outcome.findings,
             "head_position": outcome.head,
         }));
     }
     for warning in &outcome.warnings {
         eprintln!("warning: {warning}");
+    }
+    for finding in &outcome.findings {
+        eprintln!("finding: {finding}");
     }
     let verb = match outcome.kind {
         Kind::New => "recorded",
@@ -238,6 +253,8 @@ struct Outcome {
     duplicates: Vec<usize>,
     /// Every warning, its line named.
     warnings: Vec<String>,
+    /// Records restored that break a rule of history, their lines named.
+    findings: Vec<String>,
 }
 
 fn import_new(
@@ -299,11 +316,26 @@ fn import_new(
         head: engine.head().position,
         duplicates,
         warnings,
+        findings: Vec::new(),
     })
 }
 
-fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<Outcome, CliError> {
+fn restore(
+    store: &Path,
+    lines: &[(usize, &str)],
+    bar: &ProgressBar,
+    options: &Options,
+) -> Result<Outcome, CliError> {
     let records: Vec<RecordedEvent> = parse_all(lines, Kind::Recorded, bar)?;
+    if let Some(trusted) = options.head {
+        // The store verifies the chain as it restores, so a record with this hash proves the
+        // export's chain passes through it.
+        if !records.iter().any(|record| record.hash == trusted) {
+            return Err(CliError::new(format!(
+                "the export does not pass through the head {trusted} you trust: it is another log, or one rewritten or cut before that record; nothing was imported"
+            )));
+        }
+    }
     let line_of_position: HashMap<u64, usize> = records
         .iter()
         .zip(lines)
@@ -313,7 +345,32 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
     let engine = open(store)?;
     let total = records.len();
     spinner(bar, format!("verifying and restoring {total} records"));
-    let restored = engine.restore(records).map_err(|err| match err {
+    let line_name = |position: u64| {
+        line_of_position
+            .get(&position)
+            .map(|n| format!("line {n} (position {position})"))
+            .unwrap_or_else(|| format!("position {position}"))
+    };
+    let restored = engine.restore_checked(records, options.strict).map_err(|err| match err {
+        EngineError::BadRecord {
+            position,
+            id,
+            rejection,
+        } => CliError::new(format!(
+            "{} (`{id}`): {rejection}: the export was edited or forged, whatever its hashes say; nothing was imported",
+            line_name(position)
+        )),
+        EngineError::Findings { findings } => {
+            let first = findings.first();
+            CliError::new(format!(
+                "{} record{} break{} a rule of history, the first on {}: {}; nothing was imported (without --strict they are restored and reported)",
+                findings.len(),
+                if findings.len() == 1 { "" } else { "s" },
+                if findings.len() == 1 { "s" } else { "" },
+                first.map(|f| line_name(f.position)).unwrap_or_default(),
+                first.map(|f| f.reason.as_str()).unwrap_or_default()
+            ))
+        }
         EngineError::Store(
             StoreError::BadRestore { position, reason } | StoreError::Corrupt { position, reason },
         ) => {
@@ -332,7 +389,13 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
             CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
         }
         other => other.into(),
-    })? as usize;
+    })?;
+    let findings = restored
+        .findings
+        .iter()
+        .map(|finding| format!("{}: {}", line_name(finding.position), finding.reason))
+        .collect();
+    let restored = restored.restored as usize;
     Ok(Outcome {
         kind: Kind::Recorded,
         stored: restored,
@@ -340,6 +403,7 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         head: engine.head().position,
         duplicates: Vec::new(),
         warnings: Vec::new(),
+        findings,
     })
 }
 

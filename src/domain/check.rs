@@ -315,6 +315,13 @@ pub fn check(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reject
             });
         }
     }
+    check_parties_and_dates(event)?;
+    check_items(state, event)
+}
+
+/// The rules of [`check`] that need no state: every actor in the dyad, one delegation per
+/// party, `reported_on` not before `occurred_on`.
+fn check_parties_and_dates(event: &RecordedEvent) -> Result<(), Rejection> {
     let mut seen = BTreeSet::new();
     for party in event.event.parties() {
         if !event.dyad.contains(party) {
@@ -333,7 +340,7 @@ pub fn check(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reject
             occurred_on: event.occurred_on,
         });
     }
-    check_items(state, event)
+    Ok(())
 }
 
 /// What an event does to an item: raises it (an id that must be new), or moves it to a stage
@@ -730,6 +737,18 @@ pub fn check_batch(
     history: &[RecordedEvent],
     batch: &[RecordedEvent],
 ) -> Result<BatchChecked, (usize, Rejection)> {
+    let (failing, checked) = batch_failures(history, batch);
+    match failing.into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(checked),
+    }
+}
+
+/// Every failure of [`check_batch`], by batch index, and what it would return on acceptance.
+fn batch_failures(
+    history: &[RecordedEvent],
+    batch: &[RecordedEvent],
+) -> (std::collections::BTreeMap<usize, Rejection>, BatchChecked) {
     use std::collections::{BTreeMap, HashMap};
     let mut failing: BTreeMap<usize, Rejection> = BTreeMap::new();
     let index_of: HashMap<u64, usize> = batch
@@ -892,9 +911,6 @@ pub fn check_batch(
                 .or_insert_with(|| breaks_later(event, anomaly));
         }
     }
-    if let Some((index, rejection)) = failing.into_iter().next() {
-        return Err((index, rejection));
-    }
     let mut left_without_effect: Vec<(usize, Vec<super::Anomaly>)> = Vec::new();
     let earlier: BTreeSet<&EventId> = before.anomalies.iter().map(|a| &a.event_id).collect();
     let orphans: Vec<&super::Anomaly> = state
@@ -932,9 +948,196 @@ pub fn check_batch(
             }
         }
     }
-    Ok(BatchChecked {
-        left_without_effect,
-    })
+    (
+        failing,
+        BatchChecked {
+            left_without_effect,
+        },
+    )
+}
+
+/// The rules a record keeps whatever the edition of the rules it was written under, so that
+/// they need no history (DESIGN section 12): its shape and limits, its parties (every actor in
+/// its dyad, one delegation per party; a location's country may be any), `reported_on` not
+/// before `occurred_on`, and, for a retraction, a `target` that is an earlier record of its
+/// dyad (`target`, looked up by the caller by id: none when there is no earlier record of that
+/// id) and not itself a retraction. A restore refuses a record that breaks one, and `verify`
+/// reports it; a record id seen before is the store's to refuse.
+///
+/// ```
+/// # use detente::domain::{check_record_alone, Rejection};
+/// use detente::scenario::{istanbul_2025, recorded};
+///
+/// let mut records = recorded(istanbul_2025());
+/// assert_eq!(check_record_alone(&records[0], None), Ok(()));
+/// // A record forged with a date known before it happened, whatever its hash says.
+/// records[0].reported_on = "2001-01-01".parse().unwrap();
+/// assert!(matches!(check_record_alone(&records[0], None), Err(Rejection::ReportedBeforeOccurred { .. })));
+/// ```
+pub fn check_record_alone(
+    record: &RecordedEvent,
+    target: Option<&RecordedEvent>,
+) -> Result<(), Rejection> {
+    super::limits::check_limits(&record.clone().into_input())?;
+    check_parties_and_dates(record)?;
+    if let Event::EventRetracted(retraction) = &record.event {
+        let target =
+            target.filter(|target| target.dyad == record.dyad && target.position < record.position);
+        match target {
+            None => {
+                return Err(Rejection::UnknownEvent {
+                    id: retraction.target.clone(),
+                    dyad: record.dyad,
+                });
+            }
+            Some(target) if matches!(target.event, Event::EventRetracted(_)) => {
+                return Err(Rejection::RetractsRetraction {
+                    id: retraction.target.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Names, in the reason of each anomaly of `state`, the retraction that left it without
+/// effect: the retraction, among the events of `events` that `query` knows (its `known_at` and
+/// `at_position`), whose target names one of the items the anomalous event names. The fold
+/// cannot say it, since the target is dropped before the fold; `detente state` calls this
+/// before it prints. An anomaly no retraction explains keeps its reason.
+///
+/// ```
+/// use detente::domain::*;
+/// use detente::scenario::recorded;
+///
+/// let lines = [
+///     r#"{"id":"s1","dyad":"ARM-AZE","occurred_on":"2024-02-01","event":{"type":"StepAgreed","step":"st","description":"d"}}"#,
+///     r#"{"id":"s2","dyad":"ARM-AZE","occurred_on":"2024-02-10","event":{"type":"StepProgressed","step":"st","stage":"implementing"}}"#,
+///     r#"{"id":"x1","dyad":"ARM-AZE","occurred_on":"2024-03-01","event":{"type":"EventRetracted","target":"s1","reason":"r"}}"#,
+/// ];
+/// let events = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+/// let mut state = state_at(&events, &Query::default());
+/// explain_anomalies(&mut state, &events, &Query::default());
+/// assert!(state.anomalies[0].reason.ends_with("(left without effect by the retraction `x1` of `s1`)"));
+/// ```
+pub fn explain_anomalies(state: &mut BilateralState, events: &[RecordedEvent], query: &Query) {
+    if state.anomalies.is_empty() {
+        return;
+    }
+    let known: Vec<&RecordedEvent> = events
+        .iter()
+        .filter(|event| query.at_position.is_none_or(|at| event.position <= at))
+        .filter(|event| query.known_at.is_none_or(|at| event.reported_on <= at))
+        .collect();
+    let by_id: std::collections::HashMap<&EventId, &RecordedEvent> =
+        known.iter().map(|event| (&event.id, *event)).collect();
+    let by_position: std::collections::HashMap<u64, &RecordedEvent> =
+        known.iter().map(|event| (event.position, *event)).collect();
+    let retractions: Vec<(&RecordedEvent, &RecordedEvent)> = known
+        .iter()
+        .filter_map(|event| match &event.event {
+            Event::EventRetracted(retraction) => by_id
+                .get(&retraction.target)
+                .map(|target| (*event, *target)),
+            _ => None,
+        })
+        .collect();
+    let explained: Vec<super::Anomaly> = state
+        .anomalies
+        .iter()
+        .map(|anomaly| {
+            let mut anomaly = anomaly.clone();
+            let Some(event) = by_position.get(&anomaly.position) else {
+                return anomaly;
+            };
+            let items: Vec<(ItemKind, ItemId)> = item_effects(&event.event)
+                .iter()
+                .map(|effect| {
+                    let (kind, id) = effect.item();
+                    (kind, id.clone())
+                })
+                .collect();
+            let cause = retractions.iter().find(|(_, target)| {
+                item_effects(&target.event).iter().any(|effect| {
+                    let (kind, id) = effect.item();
+                    items.iter().any(|(k, i)| *k == kind && i == id)
+                })
+            });
+            if let Some((retraction, target)) = cause {
+                anomaly.reason = format!(
+                    "{} (left without effect by the retraction `{}` of `{}`)",
+                    anomaly.reason, retraction.id, target.id
+                );
+            }
+            anomaly
+        })
+        .collect();
+    state.anomalies = explained.into();
+}
+
+/// A record of a stored log that breaks a rule that depends on history (items that must exist,
+/// transitions, rounds, a retraction's dates, knowledge time ahead of recording): rules that
+/// changed over the editions, which a genuine older log may break. `verify` and a restore
+/// report them; `--strict` makes a restore refuse them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The record's position.
+    pub position: u64,
+    /// Its id.
+    pub id: EventId,
+    /// The rule it breaks, as the recorder's message.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "position {} (`{}`): {}",
+            self.position, self.id, self.reason
+        )
+    }
+}
+
+/// The findings of one dyad's log (its records in position order): each record that breaks a
+/// rule of history, as [`check_batch`] of the whole log sees it (so a record that only a later
+/// retraction leaves without effect is no finding), and each whose `reported_on` is ahead of
+/// the day it was recorded ([`check_known_by_recording`] with its `recorded_at`).
+///
+/// ```
+/// use detente::domain::findings;
+/// use detente::scenario::{istanbul_2025, recorded};
+///
+/// let mut log = recorded(istanbul_2025());
+/// // `recorded` dates every record 1970; say they were recorded in March 2025.
+/// for record in &mut log {
+///     record.recorded_at = "2025-03-02T00:00:00Z".parse().unwrap();
+/// }
+/// assert!(findings(&log).is_empty());
+/// // A record known two years before it was recorded: a finding, with its position.
+/// log[3].reported_on = "2027-03-02".parse().unwrap();
+/// assert_eq!(findings(&log)[0].position, 4);
+/// ```
+pub fn findings(log: &[RecordedEvent]) -> Vec<Finding> {
+    let (failing, _) = batch_failures(&[], log);
+    let mut found: std::collections::BTreeMap<usize, String> = failing
+        .into_iter()
+        .map(|(index, rejection)| (index, rejection.to_string()))
+        .collect();
+    for (index, record) in log.iter().enumerate() {
+        if let Err(rejection) = check_known_by_recording(record, record.recorded_at.date_naive()) {
+            found.entry(index).or_insert_with(|| rejection.to_string());
+        }
+    }
+    found
+        .into_iter()
+        .map(|(index, reason)| Finding {
+            position: log[index].position,
+            id: log[index].id.clone(),
+            reason,
+        })
+        .collect()
 }
 
 /// The refusal of `candidate`, a retroactive event whose fold makes the later event of

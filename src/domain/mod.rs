@@ -16,8 +16,9 @@ mod shared;
 mod state;
 
 pub use check::{
-    BatchChecked, ItemKind, Rejection, check, check_batch, check_continuing, check_in_history,
-    check_known_by_recording, check_retraction_dates,
+    BatchChecked, Finding, ItemKind, Rejection, check, check_batch, check_continuing,
+    check_in_history, check_known_by_recording, check_record_alone, check_retraction_dates,
+    explain_anomalies, findings,
 };
 pub use diff::{ItemAdded, ItemChanged, LedgerChange, StateDiff};
 pub use envelope::{

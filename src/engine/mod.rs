@@ -129,6 +129,32 @@ pub enum EngineError {
     /// Verification found a fault.
     #[error("verification failed: {0}")]
     Verify(VerifyFailure),
+    /// A record to restore breaks a rule that every record keeps, whatever the edition of the
+    /// rules it was written under ([`check_record_alone`](crate::domain::check_record_alone)):
+    /// the export was forged or damaged, even if its chain holds; nothing was restored.
+    #[error(
+        "the record at position {position} (`{id}`) breaks a rule every record keeps: {rejection}: the export was edited or forged, whatever its hashes say; nothing was restored"
+    )]
+    BadRecord {
+        /// Its position.
+        position: u64,
+        /// Its id.
+        id: EventId,
+        /// The rule it breaks.
+        rejection: Rejection,
+    },
+    /// A strict restore met records that break a rule of history; nothing was restored.
+    #[error(
+        "{} record{} of the export break{} a rule of history, the first at {}; nothing was restored (without --strict they are restored and reported)",
+        .findings.len(),
+        if .findings.len() == 1 { "" } else { "s" },
+        if .findings.len() == 1 { "s" } else { "" },
+        .findings.first().map(ToString::to_string).unwrap_or_default()
+    )]
+    Findings {
+        /// The records and the rules they break, in position order.
+        findings: Vec<crate::domain::Finding>,
+    },
 }
 
 /// The part of a stored projection value that the engine needs to continue it.
@@ -630,16 +656,87 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, EngineError> {
+        Ok(self.restore_checked(records, false)?.restored)
+    }
+
+    /// [`Engine::restore`], with the checks of DESIGN section 12 reported. A record that
+    /// breaks a rule needing no history ([`check_record_alone`](crate::domain::check_record_alone):
+    /// shape and limits, parties, `reported_on` before `occurred_on`, a retraction whose target
+    /// is not an earlier record of its dyad or is a retraction) is refused
+    /// ([`EngineError::BadRecord`]), even with a recomputed chain. Records that break a rule of
+    /// history, which a genuine log written under an earlier edition of the rules may, are
+    /// restored and returned as findings ([`findings`](crate::domain::findings)); with
+    /// `strict`, they refuse the restore ([`EngineError::Findings`]). Nothing is stored on a
+    /// refusal.
+    ///
+    /// ```
+    /// # use detente::engine::{Engine, EngineError};
+    /// # let dir = tempfile::tempdir()?;
+    /// let source = Engine::open(dir.path().join("a"))?;
+    /// source.record_batch(detente::scenario::istanbul_2025())?;
+    /// let records = source.log(1).collect::<Result<Vec<_>, _>>()?;
+    /// let copy = Engine::open(dir.path().join("b"))?;
+    /// // A forged record, known before it happened, and the chain hashed again after it.
+    /// let mut forged = records.clone();
+    /// forged[0].reported_on = "2001-01-01".parse()?;
+    /// let mut previous = detente::domain::ChainHash::ZERO;
+    /// for record in &mut forged {
+    ///     record.hash = record.chain_hash(&previous);
+    ///     previous = record.hash;
+    /// }
+    /// let err = copy.restore_checked(forged, false).unwrap_err();
+    /// assert!(matches!(err, EngineError::BadRecord { position: 1, .. }));
+    /// assert_eq!(copy.head().position, 0);
+    /// let restored = copy.restore_checked(records, true)?;
+    /// assert!(restored.findings.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn restore_checked(
+        &self,
+        records: Vec<RecordedEvent>,
+        strict: bool,
+    ) -> Result<Restored, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
+        let head = shared.store.head().position;
         let mut folds = write(&shared.folds);
-        let restored = shared.store.restore_from(&records)?;
+        // The rules are checked once the store has checked the chain, so that a record edited
+        // without its hashes is named as such; the refusal is carried out of the store's hook.
+        let mut refusal: Option<EngineError> = None;
+        let mut findings = Vec::new();
+        let outcome = shared.store.restore_from_checked(&records, &mut || {
+            let checked = shared
+                .check_restore(&records, head)
+                .and_then(|found| match found {
+                    found if strict && !found.is_empty() => {
+                        Err(EngineError::Findings { findings: found })
+                    }
+                    found => Ok(found),
+                });
+            match checked {
+                Ok(found) => {
+                    findings = found;
+                    Ok(())
+                }
+                Err(err) => {
+                    refusal = Some(err);
+                    Err(StoreError::BadRestore {
+                        position: 0,
+                        reason: "refused by the engine's checks".to_owned(),
+                    })
+                }
+            }
+        });
+        if let Some(err) = refusal {
+            return Err(err);
+        }
+        let restored = outcome?;
         let new = &records[records.len().saturating_sub(restored as usize)..];
         if !new.is_empty() {
             shared.maintain(&mut folds, new)?;
             shared.publish_head(shared.store.head().position);
         }
-        Ok(restored)
+        Ok(Restored { restored, findings })
     }
 
     /// Registers a user projection: it is loaded from the store (rebuilt when absent, of
@@ -1299,6 +1396,59 @@ impl std::fmt::Display for Warning {
                 )
             }
         }
+    }
+}
+
+/// What [`Engine::restore_checked`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// How many records were restored (those the store held already are skipped).
+    pub restored: u64,
+    /// The records of the dyads restored that break a rule of history, in position order.
+    pub findings: Vec<crate::domain::Finding>,
+}
+
+impl Shared {
+    /// The checks of a restore before anything is stored (the store's own passed; `head` is
+    /// its position before the restore): every record against the rules
+    /// needing no history (its retraction's target looked up among the earlier records and in
+    /// the store), then the findings of every dyad it touches, over the dyad's stored log and
+    /// its records not stored yet.
+    fn check_restore(
+        &self,
+        records: &[RecordedEvent],
+        head: u64,
+    ) -> Result<Vec<crate::domain::Finding>, EngineError> {
+        let mut earlier: HashMap<&EventId, &RecordedEvent> = HashMap::new();
+        for record in records {
+            let target = match &record.event {
+                Event::EventRetracted(retraction) => match earlier.get(&retraction.target) {
+                    Some(found) => Some((*found).clone()),
+                    None => self.store.get(&retraction.target)?,
+                },
+                _ => None,
+            };
+            crate::domain::check_record_alone(record, target.as_ref()).map_err(|rejection| {
+                EngineError::BadRecord {
+                    position: record.position,
+                    id: record.id.clone(),
+                    rejection,
+                }
+            })?;
+            earlier.insert(&record.id, record);
+        }
+        let mut by_dyad: BTreeMap<Dyad, Vec<RecordedEvent>> = BTreeMap::new();
+        for record in records.iter().filter(|record| record.position > head) {
+            by_dyad.entry(record.dyad).or_default().push(record.clone());
+        }
+        let mut findings = Vec::new();
+        for (dyad, new) in by_dyad {
+            let mut log = self.dyad_log(dyad)?;
+            log.extend(new);
+            findings.extend(crate::domain::findings(&log));
+        }
+        findings.sort_by_key(|finding| finding.position);
+        Ok(findings)
     }
 }
 

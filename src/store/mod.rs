@@ -631,6 +631,18 @@ impl Store {
     /// [`Store::restore`] of borrowed records, so that a caller that needs them afterwards
     /// (the engine's caches) does not copy them.
     pub(crate) fn restore_from(&self, records: &[RecordedEvent]) -> Result<u64, StoreError> {
+        self.restore_from_checked(records, &mut || Ok(()))
+    }
+
+    /// [`Store::restore`] of borrowed records, with `check` run once the records have passed
+    /// the store's own checks (positions, versions, ids, the chain) and before anything is
+    /// written: an error from it refuses the restore. It runs under the store's writer lock,
+    /// so it must not ask the store for its head or versions.
+    pub(crate) fn restore_from_checked(
+        &self,
+        records: &[RecordedEvent],
+        check: &mut dyn FnMut() -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
         let restored = {
             let mut writer = self.lock_writer();
             let held_up_to = writer.head.position;
@@ -711,6 +723,7 @@ impl Store {
                 last_recorded_at = record.recorded_at;
                 self.stage(&mut batch, record, &mut staged)?;
             }
+            check()?;
             if new_versions.is_empty() {
                 return Ok(0);
             }

@@ -218,6 +218,21 @@ fn finding_12_a_retraction_that_leaves_an_event_without_effect_is_accepted_with_
             "the retraction `x1` leaves `s2` (position 2) without effect",
         ]),
     );
+    // The state names the retraction in the anomaly, as `detente state` prints it.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let lines = format!("{}\n{}\n{retraction}\n", given[0], given[1]);
+    assert_eq!(
+        run_detente(&store, &["import", "--no-progress", "-"], lines.as_bytes()).code,
+        0
+    );
+    let state = run_detente(&store, &["--json", "state", "--dyad", "ARM-AZE"], b"");
+    let state: serde_json::Value = serde_json::from_str(&state.stdout).unwrap();
+    let reason = state["anomalies"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.ends_with("(left without effect by the retraction `x1` of `s1`)"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -412,4 +427,271 @@ fn a_refused_batch_names_the_lowest_bad_index_and_stores_nothing() {
         "{err}"
     );
     assert_eq!(engine.head().position, 0);
+}
+
+// ---- restores and verify: forged exports, older logs, trusted heads --------------------------
+
+/// The records of `log` with the chain hashed again from `from` on, as a forger would.
+fn rehash(mut log: Vec<RecordedEvent>, from: usize) -> Vec<RecordedEvent> {
+    let mut previous = if from == 0 {
+        ChainHash::ZERO
+    } else {
+        log[from - 1].hash
+    };
+    for record in &mut log[from..] {
+        record.hash = record.chain_hash(&previous);
+        previous = record.hash;
+    }
+    log
+}
+
+/// A genuine export of `inputs`, recorded one by one.
+fn export_of(inputs: &[NewEvent]) -> Vec<RecordedEvent> {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    for input in inputs {
+        engine.record(input.clone()).unwrap();
+    }
+    engine.log(1).collect::<Result<_, _>>().unwrap()
+}
+
+/// A party outside `dyad`.
+fn outsider(dyad: Dyad) -> Party {
+    ["CHN", "TUR", "GBR"]
+        .iter()
+        .map(|code| code.parse::<Party>().unwrap())
+        .find(|party| !dyad.contains(*party))
+        .unwrap()
+}
+
+/// The ways to break a rule needing no history, each on one record where it applies.
+#[derive(Debug, Clone, Copy)]
+enum Forgery {
+    ActorOutsideTheDyad,
+    ReportedBeforeItOccurred,
+    RetractsAnIdNeverRecorded,
+    RetractsARetraction,
+    AnIdSeenBefore,
+}
+
+/// `record` forged as `forgery` says (its index in `log`), where that applies.
+fn forge(log: &[RecordedEvent], index: usize, forgery: Forgery) -> Option<RecordedEvent> {
+    let mut record = log[index].clone();
+    let outside = outsider(record.dyad);
+    match (forgery, &mut record.event) {
+        (Forgery::ActorOutsideTheDyad, Event::DiplomatsExpelled(e)) => e.expelled_by = outside,
+        (Forgery::ActorOutsideTheDyad, Event::MissionClosed(e)) => e.closed_by = outside,
+        (Forgery::ActorOutsideTheDyad, Event::IrritantRaised(e)) => e.raised_by = outside,
+        (Forgery::ActorOutsideTheDyad, Event::FlightsProposed(e)) => e.proposer = outside,
+        (Forgery::ActorOutsideTheDyad, Event::PropertyClaimRaised(e)) => e.claimant = outside,
+        (Forgery::ActorOutsideTheDyad, Event::TalksHeld(e)) if !e.delegations.is_empty() => {
+            e.delegations[0].party = outside;
+        }
+        (Forgery::ReportedBeforeItOccurred, _) => {
+            record.reported_on = record.occurred_on.pred_opt()?;
+        }
+        (Forgery::RetractsAnIdNeverRecorded, Event::EventRetracted(e)) => {
+            e.target = "never-recorded".parse().unwrap();
+        }
+        (Forgery::RetractsARetraction, Event::EventRetracted(e)) => {
+            let earlier = log[..index].iter().find(|other| {
+                other.dyad == record.dyad && matches!(other.event, Event::EventRetracted(_))
+            })?;
+            e.target = earlier.id.clone();
+        }
+        (Forgery::AnIdSeenBefore, _) if index > 0 => record.id = log[index - 1].id.clone(),
+        _ => return None,
+    }
+    Some(record)
+}
+
+fn forgery() -> impl Strategy<Value = Forgery> {
+    prop_oneof![
+        Just(Forgery::ActorOutsideTheDyad),
+        Just(Forgery::ReportedBeforeItOccurred),
+        Just(Forgery::RetractsAnIdNeverRecorded),
+        Just(Forgery::RetractsARetraction),
+        Just(Forgery::AnIdSeenBefore),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_genuine_export_restores_and_every_forgery_of_a_rule_needing_no_history_is_refused(
+        (log, at, forgery) in strategies::valid_log(strategies::HistoryConfig::default())
+            .prop_filter("an export to forge", |log| !log.is_empty())
+            .prop_flat_map(|log| (Just(log), any::<prop::sample::Index>(), forgery())),
+    ) {
+        let export = export_of(&log);
+        // Genuine: it restores, with no finding, and the copy verifies.
+        let dir = tempfile::tempdir().unwrap();
+        let copy = engine(&dir.path().join("copy"));
+        let restored = copy.restore_checked(export.clone(), true).unwrap();
+        prop_assert_eq!(restored.restored, export.len() as u64);
+        prop_assert!(restored.findings.is_empty(), "{:?}", restored.findings);
+        prop_assert!(copy.verify().unwrap().findings.is_empty());
+
+        // Forged where the forgery applies, the chain hashed again after it.
+        let start = at.index(export.len());
+        let forged = (start..export.len())
+            .chain(0..start)
+            .find_map(|index| forge(&export, index, forgery).map(|record| (index, record)));
+        prop_assume!(forged.is_some());
+        let Some((index, record)) = forged else { unreachable!() };
+        let mut records = export.clone();
+        records[index] = record;
+        let records = rehash(records, index);
+        let target = engine(&dir.path().join("target"));
+        let refused = target.restore_checked(records.clone(), false);
+        prop_assert!(refused.is_err(), "{:?} at {} was restored", forgery, index);
+        prop_assert_eq!(target.head().position, 0, "a refused restore stores nothing");
+        // A log that holds it (restored below the engine, where only the chain is checked) is
+        // found by verify, naming its position.
+        if !matches!(forgery, Forgery::AnIdSeenBefore) {
+            let raw = dir.path().join("raw");
+            {
+                let store = detente::store::Store::open(&raw, detente::store::StoreConfig::default()).unwrap();
+                store.restore(records).unwrap();
+            }
+            let opened = engine(&raw);
+            match opened.verify() {
+                Err(EngineError::Verify(detente::engine::VerifyFailure::BadRecord { position, .. })) => {
+                    prop_assert_eq!(position, export[index].position);
+                }
+                other => prop_assert!(false, "verify said {:?} of {:?} at {}", other, forgery, index),
+            }
+        }
+    }
+}
+
+/// A log as a build before the rules of December 2026 could write it: an irritant resolved
+/// twice, and a fact reported two years after it was recorded.
+fn older_log() -> Vec<RecordedEvent> {
+    let inputs = inputs(&[
+        r#"{"id":"raised","dyad":"ARM-AZE","occurred_on":"2023-09-19","reported_on":"2023-09-19","event":{"type":"IrritantRaised","irritant":"i","raised_by":"ARM","description":"d"}}"#,
+        r#"{"id":"resolved","dyad":"ARM-AZE","occurred_on":"2025-10-01","reported_on":"2025-10-01","event":{"type":"IrritantResolved","irritant":"i"}}"#,
+        r#"{"id":"resolved-again","dyad":"ARM-AZE","occurred_on":"2025-10-02","reported_on":"2025-10-02","event":{"type":"IrritantResolved","irritant":"i"}}"#,
+        r#"{"id":"typo","dyad":"ARM-AZE","occurred_on":"2025-10-03","reported_on":"2052-10-03","event":{"type":"DiplomatsExpelled","expelled_by":"AZE","count":1}}"#,
+    ]);
+    let records: Vec<RecordedEvent> = detente::scenario::recorded(inputs)
+        .into_iter()
+        .map(|mut record| {
+            record.recorded_at = "2025-10-04T00:00:00Z".parse().unwrap();
+            record
+        })
+        .collect();
+    rehash(records, 0)
+}
+
+#[test]
+fn an_older_log_that_breaks_a_rule_of_history_restores_with_findings_and_strict_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = engine(&dir.path().join("copy"));
+    let restored = copy.restore_checked(older_log(), false).unwrap();
+    let positions: Vec<u64> = restored.findings.iter().map(|f| f.position).collect();
+    assert_eq!(positions, [3, 4], "{:?}", restored.findings);
+    assert!(restored.findings[0].reason.contains("already resolved"));
+    assert!(
+        restored.findings[1]
+            .reason
+            .contains("cannot be known before it is recorded")
+    );
+    assert_eq!(copy.verify().unwrap().findings, restored.findings);
+
+    let strict = engine(&dir.path().join("strict"));
+    let err = strict.restore_checked(older_log(), true).unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Findings { findings } if findings.len() == 2),
+        "{err}"
+    );
+    assert_eq!(strict.head().position, 0);
+}
+
+#[test]
+fn the_command_line_refuses_a_forged_export_naming_the_line_and_checks_a_trusted_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, records: &[RecordedEvent]| {
+        let path = dir.path().join(name);
+        let lines: Vec<String> = records
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        path
+    };
+    let genuine = export_of(&inputs(&ROUNDS));
+    // An actor outside the dyad on line 2, the chain hashed again.
+    let mut forged = genuine.clone();
+    if let Event::RoundCancelled(cancelled) = &mut forged[1].event {
+        cancelled.cancelled_by = Some("RUS".parse().unwrap());
+    }
+    let forged = write("forged.jsonl", &rehash(forged, 1));
+    let store = dir.path().join("s1");
+    let import = run_detente(
+        &store,
+        &["import", "--no-progress", forged.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(import.code, 1);
+    assert!(
+        import.stderr.starts_with("error: line 2 (position 2) (`granada-2023-cancelled`): party RUS is outside the dyad ARM-AZE"),
+        "{}",
+        import.stderr
+    );
+
+    // The head a user trusts: printed by export, checked by import and verify.
+    let file = write("genuine.jsonl", &genuine);
+    let store = dir.path().join("s2");
+    let trusted = genuine[2].hash.to_string();
+    let import = run_detente(
+        &store,
+        &[
+            "import",
+            "--no-progress",
+            "--head",
+            &trusted,
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(import.code, 0, "{}", import.stderr);
+    let verify = run_detente(&store, &["verify", "--head", &trusted], b"");
+    assert!(
+        verify.stdout.contains("passed through at position 3"),
+        "{}",
+        verify.stdout
+    );
+    let export = run_detente(&store, &["export", "--print-head"], b"");
+    let head = genuine.last().unwrap();
+    assert_eq!(
+        export.stderr,
+        format!("head: position {}, hash {}\n", head.position, head.hash)
+    );
+    let elsewhere = ChainHash([7; 32]).to_string();
+    let verify = run_detente(&store, &["verify", "--head", &elsewhere], b"");
+    assert_eq!(verify.code, 1);
+    assert!(
+        verify.stderr.contains("does not pass through the head"),
+        "{}",
+        verify.stderr
+    );
+    let import = run_detente(
+        &dir.path().join("s3"),
+        &[
+            "import",
+            "--no-progress",
+            "--head",
+            &elsewhere,
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(import.code, 1);
+    assert!(
+        import.stderr.contains("does not pass through the head"),
+        "{}",
+        import.stderr
+    );
 }

@@ -602,6 +602,72 @@ mod tests {
     use super::*;
     use serde::Serialize;
 
+    /// The frozen export of every event type (`tests/fixtures/export-wire1-every-type.jsonl`)
+    /// and the bytes this build's record encoding gave each of its records when the fixture
+    /// was made (`tests/fixtures/record-encoding-2.hex`, one record a line, in hex).
+    const EVERY_TYPE_EXPORT: &str =
+        include_str!("../../tests/fixtures/export-wire1-every-type.jsonl");
+    const ENCODING_2_HEX: &str = include_str!("../../tests/fixtures/record-encoding-2.hex");
+
+    fn to_hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    fn from_hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Encoding 2 is pinned byte for byte: a build that changes what it writes for any event
+    /// type (a field renamed, a type's index moved in `Event::TYPE_NAMES`, a header field
+    /// reordered) fails here, and so does one that can no longer read the bytes an earlier
+    /// build wrote. A deliberate change of encoding gets a new tag and keeps decoding these
+    /// bytes; to re-freeze after adding records to the fixture, run this test with
+    /// `DETENTE_BLESS_FIXTURES=1` and review the diff.
+    #[test]
+    fn encoding_2_of_every_event_type_is_frozen_byte_for_byte() {
+        let records: Vec<RecordedEvent> = EVERY_TYPE_EXPORT
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let types: std::collections::BTreeSet<&str> = records
+            .iter()
+            .map(|record| record.event.type_name())
+            .collect();
+        assert_eq!(
+            types,
+            Event::TYPE_NAMES.into_iter().collect(),
+            "the fixture holds every event type"
+        );
+        let encoded: Vec<String> = records.iter().map(|r| to_hex(&encode_record(r))).collect();
+        if std::env::var_os("DETENTE_BLESS_FIXTURES").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/record-encoding-2.hex"
+            );
+            std::fs::write(path, encoded.join("\n") + "\n").unwrap();
+        }
+        let frozen: Vec<&str> = ENCODING_2_HEX.lines().collect();
+        assert_eq!(
+            frozen.len(),
+            records.len(),
+            "one frozen record per exported line"
+        );
+        for ((record, now), frozen) in records.iter().zip(&encoded).zip(&frozen) {
+            assert_eq!(now, frozen, "encoding of position {}", record.position);
+            let bytes = from_hex(frozen);
+            assert_eq!(bytes[0], ENCODING_2);
+            assert_eq!(
+                &decode_record(&bytes).unwrap(),
+                record,
+                "position {}",
+                record.position
+            );
+        }
+    }
+
     #[derive(Serialize)]
     struct BodyRef<'a> {
         id: &'a EventId,

@@ -37,7 +37,7 @@
 //! | 4 | schema, u32 big-endian |
 //! | 32 | chain hash |
 //! | 4 | `reported_on`, as `occurred_on` |
-//! | 1 | event type: its index in [`Event::TYPE_NAMES`] |
+//! | 1 | event type: its code, its index in [`Event::TYPE_NAMES`] (the order of the one table of types in `domain::event`) |
 //! | 1 | id length `n` (an id is at most 128 bytes) |
 //! | n | id |
 //! | 4 | number of sources, u32 big-endian |
@@ -285,97 +285,6 @@ struct Body {
     event: Event,
 }
 
-/// Runs `$then` with the variant's struct of an [`Event`] bound to `$inner` and the variant's
-/// index in [`Event::TYPE_NAMES`] bound to `$index`, for every variant.
-macro_rules! each_variant {
-    ($event:expr, |$index:ident, $inner:ident| $then:expr) => {
-        match $event {
-            Event::TalksHeld($inner) => {
-                let $index = 0u8;
-                $then
-            }
-            Event::StepAgreed($inner) => {
-                let $index = 1u8;
-                $then
-            }
-            Event::StepProgressed($inner) => {
-                let $index = 2u8;
-                $then
-            }
-            Event::PropertyClaimRaised($inner) => {
-                let $index = 3u8;
-                $then
-            }
-            Event::ClaimProgressed($inner) => {
-                let $index = 4u8;
-                $then
-            }
-            Event::FlightsProposed($inner) => {
-                let $index = 5u8;
-                $then
-            }
-            Event::ProposalAnswered($inner) => {
-                let $index = 6u8;
-                $then
-            }
-            Event::IrritantRaised($inner) => {
-                let $index = 7u8;
-                $then
-            }
-            Event::IrritantResolved($inner) => {
-                let $index = 8u8;
-                $then
-            }
-            Event::RoundScheduled($inner) => {
-                let $index = 9u8;
-                $then
-            }
-            Event::RoundCancelled($inner) => {
-                let $index = 10u8;
-                $then
-            }
-            Event::DiplomatsExpelled($inner) => {
-                let $index = 11u8;
-                $then
-            }
-            Event::MissionClosed($inner) => {
-                let $index = 12u8;
-                $then
-            }
-            Event::EventRetracted($inner) => {
-                let $index = 13u8;
-                $then
-            }
-        }
-    };
-}
-
-/// The event of type `index` (in [`Event::TYPE_NAMES`]) from the JSON of its variant's struct.
-fn decode_event(index: u8, json: &[u8]) -> Result<Event, serde_json::Error> {
-    use serde_json::from_slice;
-    Ok(match index {
-        0 => Event::TalksHeld(from_slice(json)?),
-        1 => Event::StepAgreed(from_slice(json)?),
-        2 => Event::StepProgressed(from_slice(json)?),
-        3 => Event::PropertyClaimRaised(from_slice(json)?),
-        4 => Event::ClaimProgressed(from_slice(json)?),
-        5 => Event::FlightsProposed(from_slice(json)?),
-        6 => Event::ProposalAnswered(from_slice(json)?),
-        7 => Event::IrritantRaised(from_slice(json)?),
-        8 => Event::IrritantResolved(from_slice(json)?),
-        9 => Event::RoundScheduled(from_slice(json)?),
-        10 => Event::RoundCancelled(from_slice(json)?),
-        11 => Event::DiplomatsExpelled(from_slice(json)?),
-        12 => Event::MissionClosed(from_slice(json)?),
-        13 => Event::EventRetracted(from_slice(json)?),
-        other => {
-            return Err(serde::de::Error::custom(format_args!(
-                "unknown event type {other}"
-            )));
-        }
-    })
-}
-
 /// The kinds of source, in the order of their codes (code = 1 + index; 0 is none).
 const SOURCE_KINDS: [SourceKind; 5] = [
     SourceKind::OfficialStatement,
@@ -417,26 +326,23 @@ pub(crate) fn encode_record(record: &RecordedEvent) -> Vec<u8> {
     out.extend_from_slice(&record.schema.to_be_bytes());
     out.extend_from_slice(&record.hash.0);
     out.extend_from_slice(&day_bytes(record.reported_on));
-    let written = each_variant!(&record.event, |index, inner| {
-        out.push(index);
-        let id = record.id.as_str().as_bytes();
-        // An id is at most 128 bytes (`EventId`).
-        out.push(id.len() as u8);
-        out.extend_from_slice(id);
-        out.extend_from_slice(&(record.sources.len() as u32).to_be_bytes());
-        for source in &record.sources {
-            out.push(source_kind_code(source.kind));
-            let flags = if source.url.is_some() { HAS_URL } else { 0 }
-                | if source.quote.is_some() { HAS_QUOTE } else { 0 };
-            out.push(flags);
-            put_text(&mut out, &source.name);
-            for text in [&source.url, &source.quote].into_iter().flatten() {
-                put_text(&mut out, text);
-            }
+    out.push(record.event.type_code());
+    let id = record.id.as_str().as_bytes();
+    // An id is at most 128 bytes (`EventId`).
+    out.push(id.len() as u8);
+    out.extend_from_slice(id);
+    out.extend_from_slice(&(record.sources.len() as u32).to_be_bytes());
+    for source in &record.sources {
+        out.push(source_kind_code(source.kind));
+        let flags = if source.url.is_some() { HAS_URL } else { 0 }
+            | if source.quote.is_some() { HAS_QUOTE } else { 0 };
+        out.push(flags);
+        put_text(&mut out, &source.name);
+        for text in [&source.url, &source.quote].into_iter().flatten() {
+            put_text(&mut out, text);
         }
-        serde_json::to_writer(&mut out, inner)
-    });
-    if written.is_err() {
+    }
+    if record.event.write_fields_json(&mut out).is_err() {
         unreachable!("domain types always serialize to a Vec")
     }
     out
@@ -580,7 +486,7 @@ fn decode_record_2(bytes: &[u8], expected: Option<Dyad>) -> Result<RecordedEvent
             quote,
         });
     }
-    let event = decode_event(event_type, cursor.rest)
+    let event = Event::from_fields_json(event_type, cursor.rest)
         .map_err(|err| format!("record event does not decode: {err}"))?;
     Ok(RecordedEvent {
         position,
@@ -638,7 +544,7 @@ mod tests {
             .collect();
         assert_eq!(
             types,
-            Event::TYPE_NAMES.into_iter().collect(),
+            Event::TYPE_NAMES.iter().copied().collect(),
             "the fixture holds every event type"
         );
         let encoded: Vec<String> = records.iter().map(|r| to_hex(&encode_record(r))).collect();

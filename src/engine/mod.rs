@@ -1,5 +1,5 @@
 //! The engine: what library users hold. It checks new facts, appends them to the store, keeps
-//! projections and snapshots current, and answers the bitemporal queries of DESIGN section 2,
+//! projections and snapshots current, and answers the bitemporal queries of `docs/contract.md` (the time model),
 //! always exactly what [`state_at`] answers, only faster.
 //!
 //! **Invariant:** every answer of the engine equals the reference fold over the stored log.
@@ -82,7 +82,7 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// An event of a batch was refused by the checks of DESIGN section 4; nothing was stored.
+    /// An event of a batch was refused by the checks of `docs/contract.md` (checking a new event); nothing was stored.
     #[error("event {} of the batch (`{id}`) is refused: {rejection}", .index + 1)]
     Rejected {
         /// Its index in the batch, from 0.
@@ -319,7 +319,7 @@ impl Engine {
         }
     }
 
-    /// Records a batch, all or nothing. Each event is checked (DESIGN section 4) against the
+    /// Records a batch, all or nothing. Each event is checked (`docs/contract.md`, checking a new event) against the
     /// state it lands in, including the batch's earlier events, then the batch is appended
     /// with the dyad versions it was checked against; on a version conflict it is checked
     /// again and retried, at most [`Config::max_retries`] times. An event whose id is stored

@@ -88,7 +88,7 @@ impl Default for StoreConfig {
 }
 
 /// A place on a dyad's effective timeline: `(occurred_on, position)`, the order of
-/// DESIGN section 2 and of a dyad's records in the store.
+/// `docs/contract.md` (the time model) and of a dyad's records in the store.
 ///
 /// # Example
 ///
@@ -839,7 +839,7 @@ impl Store {
             .chain(failed.map(Err))
     }
 
-    /// A dyad's effective timeline as known now (DESIGN section 2 without bounds: every
+    /// A dyad's effective timeline as known now (`docs/contract.md`, the time model, without bounds: every
     /// retracted event left out, retractions kept, in `(occurred_on, position)` order), from
     /// just after the place `after` (from the start for `None`) through the date `through`
     /// (to the end for `None`), streaming.

@@ -819,6 +819,7 @@ impl Engine {
     /// Test-only: deletes every cache the engine keeps in the store (folds, snapshots,
     /// projections, checkpoint), as if they had been lost; the next open rebuilds
     /// them from the log.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn drop_caches_for_tests(&self) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -839,6 +840,7 @@ impl Engine {
 
     /// Test-only: moves the caches' checkpoint back to `position`, as a crash between the
     /// log append and the cache write would leave it; the next open catches up from there.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn rewind_checkpoint_for_tests(&self, position: u64) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -853,6 +855,7 @@ impl Engine {
     /// Test-only: takes the event `id` out of its dyad's effective timeline behind the
     /// engine's back (it marks it retracted, by the event itself, in the store), so that
     /// tests can prove `verify` finds it. Never use it on a real store.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn untrack_for_tests(&self, id: &EventId) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -866,6 +869,7 @@ impl Engine {
 
     /// Test-only: alters the stored `BilateralState` of `dyad` behind the engine's back, so
     /// that tests can prove `verify` finds it. Never use it on a real store.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_projection_for_tests(&self, dyad: Dyad) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);

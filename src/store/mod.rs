@@ -1429,6 +1429,7 @@ impl Store {
 
     /// Changes one byte of the stored record at `position` (XOR `0xff`), behind the store's
     /// back, so that tests can check that [`Store::verify`] finds it. Never use it otherwise.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_record_byte_for_tests(
         &self,
@@ -1458,6 +1459,7 @@ impl Store {
     /// Sets (`Some(retraction position)`) or removes (`None`) the retraction mark of the
     /// record at `position` behind the store's back, so that tests can check that
     /// [`Store::verify`] finds it. Never use it otherwise.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_retraction_mark_for_tests(
         &self,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use detente::domain::{BilateralState, Dyad, NewEvent, Query, RecordedEvent, effective_timeline};
 use detente::engine::{Engine, EngineError};
+use detente::store::OpenMode;
 use serde::Serialize;
 use serde_json::json;
 
@@ -86,42 +87,150 @@ fn is_vacant(path: &Path) -> Result<bool, CliError> {
     }
 }
 
-/// Opens (creating where absent) the store at `path`.
+/// Opens (creating where absent or empty) the store at `path`, for a write: look at the path
+/// with [`Creation::before`] first, so that a refused write leaves no store behind.
 pub fn open(path: &Path) -> Result<Engine, CliError> {
-    Engine::open(path).map_err(CliError::from)
+    let engine = Engine::open(path)?;
+    note_migration(&engine);
+    Ok(engine)
 }
 
-/// Opens the store at `path` for reading: never creates one.
+/// Opens the store at `path` for reading: never creates one. A path that holds no store (absent,
+/// empty, or with other files) is refused, naming it.
 fn open_existing(path: &Path) -> Result<Engine, CliError> {
-    if is_vacant(path)? {
-        return Err(CliError::new(format!(
-            "no store at {}: record or import events first, or pass --store",
-            path.display()
-        )));
-    }
-    open(path)
+    let engine = Engine::open_with(
+        path,
+        detente::engine::Config {
+            open: OpenMode::Existing,
+            ..detente::engine::Config::default()
+        },
+    )?;
+    note_migration(&engine);
+    Ok(engine)
 }
 
-/// Refuses a dyad without events, naming the dyads there are.
+/// A migration on open is the one change a read may make to a store: say so.
+fn note_migration(engine: &Engine) {
+    if let Some(from) = engine.migrated_from() {
+        eprintln!(
+            "note: store {} was migrated from format {from} to format {}; builds older than this one cannot read it any more",
+            engine.path().display(),
+            detente::store::FORMAT_VERSION
+        );
+    }
+}
+
+/// What a write found at the store's path before it opened it, and so what to remove if the
+/// write is refused: dropped without [`Creation::keep`], it removes the store the write created,
+/// so that a refused write leaves no trace, not even an empty store. Declare it before the
+/// engine, so that the engine is dropped (and its files closed) first.
+pub struct Creation {
+    /// The outermost directory the open creates (the path was absent), or the directory to
+    /// empty again (it was empty); `None` when there was a store already, or once kept.
+    undo: Option<(PathBuf, bool)>,
+}
+
+impl Creation {
+    /// Looks at `path` before a write opens it.
+    pub fn before(path: &Path) -> Result<Creation, CliError> {
+        if !is_vacant(path)? {
+            return Ok(Creation { undo: None });
+        }
+        if path.exists() {
+            return Ok(Creation {
+                undo: Some((path.to_owned(), false)),
+            });
+        }
+        let mut outermost = path;
+        for ancestor in path.ancestors().skip(1) {
+            if ancestor.as_os_str().is_empty() || ancestor.exists() {
+                break;
+            }
+            outermost = ancestor;
+        }
+        Ok(Creation {
+            undo: Some((outermost.to_owned(), true)),
+        })
+    }
+
+    /// The write succeeded: keep what it created.
+    pub fn keep(mut self) {
+        self.undo = None;
+    }
+}
+
+impl Drop for Creation {
+    /// Best effort: the error the user sees is the write's.
+    fn drop(&mut self) {
+        match self.undo.take() {
+            None => {}
+            Some((created, true)) => {
+                let _ = std::fs::remove_dir_all(created);
+            }
+            Some((dir, false)) => {
+                for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// How many of a store's dyads an error names before it says how many more there are.
+const DYADS_NAMED: usize = 5;
+
+/// Refuses a dyad without events, naming the first few dyads there are.
 fn known_dyad(engine: &Engine, dyad: Dyad) -> Result<(), CliError> {
     let dyads = engine.dyads()?;
     if dyads.iter().any(|(known, _)| *known == dyad) {
         return Ok(());
     }
-    let names: Vec<String> = dyads.iter().map(|(d, _)| d.to_string()).collect();
+    let names: Vec<String> = dyads
+        .iter()
+        .take(DYADS_NAMED)
+        .map(|(d, _)| d.to_string())
+        .collect();
+    let more = dyads.len() - names.len();
     Err(CliError::new(format!(
         "dyad {dyad} has no events in store {}: {}",
         engine.path().display(),
         if names.is_empty() {
             String::from("the store is empty")
-        } else {
+        } else if more == 0 {
             format!("it holds {}", names.join(", "))
+        } else {
+            format!(
+                "it holds {} and {more} more (`detente stats` lists them all)",
+                names.join(", ")
+            )
         }
     )))
 }
 
-/// Writes to standard output; a closed pipe (`| head`) is not an error.
+/// Refuses an `--at-position` past the head of the store: nothing is stored there yet.
+fn known_position(engine: &Engine, at_position: Option<u64>) -> Result<(), CliError> {
+    let head = engine.head().position;
+    match at_position {
+        Some(position) if position > head => Err(CliError::new(format!(
+            "--at-position {position} is past the head of store {}, position {head}: give a position from 0 to {head}",
+            engine.path().display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes text for people to standard output, with its [hidden controls](render::visible)
+/// shown escaped (line breaks kept); a closed pipe (`| head`) is not an error.
 pub fn emit(text: &str) -> Result<(), CliError> {
+    write_out(&render::visible(text, &['\n'], render::Escape::Text))
+}
+
+fn write_out(text: &str) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -130,11 +239,12 @@ pub fn emit(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// Writes `value` as pretty JSON and a newline.
+/// Writes `value` as pretty JSON and a newline, with the controls serde_json leaves as they
+/// are (C1 and bidirectional) written as JSON escapes: the same value, safe on a terminal.
 pub fn emit_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|err| CliError::with_source("cannot write JSON", err))?;
-    emit(&(text + "\n"))
+    write_out(&(render::visible(&text, &['\n'], render::Escape::Json) + "\n"))
 }
 
 /// Why a text does not parse: serde's message, the field at fault where it can say, and
@@ -217,6 +327,7 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             (name, text)
         }
     };
+    refuse_misfits(&name, &text)?;
     let input: NewEvent = parse_json(&text).map_err(|err| {
         CliError::new(format!(
             "{name} is not a valid event: line {} column {}: {}",
@@ -225,9 +336,13 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             err.reason()
         ))
     })?;
+    let defaulted = input.reported_on.is_none();
+    let creation = Creation::before(store)?;
     let engine = open(store)?;
     let appended = engine.record(input).map_err(refusal)?;
+    creation.keep();
     let record = &appended.record;
+    let defaulted = defaulted && appended.stored;
     if json {
         return emit_json(&json!({
             "id": record.id,
@@ -235,12 +350,22 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             "position": record.position,
             "version": record.version,
             "stored": appended.stored,
+            "reported_on": record.reported_on,
+            "reported_on_defaulted": defaulted,
         }));
     }
     if appended.stored {
         emit(&format!(
-            "recorded `{}` at position {}, {} version {}\n",
-            record.id, record.position, record.dyad, record.version
+            "recorded `{}` at position {}, {} version {}\n{}",
+            record.id,
+            record.position,
+            record.dyad,
+            record.version,
+            if defaulted {
+                reported_on_note(1, record.reported_on)
+            } else {
+                String::new()
+            }
         ))
     } else {
         emit(&format!(
@@ -248,6 +373,54 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             record.position, record.dyad, record.version, record.id
         ))
     }
+}
+
+/// Refuses a text that starts with a byte order mark, which JSON does not allow and editors
+/// on Windows write, with a message that says so (serde would say `expected value`).
+pub fn refuse_byte_order_mark(name: &str, text: &str) -> Result<(), CliError> {
+    if text.starts_with('\u{feff}') {
+        return Err(CliError::new(format!(
+            "{name} starts with a UTF-8 byte order mark (U+FEFF), which is not JSON: save it as UTF-8 without one"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses, with a message that says what it is and what to do, an input to `record` that is
+/// not one new event: empty, a byte order mark, an array, or a recorded event (an export
+/// line).
+fn refuse_misfits(name: &str, text: &str) -> Result<(), CliError> {
+    refuse_byte_order_mark(name, text)?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(CliError::new(format!(
+            "{name} is empty: `record` takes one event, a JSON object (docs/events.md)"
+        )));
+    }
+    if trimmed.starts_with('[') {
+        return Err(CliError::new(format!(
+            "{name} holds a JSON array: `record` takes one event, a JSON object; for several, put one event per line in a file and run `detente import FILE`"
+        )));
+    }
+    if import::Kind::of(trimmed) == import::Kind::Recorded {
+        return Err(CliError::new(format!(
+            "{name} holds a recorded event (an export line, with `position` and `hash`), not a new one: restore export lines with `detente import FILE`, or record them as new events with `detente import --as-new FILE`"
+        )));
+    }
+    Ok(())
+}
+
+/// The note that `count` events got the day of recording as their `reported_on`.
+pub fn reported_on_note(count: usize, on: NaiveDate) -> String {
+    format!(
+        "note: {} no reported_on: it defaulted to {on}, the day of recording, so queries with --known-at before {on} do not see {}; give `reported_on` where the world learned of it earlier\n",
+        if count == 1 {
+            String::from("the event had")
+        } else {
+            format!("{count} events had")
+        },
+        if count == 1 { "it" } else { "them" }
+    )
 }
 
 fn read_stdin() -> Result<(String, String), CliError> {
@@ -289,6 +462,14 @@ fn read_one_event(reader: impl Read, name: &str) -> Result<String, CliError> {
 
 fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), CliError> {
     let engine = open_existing(store)?;
+    let head = engine.head().position;
+    if from_position > head + 1 {
+        return Err(CliError::new(format!(
+            "--from-position {from_position} is past the head of store {}, position {head}: give a position from 1 to {}",
+            store.display(),
+            head + 1
+        )));
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for record in engine.log(from_position.max(1)) {
@@ -315,6 +496,7 @@ fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), Cl
 fn state(store: &Path, dyad: Dyad, query: &Query, json: bool) -> Result<(), CliError> {
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
+    known_position(&engine, query.at_position)?;
     let state = engine.query(dyad, query)?;
     if json {
         return emit_json(&state);
@@ -474,6 +656,10 @@ fn draw_timeline(
             known_at,
         },
     );
+    if svg == Path::new("-") {
+        // The picture is the output: no summary after it.
+        return emit(&picture);
+    }
     std::fs::write(svg, picture.as_bytes())
         .map_err(|err| CliError::with_source(format!("cannot write {}", svg.display()), err))?;
     let items =

@@ -13,11 +13,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::CliError;
-use super::commands::{emit, emit_json, open, parse_json};
+use super::commands::{
+    Creation, emit, emit_json, open, parse_json, refuse_byte_order_mark, reported_on_note,
+};
+use chrono::NaiveDate;
 
 /// What a file holds, decided by its first non-blank line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// Events as input (`NewEvent`).
     New,
     /// Recorded events, as `detente export` prints them.
@@ -25,7 +28,8 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(line: &str) -> Kind {
+    /// What `line` holds: a recorded event when it is an object with `position` or `hash`.
+    pub(super) fn of(line: &str) -> Kind {
         if detente::domain::limits::check_input_size(line.len()).is_err() {
             // Too long to read: `parse_all` names it.
             return Kind::New;
@@ -181,6 +185,7 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
             file.display()
         )));
     };
+    refuse_byte_order_mark(&file.display().to_string(), first)?;
     let bar = progress_bar(lines.len(), progress);
     let result = match Kind::of(first) {
         Kind::New => import_new(store, &lines, &bar),
@@ -194,6 +199,7 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
             "recorded": outcome.stored,
             "already_present": outcome.present,
             "head_position": outcome.head,
+            "reported_on_defaulted": outcome.defaulted,
         }));
     }
     let verb = match outcome.kind {
@@ -201,11 +207,15 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
         Kind::Recorded => "restored",
     };
     emit(&format!(
-        "imported {}: {} {verb}, {} already present; head position {}\n",
+        "imported {}: {} {verb}, {} already present; head position {}\n{}",
         file.display(),
         outcome.stored,
         outcome.present,
-        outcome.head
+        outcome.head,
+        match outcome.defaulted_on {
+            Some(on) => reported_on_note(outcome.defaulted, on),
+            None => String::new(),
+        }
     ))
 }
 
@@ -214,6 +224,10 @@ struct Outcome {
     stored: usize,
     present: usize,
     head: u64,
+    /// New events stored without `reported_on`, which defaulted to the day of recording.
+    defaulted: usize,
+    /// That day.
+    defaulted_on: Option<NaiveDate>,
 }
 
 fn import_new(
@@ -222,6 +236,8 @@ fn import_new(
     bar: &ProgressBar,
 ) -> Result<Outcome, CliError> {
     let events: Vec<NewEvent> = parse_all(lines, Kind::New, bar)?;
+    let undated: Vec<bool> = events.iter().map(|e| e.reported_on.is_none()).collect();
+    let creation = Creation::before(store)?;
     let engine = open(store)?;
     spinner(
         bar,
@@ -255,12 +271,21 @@ fn import_new(
         )),
         other => other.into(),
     })?;
+    creation.keep();
     let stored = appended.iter().filter(|a| a.stored).count();
+    let defaulted: Vec<NaiveDate> = appended
+        .iter()
+        .zip(&undated)
+        .filter(|(appended, undated)| appended.stored && **undated)
+        .map(|(appended, _)| appended.record.reported_on)
+        .collect();
     Ok(Outcome {
         kind: Kind::New,
         stored,
         present: appended.len() - stored,
         head: engine.head().position,
+        defaulted: defaulted.len(),
+        defaulted_on: defaulted.last().copied(),
     })
 }
 
@@ -272,6 +297,7 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         .rev()
         .map(|(record, (number, _))| (record.position, *number))
         .collect();
+    let creation = Creation::before(store)?;
     let engine = open(store)?;
     let total = records.len();
     spinner(bar, format!("verifying and restoring {total} records"));
@@ -295,11 +321,14 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         }
         other => other.into(),
     })? as usize;
+    creation.keep();
     Ok(Outcome {
         kind: Kind::Recorded,
         stored: restored,
         present: total - restored,
         head: engine.head().position,
+        defaulted: 0,
+        defaulted_on: None,
     })
 }
 

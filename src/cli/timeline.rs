@@ -18,7 +18,7 @@ use detente::domain::{
 };
 use serde::Serialize;
 
-use super::render::words;
+use super::render::{one_line, words};
 
 /// What the picture is of.
 pub struct Options {
@@ -38,18 +38,19 @@ const TAIL: f64 = 80.0;
 const LANE: f64 = 20.0;
 const FONT: &str = r#"font-family="sans-serif""#;
 
-/// XML-escapes text for content and attribute values.
+/// XML-escapes text for content and attribute values, with its hidden controls shown escaped
+/// as in the text output ([`one_line`]: XML 1.0 does not allow most of them, and the others
+/// could reorder what is shown).
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let shown = one_line(text);
+    let mut out = String::with_capacity(shown.len());
+    for c in shown.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
             c => out.push(c),
         }
     }

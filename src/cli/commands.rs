@@ -4,13 +4,18 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use detente::domain::{BilateralState, Dyad, NewEvent, Query, RecordedEvent, effective_timeline};
+use std::collections::HashMap;
+
+use detente::domain::{
+    BilateralState, Dyad, Event, EventId, NewEvent, Query, RecordedEvent, StateDiff,
+    effective_timeline,
+};
 use detente::engine::{Engine, EngineError};
 use detente::store::OpenMode;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Cli, CliError, Command, DEFAULT_STORE, import, render, timeline};
+use super::{Cli, CliError, Command, DEFAULT_STORE, KnownArgs, import, render, timeline};
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let json = cli.json;
@@ -37,14 +42,34 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             };
             state(&store_path(cli.store), dyad.dyad, &query, json)
         }
-        Command::History { dyad, from, to, on } => history(
+        Command::History {
+            dyad,
+            from,
+            to,
+            on,
+            known,
+            with_retracted,
+        } => history(
             &store_path(cli.store),
             dyad.dyad,
-            on.or(from),
-            on.or(to),
+            (on.or(from), on.or(to)),
+            &known_query(&known),
+            with_retracted,
             json,
         ),
-        Command::Diff { dyad, from, to } => diff(&store_path(cli.store), dyad.dyad, from, to, json),
+        Command::Diff {
+            dyad,
+            from,
+            to,
+            known,
+        } => diff(
+            &store_path(cli.store),
+            dyad.dyad,
+            from,
+            to,
+            &known_query(&known),
+            json,
+        ),
         Command::Verify => verify(&store_path(cli.store), json),
         Command::Stats => stats(&store_path(cli.store), json),
         Command::Timeline {
@@ -60,6 +85,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             known_at,
             json,
         ),
+    }
+}
+
+/// The query of `--known-at` and `--at-position`, without a valid-time bound.
+fn known_query(known: &KnownArgs) -> Query {
+    Query {
+        as_of: None,
+        known_at: known.known_at,
+        at_position: known.at_position,
     }
 }
 
@@ -517,18 +551,96 @@ fn check_order(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(), Cli
 fn history(
     store: &Path,
     dyad: Dyad,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    known: &Query,
+    with_retracted: bool,
     json: bool,
 ) -> Result<(), CliError> {
     check_order(from, to)?;
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
-    let events = engine.history(dyad, from, to)?;
+    known_position(&engine, known.at_position)?;
+    let in_period = |record: &RecordedEvent| {
+        from.is_none_or(|from| record.occurred_on >= from)
+            && to.is_none_or(|to| record.occurred_on <= to)
+    };
+    let (events, retractions) = if with_retracted || *known != Query::default() {
+        let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
+        let mut events: Vec<RecordedEvent> = effective_timeline(&log, known)
+            .into_iter()
+            .filter(|record| in_period(record))
+            .cloned()
+            .collect();
+        // The first retraction of each event, among those the query knows of.
+        let mut retractions: HashMap<EventId, RecordedEvent> = HashMap::new();
+        if with_retracted {
+            for record in log.iter().filter(|record| known.knows(record)) {
+                if let Event::EventRetracted(retraction) = &record.event {
+                    retractions
+                        .entry(retraction.target.clone())
+                        .or_insert_with(|| record.clone());
+                }
+            }
+            events.extend(
+                log.iter()
+                    .filter(|record| known.knows(record) && in_period(record))
+                    .filter(|record| retractions.contains_key(&record.id))
+                    .cloned(),
+            );
+            events.sort_by_key(|record| (record.occurred_on, record.position));
+        }
+        (events, retractions)
+    } else {
+        (engine.history(dyad, from, to)?, HashMap::new())
+    };
+    let retracted_by = |record: &RecordedEvent| retractions.get(&record.id);
     if json {
-        return emit_json(&events);
+        if !with_retracted {
+            return emit_json(&events);
+        }
+        let marked: Vec<serde_json::Value> = events
+            .iter()
+            .map(|record| {
+                let mut value = serde_json::to_value(record)
+                    .map_err(|err| CliError::with_source("cannot write JSON", err))?;
+                if let (Some(by), serde_json::Value::Object(map)) =
+                    (retracted_by(record), &mut value)
+                {
+                    map.insert("retracted_by".into(), retraction_json(by));
+                }
+                Ok(value)
+            })
+            .collect::<Result<_, CliError>>()?;
+        return emit_json(&marked);
     }
-    emit(&render::history(dyad, &events))
+    let mut header = String::new();
+    if let Some(date) = known.known_at {
+        header.push_str(&format!(", as known on {date}"));
+    }
+    if let Some(position) = known.at_position {
+        header.push_str(&format!(", as stored at position {position}"));
+    }
+    emit(&render::history_marked(
+        dyad,
+        &events,
+        &header,
+        &retracted_by,
+    ))
+}
+
+/// The retraction that removed an event, as `history --with-retracted --json` gives it.
+fn retraction_json(retraction: &RecordedEvent) -> serde_json::Value {
+    let reason = match &retraction.event {
+        Event::EventRetracted(retracted) => Some(retracted.reason.clone()),
+        _ => None,
+    };
+    json!({
+        "id": retraction.id,
+        "position": retraction.position,
+        "occurred_on": retraction.occurred_on,
+        "reported_on": retraction.reported_on,
+        "reason": reason,
+    })
 }
 
 fn diff(
@@ -536,16 +648,47 @@ fn diff(
     dyad: Dyad,
     from: NaiveDate,
     to: NaiveDate,
+    known: &Query,
     json: bool,
 ) -> Result<(), CliError> {
     check_order(Some(from), Some(to))?;
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
-    let diff = engine.diff(dyad, from, to)?;
+    known_position(&engine, known.at_position)?;
+    let diff = if *known == Query::default() {
+        engine.diff(dyad, from, to)?
+    } else {
+        let before = engine.query(
+            dyad,
+            &Query {
+                as_of: Some(from),
+                ..*known
+            },
+        )?;
+        let after = engine.query(
+            dyad,
+            &Query {
+                as_of: Some(to),
+                ..*known
+            },
+        )?;
+        StateDiff::between(&before, &after)
+    };
     if json {
         return emit_json(&diff);
     }
-    emit(&render::diff(dyad, from, to, &diff))
+    let mut text = render::diff(dyad, from, to, &diff);
+    if let Some(first) = text.find('\n') {
+        let mut bounds = String::new();
+        if let Some(date) = known.known_at {
+            bounds.push_str(&format!(", as known on {date}"));
+        }
+        if let Some(position) = known.at_position {
+            bounds.push_str(&format!(", as stored at position {position}"));
+        }
+        text.insert_str(first, &bounds);
+    }
+    emit(&text)
 }
 
 fn verify(store: &Path, json: bool) -> Result<(), CliError> {

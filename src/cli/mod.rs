@@ -105,6 +105,11 @@ pub enum Command {
         /// Only this day (the same as --from DATE --to DATE)
         #[arg(long, value_name = "DATE", value_parser = parse_date, conflicts_with_all = ["from", "to"])]
         on: Option<NaiveDate>,
+        #[command(flatten)]
+        known: KnownArgs,
+        /// Show the events that retractions removed too, marked, each with its retraction
+        #[arg(long)]
+        with_retracted: bool,
     },
     /// Show what changed in the state of a dyad between two dates
     Diff {
@@ -116,6 +121,8 @@ pub enum Command {
         /// The later date
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         to: NaiveDate,
+        #[command(flatten)]
+        known: KnownArgs,
     },
     /// Check the hash chain, the indexes and every stored projection against a replay
     Verify,
@@ -135,6 +142,17 @@ pub enum Command {
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         known_at: Option<NaiveDate>,
     },
+}
+
+/// The knowledge-time and system-time bounds of `history` and `diff`.
+#[derive(Debug, Args)]
+pub struct KnownArgs {
+    /// As known on this date: only events reported by then (knowledge time)
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub known_at: Option<NaiveDate>,
+    /// As stored at this position (system time): 0 to the head
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = parse_position)]
+    pub at_position: Option<u64>,
 }
 
 /// The `--dyad` of the commands about one dyad.

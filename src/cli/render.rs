@@ -574,27 +574,60 @@ fn describe_raw(record: &RecordedEvent) -> String {
 
 /// The effective timeline as a chronology: a line per event, then who reported it.
 pub fn history(dyad: Dyad, events: &[RecordedEvent]) -> String {
+    history_marked(dyad, events, "", &|_| None)
+}
+
+/// [`history`] with `bounds` after the count (`, as known on …`), and the events that
+/// `retracted_by` names a retraction for marked `[retracted]`, with that retraction.
+pub fn history_marked<'a>(
+    dyad: Dyad,
+    events: &[RecordedEvent],
+    bounds: &str,
+    retracted_by: &dyn Fn(&RecordedEvent) -> Option<&'a RecordedEvent>,
+) -> String {
     let mut out = String::new();
     if events.is_empty() {
-        let _ = writeln!(out, "{dyad}: no events in this period");
+        let _ = writeln!(out, "{dyad}: no events in this period{bounds}");
         return out;
     }
+    let retracted = events.iter().filter(|e| retracted_by(e).is_some()).count();
     let _ = writeln!(
         out,
-        "{dyad}: {} event{}, {} to {}\n",
+        "{dyad}: {} event{}{}, {} to {}{bounds}\n",
         events.len(),
         if events.len() == 1 { "" } else { "s" },
+        match retracted {
+            0 => String::new(),
+            n => format!(" ({n} retracted, marked)"),
+        },
         events[0].occurred_on,
         events[events.len() - 1].occurred_on
     );
     for record in events {
-        data_line!(out, "{}  {}", record.occurred_on, describe(record));
+        let by = retracted_by(record);
+        data_line!(
+            out,
+            "{}  {}{}",
+            record.occurred_on,
+            if by.is_some() { "[retracted] " } else { "" },
+            describe(record)
+        );
         let mut note = format!("reported {}", record.reported_on);
         if !record.sources.is_empty() {
             let _ = write!(note, " by {}", source_names(&record.sources));
         }
         let _ = write!(note, " · {} at position {}", record.id, record.position);
         data_line!(out, "            {note}");
+        if let Some(by) = by {
+            let mut note = format!(
+                "retracted by {} at position {}, reported {}",
+                by.id, by.position, by.reported_on
+            );
+            if let Event::EventRetracted(retraction) = &by.event {
+                let _ = write!(note, ": {}", retraction.reason);
+            }
+            data_line!(out, "            {note}");
+        }
     }
     out
 }

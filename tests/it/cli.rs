@@ -1016,3 +1016,175 @@ fn with_json_an_error_is_a_json_object_too() {
         "unrecognized subcommand",
     );
 }
+
+#[test]
+fn history_and_diff_take_knowledge_and_system_time() {
+    let (_dir, store) = seeded(true);
+    // As known on 2025-02-28, the talks were at the consulate general; the correction of
+    // 2025-03-01 is not known yet.
+    let then = ok(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--on",
+            "2025-02-27",
+            "--known-at",
+            "2025-02-28",
+        ],
+        None,
+    );
+    assert!(then.contains("as known on 2025-02-28"), "{then}");
+    assert!(then.contains("at US consulate general"), "{then}");
+    assert!(!then.contains("Consul General's residence"), "{then}");
+    let now = ok(
+        &store,
+        &["history", "--dyad", "RUS-USA", "--on", "2025-02-27"],
+        None,
+    );
+    assert!(now.contains("Consul General's residence") && !now.contains("consulate general,"));
+    // The same by position: the store before the correction was recorded.
+    let stored = json(&ok(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--at-position",
+            "14",
+            "--json",
+        ],
+        None,
+    ));
+    let positions: Vec<u64> = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(positions.len(), 14);
+    assert!(positions.iter().all(|&p| p <= 14), "{positions:?}");
+
+    // diff: what the correction changed, by knowledge time.
+    let before = ok(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--known-at",
+            "2025-02-28",
+        ],
+        None,
+    );
+    assert!(before.contains("as known on 2025-02-28"), "{before}");
+    assert!(before.contains("at US consulate general"), "{before}");
+    let after = ok(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+        ],
+        None,
+    );
+    assert!(after.contains("Consul General's residence"), "{after}");
+    let at_nine = json(&ok(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--at-position",
+            "9",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(at_nine["rounds_added"].as_array().map(Vec::len), Some(1));
+    assert_eq!(at_nine["items_added"].as_array().map(Vec::len), Some(0));
+    fails(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--at-position",
+            "99",
+        ],
+        None,
+        1,
+        "--at-position 99 is past the head",
+    );
+}
+
+#[test]
+fn history_with_retracted_shows_each_retracted_event_with_its_retraction() {
+    let (_dir, store) = seeded(true);
+    let plain = ok(&store, &["history", "--dyad", "RUS-USA"], None);
+    assert!(!plain.contains("[retracted]"), "{plain}");
+    let out = ok(
+        &store,
+        &["history", "--dyad", "RUS-USA", "--with-retracted"],
+        None,
+    );
+    assert!(out.contains("16 events (1 retracted, marked)"), "{out}");
+    let marked: Vec<&str> = out.lines().filter(|l| l.contains("[retracted]")).collect();
+    assert_eq!(marked.len(), 1, "{out}");
+    assert!(
+        marked[0].starts_with("2025-02-27  [retracted] talks held in Istanbul"),
+        "{out}"
+    );
+    assert!(
+        out.contains("retracted by istanbul-2025-talks-retracted at position 15, reported 2025-03-01: the venue was"),
+        "{out}"
+    );
+    let value = json(&ok(
+        &store,
+        &["history", "--dyad", "RUS-USA", "--with-retracted", "--json"],
+        None,
+    ));
+    let retracted: Vec<&Value> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event.get("retracted_by").is_some())
+        .collect();
+    assert_eq!(retracted.len(), 1);
+    assert_eq!(retracted[0]["id"], "istanbul-2025-talks");
+    assert_eq!(
+        retracted[0]["retracted_by"]["id"],
+        "istanbul-2025-talks-retracted"
+    );
+    // Before the retraction was known, nothing is retracted.
+    let then = ok(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--with-retracted",
+            "--known-at",
+            "2025-02-28",
+        ],
+        None,
+    );
+    assert!(!then.contains("[retracted]"), "{then}");
+}

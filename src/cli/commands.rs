@@ -22,9 +22,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Demo => demo(cli.store, json),
         Command::Record { file } => record(&store_path(cli.store), file.as_deref(), json),
-        Command::Import { file, no_progress } => {
-            import::run(&store_path(cli.store), &file, !no_progress, json)
-        }
+        Command::Import {
+            file,
+            no_progress,
+            as_new,
+        } => import::run(&store_path(cli.store), &file, !no_progress, as_new, json),
         Command::Export {
             dyad,
             from_position,

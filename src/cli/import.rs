@@ -170,7 +170,16 @@ fn spinner(bar: &ProgressBar, message: String) {
     bar.enable_steady_tick(Duration::from_millis(100));
 }
 
-pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), CliError> {
+/// Imports `file` into `store`; with `as_new`, the lines of an export are recorded as new
+/// events (ids, dates, sources and facts kept; positions, versions, hashes and `recorded_at`
+/// left behind).
+pub fn run(
+    store: &Path,
+    file: &Path,
+    progress: bool,
+    as_new: bool,
+    json: bool,
+) -> Result<(), CliError> {
     let owned = if file == Path::new("-") {
         read_lines(std::io::stdin().lock())?
     } else {
@@ -189,6 +198,7 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
     let bar = progress_bar(lines.len(), progress);
     let result = match Kind::of(first) {
         Kind::New => import_new(store, &lines, &bar),
+        Kind::Recorded if as_new => import_as_new(store, &lines, &bar),
         Kind::Recorded => restore(store, &lines, &bar),
     };
     bar.finish_and_clear();
@@ -236,6 +246,38 @@ fn import_new(
     bar: &ProgressBar,
 ) -> Result<Outcome, CliError> {
     let events: Vec<NewEvent> = parse_all(lines, Kind::New, bar)?;
+    record_new(store, lines, events, bar)
+}
+
+/// `import --as-new` of an export: each recorded event as a new one, with its id, dyad, dates,
+/// sources and fact.
+fn import_as_new(
+    store: &Path,
+    lines: &[(usize, &str)],
+    bar: &ProgressBar,
+) -> Result<Outcome, CliError> {
+    let records: Vec<RecordedEvent> = parse_all(lines, Kind::Recorded, bar)?;
+    let events = records
+        .into_iter()
+        .map(|record| NewEvent {
+            id: Some(record.id),
+            dyad: record.dyad,
+            occurred_on: record.occurred_on,
+            reported_on: Some(record.reported_on),
+            sources: record.sources,
+            event: record.event,
+        })
+        .collect();
+    record_new(store, lines, events, bar)
+}
+
+/// Records `events`, parsed from `lines`, in one batch.
+fn record_new(
+    store: &Path,
+    lines: &[(usize, &str)],
+    events: Vec<NewEvent>,
+    bar: &ProgressBar,
+) -> Result<Outcome, CliError> {
     let undated: Vec<bool> = events.iter().map(|e| e.reported_on.is_none()).collect();
     let creation = Creation::before(store)?;
     let engine = open(store)?;
@@ -299,6 +341,7 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         .collect();
     let creation = Creation::before(store)?;
     let engine = open(store)?;
+    refuse_partial(&records, &line_of_position, engine.head().position)?;
     let total = records.len();
     spinner(bar, format!("verifying and restoring {total} records"));
     let restored = engine.restore(records).map_err(|err| match err {
@@ -330,6 +373,51 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         defaulted: 0,
         defaulted_on: None,
     })
+}
+
+/// Refuses, naming the real cause, an export that skips positions: the output of
+/// `export --dyad` or `export --from-position N` (past the store's head + 1), or an export cut
+/// short. A restore must continue the store's log position by position; a partial export
+/// cannot, but its events can be recorded as new ones.
+fn refuse_partial(
+    records: &[RecordedEvent],
+    line_of_position: &HashMap<u64, usize>,
+    head: u64,
+) -> Result<(), CliError> {
+    let Some(first) = records.first() else {
+        return Ok(());
+    };
+    if records
+        .windows(2)
+        .any(|pair| pair[1].position <= pair[0].position)
+    {
+        // Out of order: not a partial export; the restore names it.
+        return Ok(());
+    }
+    let mut expected = first.position.min(head + 1);
+    for record in records {
+        if record.position > expected {
+            let line = line_of_position.get(&record.position).copied().unwrap_or(0);
+            let skipped = if record.position == expected + 1 {
+                format!("position {expected}")
+            } else {
+                format!("positions {expected} to {}", record.position - 1)
+            };
+            let start = if expected == head + 1 && head == 0 {
+                "the store is empty and "
+            } else if expected == head + 1 {
+                "the store ends before it and "
+            } else {
+                ""
+            };
+            return Err(CliError::new(format!(
+                "line {line} (position {}): expected position {expected}: {start}the file skips {skipped}: it is a partial export (`export --dyad` or `export --from-position`), or a cut one; a partial export cannot be restored as a copy of its store: record its events as new ones with `detente import --as-new`; nothing was imported",
+                record.position
+            )));
+        }
+        expected = record.position + 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -60,7 +60,8 @@ pub enum Command {
     /// Record every event of a JSON Lines file, all or nothing
     ///
     /// Lines of new events are recorded in one batch; lines of recorded events (an export,
-    /// with `position` and `hash`) are restored verbatim with their chain verified.
+    /// with `position` and `hash`) are restored verbatim with their chain verified, or with
+    /// --as-new recorded as new events.
     Import {
         /// The JSON Lines file; `-` reads standard input
         #[arg(value_name = "FILE.jsonl")]
@@ -68,6 +69,10 @@ pub enum Command {
         /// Never show the progress bar (shown by default when stderr is a terminal)
         #[arg(long)]
         no_progress: bool,
+        /// Record the lines of an export (a partial one too) as new events, into any store:
+        /// ids, dates, sources and facts kept; positions, hashes and recorded_at left behind
+        #[arg(long)]
+        as_new: bool,
     },
     /// Print recorded events as JSON Lines, in position order
     Export {

@@ -1188,3 +1188,68 @@ fn history_with_retracted_shows_each_retracted_event_with_its_retraction() {
     );
     assert!(!then.contains("[retracted]"), "{then}");
 }
+
+#[test]
+fn a_partial_export_is_refused_as_a_restore_and_recorded_with_as_new() {
+    let (dir, store) = seeded(true);
+    let other = r#"{"id": "arm-aze-1", "dyad": "ARM-AZE", "occurred_on": "2024-01-01", "reported_on": "2024-01-02",
+      "sources": [{"name": "wire"}],
+      "event": {"type": "StepAgreed", "step": "border", "description": "border delimitation"}}"#;
+    ok(&store, &["record"], Some(other));
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let one_dyad = file(
+        "one.jsonl",
+        &ok(&store, &["export", "--dyad", "arm-aze"], None),
+    );
+    let from_nine = file(
+        "from-nine.jsonl",
+        &ok(&store, &["export", "--from-position", "9"], None),
+    );
+    let (_new_dir, new) = empty();
+    // As a restore: refused, naming the cause and the way out, and no store is left.
+    fails(
+        &new,
+        &["import", &one_dyad],
+        None,
+        1,
+        "line 1 (position 17): expected position 1: the store is empty and the file skips positions 1 to 16: it is a partial export",
+    );
+    fails(
+        &new,
+        &["import", &from_nine],
+        None,
+        1,
+        "record its events as new ones with `detente import --as-new`",
+    );
+    assert!(!new.exists());
+    // As new events: recorded, with their ids, dates and sources, at new positions.
+    let out = ok(&new, &["import", "--as-new", &one_dyad], None);
+    assert!(
+        out.contains("1 recorded, 0 already present; head position 1"),
+        "{out}"
+    );
+    let line = json(ok(&new, &["export"], None).trim());
+    assert_eq!(line["id"], "arm-aze-1");
+    assert_eq!(line["position"], 1);
+    assert_eq!(line["reported_on"], "2024-01-02");
+    assert_eq!(line["sources"][0]["name"], "wire");
+    // Again: nothing changes. And into a store that holds other events.
+    assert!(
+        ok(&new, &["import", "--as-new", &one_dyad], None)
+            .contains("0 recorded, 1 already present")
+    );
+    let out = ok(&new, &["import", "--as-new", &from_nine], None);
+    assert!(out.contains("8 recorded, 1 already present"), "{out}");
+    // A whole export works as new events too, into an empty store: the same facts.
+    let whole = file("whole.jsonl", &ok(&store, &["export"], None));
+    let (_copy_dir, copy) = empty();
+    ok(&copy, &["import", "--as-new", &whole], None);
+    assert_eq!(
+        ok(&copy, &["state", "--dyad", "RUS-USA", "--json"], None),
+        ok(&store, &["state", "--dyad", "RUS-USA", "--json"], None)
+    );
+}

@@ -779,6 +779,12 @@ fn cases() -> Vec<Case> {
             "line 2 (position 3): expected position 2",
         ),
         case(
+            "a partial export restored into an empty store",
+            DamagedExport(|lines| lines[2..].to_vec()),
+            1,
+            "line 1 (position 3): expected position 1: the store is empty and the file skips positions 1 to 2: it is a partial export (`export --dyad` or `export --from-position`), or a cut one; a partial export cannot be restored as a copy of its store: record its events as new ones with `detente import --as-new`",
+        ),
+        case(
             "an export of a future schema",
             DamagedExport(|mut lines| {
                 lines[0] = lines[0].replacen("\"schema\":1", "\"schema\":2", 1);

@@ -573,16 +573,9 @@ fn history(
             .filter(|record| in_period(record))
             .cloned()
             .collect();
-        // The first retraction of each event, among those the query knows of.
-        let mut retractions: HashMap<EventId, RecordedEvent> = HashMap::new();
+        let mut retractions = HashMap::new();
         if with_retracted {
-            for record in log.iter().filter(|record| known.knows(record)) {
-                if let Event::EventRetracted(retraction) = &record.event {
-                    retractions
-                        .entry(retraction.target.clone())
-                        .or_insert_with(|| record.clone());
-                }
-            }
+            retractions = first_retractions(&log, known);
             events.extend(
                 log.iter()
                     .filter(|record| known.knows(record) && in_period(record))
@@ -628,6 +621,20 @@ fn history(
         &header,
         &retracted_by,
     ))
+}
+
+/// The first retraction of each retracted event of `log`, by the event's id, among the
+/// retractions the query knows of.
+fn first_retractions(log: &[RecordedEvent], query: &Query) -> HashMap<EventId, RecordedEvent> {
+    let mut retractions: HashMap<EventId, RecordedEvent> = HashMap::new();
+    for record in log.iter().filter(|record| query.knows(record)) {
+        if let Event::EventRetracted(retraction) = &record.event {
+            retractions
+                .entry(retraction.target.clone())
+                .or_insert_with(|| record.clone());
+        }
+    }
+    retractions
 }
 
 /// The retraction that removed an event, as `history --with-retracted --json` gives it.
@@ -765,16 +772,6 @@ fn stats(store: &Path, json: bool) -> Result<(), CliError> {
     emit(&table.render(""))
 }
 
-/// The effective timeline of a dyad for a query, from its stream: the library's reference
-/// definition, so that `known_at` applies too.
-fn timeline_of(engine: &Engine, dyad: Dyad, query: &Query) -> Result<Vec<RecordedEvent>, CliError> {
-    let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
-    Ok(effective_timeline(&log, query)
-        .into_iter()
-        .cloned()
-        .collect())
-}
-
 fn draw_timeline(
     store: &Path,
     dyad: Dyad,
@@ -791,7 +788,19 @@ fn draw_timeline(
         at_position: None,
     };
     let state = engine.query(dyad, &query)?;
-    let events = timeline_of(&engine, dyad, &query)?;
+    // The effective timeline from the dyad's stream, by the library's reference definition,
+    // so that known_at applies too; and the events its retractions removed.
+    let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
+    let events: Vec<RecordedEvent> = effective_timeline(&log, &query)
+        .into_iter()
+        .cloned()
+        .collect();
+    let removed = first_retractions(&log, &query);
+    let retracted = log
+        .iter()
+        .filter(|record| query.knows(record) && removed.contains_key(&record.id))
+        .cloned()
+        .collect();
     let picture = timeline::render(
         &state,
         &events,
@@ -799,6 +808,7 @@ fn draw_timeline(
             dyad,
             as_of,
             known_at,
+            retracted,
         },
     );
     if svg == Path::new("-") {

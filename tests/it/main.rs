@@ -9,6 +9,7 @@ mod engine_props;
 mod examples;
 mod failures;
 mod fuzz_regressions;
+mod integrity;
 mod istanbul;
 mod kit;
 mod store;

@@ -288,6 +288,22 @@ pub enum StoreError {
         /// What was found.
         what: String,
     },
+    /// A salvaged copy of a damaged store (one whose high-water mark was set aside as
+    /// [`SALVAGE_MARK_FILE`]) holds less than the store it came from. `verify` reports it, so
+    /// that what sled kept is never taken for the whole log.
+    #[error(
+        "the store at {path} is a salvaged copy that holds less than the store it came from: {}, but that store reached position {reached} (its mark is in {SALVAGE_MARK_FILE}): positions {} to {reached} are lost; export what is left into a new store, or restore the whole log from an earlier export",
+        if *.position == 0 { "it holds no events".to_owned() } else { format!("its log ends at position {}", .position) },
+        .position + 1
+    )]
+    Salvaged {
+        /// The store path.
+        path: PathBuf,
+        /// The last position the copy holds (0: none).
+        position: u64,
+        /// The last position the store reached before the damage.
+        reached: u64,
+    },
     /// A store of an older format could not be migrated to this build's format; it is left
     /// readable by the build that wrote it.
     #[error(
@@ -443,6 +459,9 @@ pub struct Store {
     /// [`Durability::Synced`].
     data_file: std::fs::File,
     writer: Mutex<Writer>,
+    /// The high-water mark set aside by a salvage ([`SALVAGE_MARK_FILE`]): how far the
+    /// store reached before the damage, which `verify` holds the log to.
+    salvaged_from: Option<HighWaterMark>,
     /// Declared last, so it is dropped after every sled handle: it waits until sled has let go
     /// of the file lock, so that the store can be opened again as soon as this one is dropped.
     _release: ReleaseOnDrop,
@@ -528,7 +547,8 @@ impl Store {
                 });
             }
         }
-        let mark = HighWaterMark::read(path)?;
+        let mark = HighWaterMark::read(path, HIGH_WATER_MARK_FILE)?;
+        let salvaged_from = HighWaterMark::read(path, SALVAGE_MARK_FILE)?;
         if let Some(mark) = &mark {
             mark.check_files(path)?;
         }
@@ -625,6 +645,7 @@ impl Store {
             migrated_from,
             data_file,
             writer: Mutex::new(writer),
+            salvaged_from,
             _release: ReleaseOnDrop {
                 lock_file: path.join("db"),
             },
@@ -1328,6 +1349,9 @@ impl Store {
                 ),
             });
         }
+        if let Some(before) = &self.salvaged_from {
+            before.check_salvaged(&self.path, &head, |position| self.read_position(position))?;
+        }
         let mut stored_versions = HashMap::new();
         for (dyad, version) in self.dyads()? {
             stored_versions.insert(dyad, version);
@@ -1772,6 +1796,12 @@ struct HighWaterMark {
 /// The name of the high-water mark's file in a store directory.
 pub const HIGH_WATER_MARK_FILE: &str = "detente-head";
 
+/// The name under which a salvage sets the high-water mark aside (`docs/failures.md`,
+/// "Recovery"): a copy of a damaged store with its mark renamed to this opens as what sled
+/// kept, and [`Store::verify`] reports it as [`StoreError::Salvaged`] while it holds less
+/// than the mark.
+pub const SALVAGE_MARK_FILE: &str = "detente-head.before-salvage";
+
 impl HighWaterMark {
     fn of(head: &Head, db_length: Option<u64>) -> HighWaterMark {
         HighWaterMark {
@@ -1781,8 +1811,10 @@ impl HighWaterMark {
         }
     }
 
-    fn read(path: &Path) -> Result<Option<HighWaterMark>, StoreError> {
-        let file = path.join(HIGH_WATER_MARK_FILE);
+    /// The mark in the store's file `name` ([`HIGH_WATER_MARK_FILE`], or
+    /// [`SALVAGE_MARK_FILE`] for the one a salvage set aside), if there is one.
+    fn read(path: &Path, name: &str) -> Result<Option<HighWaterMark>, StoreError> {
+        let file = path.join(name);
         let text = match std::fs::read_to_string(&file) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -1790,7 +1822,7 @@ impl HighWaterMark {
             Err(err) => {
                 return Err(damaged(
                     path,
-                    format!("its file {HIGH_WATER_MARK_FILE} cannot be read: {err}"),
+                    format!("its file {name} cannot be read: {err}"),
                 ));
             }
         };
@@ -1812,7 +1844,7 @@ impl HighWaterMark {
             _ => Err(damaged(
                 path,
                 format!(
-                    "its file {HIGH_WATER_MARK_FILE} is not `POSITION HASH [LENGTH]`: {:?}",
+                    "its file {name} is not `POSITION HASH [LENGTH]`: {:?}",
                     text.chars().take(200).collect::<String>()
                 ),
             )),
@@ -1887,6 +1919,33 @@ impl HighWaterMark {
                 path,
                 format!("the record at position {} is missing", self.position),
             )),
+        }
+    }
+
+    /// A salvaged copy (this is the mark set aside) holds the whole log it marks: it reaches
+    /// the mark's position, with the same hash there.
+    fn check_salvaged(
+        &self,
+        path: &Path,
+        head: &Head,
+        read: impl FnOnce(u64) -> Result<Option<RecordedEvent>, StoreError>,
+    ) -> Result<(), StoreError> {
+        if head.position < self.position {
+            return Err(StoreError::Salvaged {
+                path: path.to_owned(),
+                position: head.position,
+                reached: self.position,
+            });
+        }
+        match read(self.position)? {
+            Some(record) if record.hash != self.hash => Err(damaged(
+                path,
+                format!(
+                    "the record at position {} has hash {}, but it had {} before the salvage (its mark is in {SALVAGE_MARK_FILE})",
+                    self.position, record.hash, self.hash
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -2071,8 +2130,16 @@ fn sync_directory(path: &Path) -> Result<(), StoreError> {
 }
 
 fn io_error(path: &Path, err: sled::Error) -> StoreError {
-    if let sled::Error::Corruption { .. } = err {
-        return damaged(path, format!("sled found its files corrupt: {err}"));
+    if let sled::Error::Corruption { at, .. } = &err {
+        // sled's own text is its debug form ("Read corrupted data at file offset None
+        // backtrace ()"): say what it means instead.
+        let place = at
+            .map(|pointer| format!(" at offset {}", pointer.lid()))
+            .unwrap_or_default();
+        return damaged(
+            path,
+            format!("sled found corrupt data{place} in its data file `db` (a checksum failed)"),
+        );
     }
     StoreError::Io {
         path: path.to_owned(),
@@ -2264,6 +2331,28 @@ impl Drop for ReleaseOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sleds_corruption_error_is_named_without_its_debug_text() {
+        // Story: one changed byte in sled's `db` file makes sled report corruption on open,
+        // and its text ("Read corrupted data at file offset None backtrace ()") reached the
+        // user's terminal as is.
+        let err = io_error(
+            Path::new("aa"),
+            sled::Error::Corruption { at: None, bt: () },
+        );
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Damaged { .. }), "{text}");
+        assert!(
+            text.starts_with(
+                "the store at aa is damaged: sled found corrupt data in its data file `db` (a checksum failed): restore it from an export"
+            ),
+            "{text}"
+        );
+        for debug_text in ["None", "backtrace", "()"] {
+            assert!(!text.contains(debug_text), "{text}");
+        }
+    }
 
     #[test]
     fn a_store_of_a_newer_format_is_refused_and_left_alone() {

@@ -10,6 +10,7 @@ mod examples;
 mod failures;
 mod fixtures;
 mod fuzz_regressions;
+mod integrity;
 mod istanbul;
 mod kit;
 mod store;

@@ -365,6 +365,8 @@ class Checker:
             successor, on = SUCCESSIONS[p]
             if occurred and occurred >= datetime.date.fromisoformat(on):
                 self.err(where, f"{dyad} holds no event from {on}: {successor} continues {p} (record it in the successor's dyad)")
+        if occurred is None or reported is None:
+            return None  # already reported; the timeline needs both dates
         return {"where": where, "number": number, "env": env, "parts": parts,
                 "occurred": occurred, "reported": reported}
 

@@ -169,7 +169,7 @@ impl Event {
 pub struct Location {
     /// The city.
     pub city: String,
-    /// The country, by ISO 3166-1 alpha-3 code.
+    /// The country: a party of the registry, by its code (`TUR`).
     pub country: Party,
     /// The building or site, where reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -203,8 +203,22 @@ pub(crate) fn id_key(id: &EventId) -> Vec<u8> {
     key
 }
 
+/// Whether the key layout of store format 2 holds `dyad`: it keys a dyad by its text in 7
+/// bytes, `AAA-BBB`, so both parties must have three-letter codes (every state, former state
+/// and `XKX`; not an organization such as `EU`).
+pub(crate) fn layout_holds(dyad: Dyad) -> bool {
+    let (first, second) = dyad.parties();
+    first.as_str().len() == 3 && second.as_str().len() == 3
+}
+
+/// A dyad's 7 bytes in keys and records: its text `AAA-BBB`. A dyad the layout cannot hold
+/// ([`layout_holds`]) gets seven `0xFF` bytes, which no stored key or record holds, so that a
+/// read of it finds nothing; appends and restores refuse such a dyad before anything is
+/// encoded.
 fn dyad_bytes(dyad: Dyad) -> [u8; 7] {
-    // A dyad's text is always `AAA-BBB`: 7 ASCII bytes.
+    if !layout_holds(dyad) {
+        return [0xFF; 7];
+    }
     let (first, second) = dyad.parties();
     let mut out = [b'-'; 7];
     out[..3].copy_from_slice(first.as_str().as_bytes());

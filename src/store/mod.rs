@@ -341,6 +341,16 @@ pub enum StoreError {
         /// What is there instead.
         found: String,
     },
+    /// A dyad with a party whose code is not three letters (an organization such as `EU`):
+    /// the key layout of store format 2 keys dyads by two three-letter codes. Nothing was
+    /// written.
+    #[error(
+        "dyad {dyad} cannot be stored yet: this store format keys a dyad by two three-letter codes, and an organization's code such as `EU` or `NATO` needs the next store format; record the talks in a dyad of states, with the organization as a mediator"
+    )]
+    DyadNotHeld {
+        /// The dyad.
+        dyad: Dyad,
+    },
     /// An error from sled or the file system.
     #[error("store {path}: {message}")]
     Io {
@@ -742,6 +752,9 @@ impl Store {
             let mut batch = sled::Batch::default();
             let mut staged = Staged::default();
             for event in events {
+                if !codec::layout_holds(event.dyad) {
+                    return Err(StoreError::DyadNotHeld { dyad: event.dyad });
+                }
                 let id = event.effective_id();
                 dyads_in_batch.insert(event.dyad);
                 let earlier = match in_batch.get(&id) {
@@ -853,6 +866,9 @@ impl Store {
             let mut staged = Staged::default();
             let mut batch = sled::Batch::default();
             for record in records {
+                if !codec::layout_holds(record.dyad) {
+                    return Err(StoreError::DyadNotHeld { dyad: record.dyad });
+                }
                 let bad = |reason: RestoreMismatch| StoreError::BadRestore {
                     position: record.position,
                     reason,

@@ -403,7 +403,7 @@ fn usage_errors_exit_with_2() {
         &["state", "--dyad", "RUS-XXX"],
         None,
         2,
-        "party `XXX` is not an assigned",
+        "party `XXX` is not in the registry",
     );
     fails(
         &store,

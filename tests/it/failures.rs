@@ -507,7 +507,7 @@ fn cases() -> Vec<Case> {
                 r#""dyad": "rus-usa", "occurred_on": "2025-03-01", "#,
             )),
             1,
-            "party `rus` is not an ISO 3166-1 alpha-3 code",
+            "party `rus` is not a party code",
         ),
         case(
             "an unassigned party code",
@@ -515,7 +515,7 @@ fn cases() -> Vec<Case> {
                 r#""dyad": "RUS-XXX", "occurred_on": "2025-03-01", "#,
             )),
             1,
-            "party `XXX` is not an assigned ISO 3166-1 alpha-3 code",
+            "party `XXX` is not in the registry",
         ),
         case(
             "an actor outside the dyad",

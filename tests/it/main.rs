@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod integrity;
 mod istanbul;
 mod kit;
+mod parties;
 mod store;
 mod store_crash;
 mod store_model;

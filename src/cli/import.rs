@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use detente::domain::{NewEvent, RecordedEvent};
 use detente::engine::EngineError;
-use detente::store::StoreError;
+use detente::store::{RestoreMismatch, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -344,25 +344,35 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
     refuse_partial(&records, &line_of_position, engine.head().position)?;
     let total = records.len();
     spinner(bar, format!("verifying and restoring {total} records"));
-    let restored = engine.restore(records).map_err(|err| match err {
-        EngineError::Store(
-            StoreError::BadRestore { position, reason } | StoreError::Corrupt { position, reason },
-        ) => {
-            let line = line_of_position
-                .get(&position)
-                .map(|n| format!("line {n} (position {position})"))
-                .unwrap_or_else(|| format!("position {position}"));
-            let why = if reason.starts_with("schema ") {
-                // A newer schema is not damage: the export is fine, this build is too old.
-                "the export was written by a newer detente: upgrade detente to import it".to_owned()
-            } else if reason.starts_with("the store holds another record") {
-                format!("{} is not a copy of the store the export came from: restore the export into an empty store", store.display())
-            } else {
-                "the export was edited, cut or reordered".to_owned()
-            };
-            CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
-        }
-        other => other.into(),
+    let restored = engine.restore(records).map_err(|err| {
+        let (position, reason, why) = match err {
+            EngineError::Store(StoreError::BadRestore { position, reason }) => {
+                let why = match &reason {
+                    // A newer schema is not damage: the export is fine, this build is too old.
+                    RestoreMismatch::Schema { .. } => {
+                        "the export was written by a newer detente: upgrade detente to import it"
+                            .to_owned()
+                    }
+                    RestoreMismatch::HeldOtherwise => format!(
+                        "{} is not a copy of the store the export came from: restore the export into an empty store",
+                        store.display()
+                    ),
+                    _ => "the export was edited, cut or reordered".to_owned(),
+                };
+                (position, reason.to_string(), why)
+            }
+            EngineError::Store(StoreError::Corrupt { position, reason }) => (
+                position,
+                reason,
+                "the export was edited, cut or reordered".to_owned(),
+            ),
+            other => return other.into(),
+        };
+        let line = line_of_position
+            .get(&position)
+            .map(|n| format!("line {n} (position {position})"))
+            .unwrap_or_else(|| format!("position {position}"));
+        CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
     })? as usize;
     creation.keep();
     Ok(Outcome {

@@ -1,4 +1,4 @@
-//! The command line of DESIGN section 6: argument parsing (clap), the commands, and their
+//! The command line of `docs/cli.md`: argument parsing (clap), the commands, and their
 //! output. It uses only the library's public API.
 //!
 //! **Invariant:** only this module knows clap; no command that reads a store creates one.

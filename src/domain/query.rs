@@ -1,4 +1,4 @@
-//! The reference bitemporal query: DESIGN section 2, exactly.
+//! The reference bitemporal query: the time model of `docs/contract.md`, exactly.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -95,8 +95,8 @@ impl Query {
     }
 }
 
-/// The effective timeline of `events` (one dyad's) for `query`: steps 1 to 4 of DESIGN
-/// section 2 without the fold.
+/// The effective timeline of `events` (one dyad's) for `query`: steps 1 to 4 of the time
+/// model (`docs/contract.md`) without the fold.
 ///
 /// 1. Keep the events with `position <= at_position` and `reported_on <= known_at`.
 /// 2. Drop every event retracted by an `EventRetracted` that is itself in that set (one pass:

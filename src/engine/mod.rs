@@ -1,5 +1,5 @@
 //! The engine: what library users hold. It checks new facts, appends them to the store, keeps
-//! projections and snapshots current, and answers the bitemporal queries of DESIGN section 2,
+//! projections and snapshots current, and answers the bitemporal queries of `docs/contract.md` (the time model),
 //! always exactly what [`state_at`] answers, only faster.
 //!
 //! **Invariant:** every answer of the engine equals the reference fold over the stored log.
@@ -89,7 +89,7 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// An event of a batch was refused by the checks of DESIGN section 4; nothing was stored.
+    /// An event of a batch was refused by the checks of `docs/contract.md` (checking a new event); nothing was stored.
     #[error("event {} of the batch (`{id}`) is refused: {rejection}", .index + 1)]
     Rejected {
         /// Its index in the batch, from 0.
@@ -340,7 +340,7 @@ impl Engine {
         }
     }
 
-    /// Records a batch, all or nothing. Each event is checked (DESIGN section 4) against the
+    /// Records a batch, all or nothing. Each event is checked (`docs/contract.md`, checking a new event) against the
     /// state it lands in, including the batch's earlier events, then the batch is appended
     /// with the dyad versions it was checked against; on a version conflict it is checked
     /// again and retried, at most [`Config::max_retries`] times. An event whose id is stored
@@ -840,6 +840,7 @@ impl Engine {
     /// Test-only: deletes every cache the engine keeps in the store (folds, snapshots,
     /// projections, checkpoint), as if they had been lost; the next open rebuilds
     /// them from the log.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn drop_caches_for_tests(&self) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -860,6 +861,7 @@ impl Engine {
 
     /// Test-only: moves the caches' checkpoint back to `position`, as a crash between the
     /// log append and the cache write would leave it; the next open catches up from there.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn rewind_checkpoint_for_tests(&self, position: u64) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -874,6 +876,7 @@ impl Engine {
     /// Test-only: takes the event `id` out of its dyad's effective timeline behind the
     /// engine's back (it marks it retracted, by the event itself, in the store), so that
     /// tests can prove `verify` finds it. Never use it on a real store.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn untrack_for_tests(&self, id: &EventId) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -887,6 +890,7 @@ impl Engine {
 
     /// Test-only: alters the stored `BilateralState` of `dyad` behind the engine's back, so
     /// that tests can prove `verify` finds it. Never use it on a real store.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_projection_for_tests(&self, dyad: Dyad) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);

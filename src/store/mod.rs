@@ -129,7 +129,7 @@ impl Default for StoreConfig {
 }
 
 /// A place on a dyad's effective timeline: `(occurred_on, position)`, the order of
-/// DESIGN section 2 and of a dyad's records in the store.
+/// `docs/contract.md` (the time model) and of a dyad's records in the store.
 ///
 /// # Example
 ///
@@ -268,13 +268,14 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// A restored record that does not continue the log.
+    /// A restored record that does not continue the log; match on its `reason` to tell a
+    /// newer export or a foreign store from an edited one.
     #[error("record at position {position} does not continue the log: {reason}")]
     BadRestore {
         /// The position of the record that does not fit.
         position: u64,
         /// What is wrong.
-        reason: String,
+        reason: RestoreMismatch,
     },
     /// The store's files are damaged: sled cannot open them, or they hold less than the store
     /// held when it was last used. Nothing was changed by detente.
@@ -331,6 +332,75 @@ pub enum StoreError {
         path: PathBuf,
         /// What sled or the system said.
         message: String,
+    },
+}
+
+/// Why a restored record does not continue the log: the `reason` of
+/// [`StoreError::BadRestore`].
+///
+/// # Example
+///
+/// ```
+/// use detente::store::RestoreMismatch;
+///
+/// let reason = RestoreMismatch::Position { expected: 1 };
+/// assert_eq!(reason.to_string(), "expected position 1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreMismatch {
+    /// The store already holds a different record at this position: the export is not a
+    /// copy of this store's log.
+    #[error("the store holds another record at this position")]
+    HeldOtherwise,
+    /// The record is not at the next position: a record before it is missing, or the
+    /// records are out of order (an export that starts after position 1 gives this too).
+    #[error("expected position {expected}")]
+    Position {
+        /// The position that would continue the log.
+        expected: u64,
+    },
+    /// The record's dyad version is not the next one of its dyad.
+    #[error("expected version {expected} of dyad {dyad}, found {found}")]
+    Version {
+        /// The dyad.
+        dyad: Dyad,
+        /// The version that would continue the dyad.
+        expected: u64,
+        /// The record's version.
+        found: u64,
+    },
+    /// The record's wire format version is not the one this build restores (a newer export).
+    #[error("schema {found} is not the {supported} this build restores")]
+    Schema {
+        /// The record's schema.
+        found: u32,
+        /// The schema this build restores.
+        supported: u32,
+    },
+    /// The record's id is already stored, or appears earlier in the same restore.
+    #[error("event id `{id}` is already stored")]
+    IdStored {
+        /// The id.
+        id: EventId,
+    },
+    /// The record's `recorded_at` is before the previous record's: system time never goes
+    /// backwards.
+    #[error("recorded_at {found} is before the previous {previous}")]
+    RecordedAtBackwards {
+        /// The record's `recorded_at`.
+        found: DateTime<Utc>,
+        /// The previous record's.
+        previous: DateTime<Utc>,
+    },
+    /// The record's hash is not the chain hash over the previous record and its content: the
+    /// record, or one before it, was edited.
+    #[error("hash {found} is not the chain hash {expected} over the previous record")]
+    Hash {
+        /// The hash the record carries.
+        found: ChainHash,
+        /// The chain hash of its content.
+        expected: ChainHash,
     },
 }
 
@@ -762,7 +832,7 @@ impl Store {
             let mut staged = Staged::default();
             let mut batch = sled::Batch::default();
             for record in records {
-                let bad = |reason: String| StoreError::BadRestore {
+                let bad = |reason: RestoreMismatch| StoreError::BadRestore {
                     position: record.position,
                     reason,
                 };
@@ -771,38 +841,36 @@ impl Store {
                     && held.is_none_or(|last| record.position == last + 1);
                 if leading {
                     if self.read_position(record.position)?.as_ref() != Some(record) {
-                        return Err(bad(
-                            "the store holds another record at this position".to_owned()
-                        ));
+                        return Err(bad(RestoreMismatch::HeldOtherwise));
                     }
                     held = Some(record.position);
                     continue;
                 }
                 if held.is_some_and(|last| last != held_up_to) {
-                    return Err(bad(format!(
-                        "expected position {}",
-                        held.map_or(0, |last| last + 1)
-                    )));
+                    return Err(bad(RestoreMismatch::Position {
+                        expected: held.map_or(0, |last| last + 1),
+                    }));
                 }
                 if record.position != position + 1 {
-                    return Err(bad(format!("expected position {}", position + 1)));
+                    return Err(bad(RestoreMismatch::Position {
+                        expected: position + 1,
+                    }));
                 }
                 let version = new_versions
                     .entry(record.dyad)
                     .or_insert_with(|| writer.version(record.dyad));
                 if record.version != *version + 1 {
-                    return Err(bad(format!(
-                        "expected version {} of dyad {}, found {}",
-                        *version + 1,
-                        record.dyad,
-                        record.version
-                    )));
+                    return Err(bad(RestoreMismatch::Version {
+                        dyad: record.dyad,
+                        expected: *version + 1,
+                        found: record.version,
+                    }));
                 }
                 if record.schema != SCHEMA_VERSION {
-                    return Err(bad(format!(
-                        "schema {} is not the {SCHEMA_VERSION} this build restores",
-                        record.schema
-                    )));
+                    return Err(bad(RestoreMismatch::Schema {
+                        found: record.schema,
+                        supported: SCHEMA_VERSION,
+                    }));
                 }
                 if staged.places.contains_key(&record.id)
                     || self
@@ -810,20 +878,22 @@ impl Store {
                         .contains_key(id_key(&record.id))
                         .map_err(|err| self.io(err))?
                 {
-                    return Err(bad(format!("event id `{}` is already stored", record.id)));
+                    return Err(bad(RestoreMismatch::IdStored {
+                        id: record.id.clone(),
+                    }));
                 }
                 if record.recorded_at < last_recorded_at {
-                    return Err(bad(format!(
-                        "recorded_at {} is before the previous {}",
-                        record.recorded_at, last_recorded_at
-                    )));
+                    return Err(bad(RestoreMismatch::RecordedAtBackwards {
+                        found: record.recorded_at,
+                        previous: last_recorded_at,
+                    }));
                 }
                 let expected_hash = record.chain_hash(&hash);
                 if record.hash != expected_hash {
-                    return Err(bad(format!(
-                        "hash {} is not the chain hash {expected_hash} over the previous record",
-                        record.hash
-                    )));
+                    return Err(bad(RestoreMismatch::Hash {
+                        found: record.hash,
+                        expected: expected_hash,
+                    }));
                 }
                 *version += 1;
                 position = record.position;
@@ -959,7 +1029,7 @@ impl Store {
             .chain(failed.map(Err))
     }
 
-    /// A dyad's effective timeline as known now (DESIGN section 2 without bounds: every
+    /// A dyad's effective timeline as known now (`docs/contract.md`, the time model, without bounds: every
     /// retracted event left out, retractions kept, in `(occurred_on, position)` order), from
     /// just after the place `after` (from the start for `None`) through the date `through`
     /// (to the end for `None`), streaming.
@@ -1479,6 +1549,7 @@ impl Store {
 
     /// Changes one byte of the stored record at `position` (XOR `0xff`), behind the store's
     /// back, so that tests can check that [`Store::verify`] finds it. Never use it otherwise.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_record_byte_for_tests(
         &self,
@@ -1508,6 +1579,7 @@ impl Store {
     /// Sets (`Some(retraction position)`) or removes (`None`) the retraction mark of the
     /// record at `position` behind the store's back, so that tests can check that
     /// [`Store::verify`] finds it. Never use it otherwise.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_retraction_mark_for_tests(
         &self,

@@ -66,6 +66,20 @@ impl Query {
         }
     }
 
+    /// Whether the query knows of `event` at all: it was stored by `at_position` and reported
+    /// by `known_at` (step 1 of [`effective_timeline`]), whether or not it was retracted since.
+    ///
+    /// ```
+    /// # use detente::domain::Query;
+    /// let events = detente::scenario::recorded(detente::scenario::istanbul_2025());
+    /// assert!(Query::default().knows(&events[0]));
+    /// assert!(!Query::at_position(0).knows(&events[0]));
+    /// ```
+    pub fn knows(&self, event: &RecordedEvent) -> bool {
+        self.at_position.is_none_or(|at| event.position <= at)
+            && self.known_at.is_none_or(|at| event.reported_on <= at)
+    }
+
     /// This query with a knowledge-time bound too.
     ///
     /// ```
@@ -110,8 +124,7 @@ pub fn effective_timeline<'a>(
 ) -> Vec<&'a RecordedEvent> {
     let known: Vec<&RecordedEvent> = events
         .into_iter()
-        .filter(|event| query.at_position.is_none_or(|at| event.position <= at))
-        .filter(|event| query.known_at.is_none_or(|at| event.reported_on <= at))
+        .filter(|event| query.knows(event))
         .collect();
     let retracted: BTreeSet<&EventId> = known
         .iter()

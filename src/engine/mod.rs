@@ -24,7 +24,9 @@ use crate::domain::{
     BilateralState, Dyad, Event, EventId, NewEvent, Projection, Query, ReadMode, RecordedEvent,
     Rejection, StateDiff, check, check_continuing, check_in_history, evolve, state_at,
 };
-use crate::store::{AppendOptions, Durability, ExpectedVersion, Store, StoreConfig, StoreError};
+use crate::store::{
+    AppendOptions, Durability, ExpectedVersion, OpenMode, Store, StoreConfig, StoreError,
+};
 
 pub use crate::store::{Appended, Head, StoreStats};
 use keys::TimeKey;
@@ -61,6 +63,10 @@ pub struct Config {
     /// The most bytes of pages the store keeps in memory
     /// ([`StoreConfig::cache_capacity`], default 64 MiB).
     pub cache_capacity: u64,
+    /// Whether opening may create a store (the default) or requires one
+    /// ([`OpenMode::Existing`], what readers want: an absent or empty path is then
+    /// [`StoreError::NoStore`] and nothing is created).
+    pub open: OpenMode,
 }
 
 impl Default for Config {
@@ -71,6 +77,7 @@ impl Default for Config {
             rung_every: ladder::RUNG_EVERY,
             max_retries: 8,
             cache_capacity: crate::store::DEFAULT_CACHE_CAPACITY,
+            open: OpenMode::default(),
         }
     }
 }
@@ -269,6 +276,7 @@ impl Engine {
             StoreConfig {
                 durability: config.durability,
                 cache_capacity: config.cache_capacity,
+                open: config.open,
                 ..StoreConfig::default()
             },
         )?;
@@ -303,6 +311,19 @@ impl Engine {
     /// ```
     pub fn path(&self) -> &Path {
         &self.shared.path
+    }
+
+    /// The format version the store was migrated from when this engine opened it, if it was
+    /// (see [`Store::migrated_from`]): the one change a reader's open may make to the log.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// let dir = tempfile::tempdir()?;
+    /// assert_eq!(Engine::open(dir.path())?.migrated_from(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn migrated_from(&self) -> Option<u32> {
+        self.shared.store.migrated_from()
     }
 
     /// Records one event: see [`Engine::record_batch`].

@@ -72,6 +72,46 @@ pub struct StoreConfig {
     /// sled's own default is 1 GiB). A dyad's records are contiguous, so a replay reads each
     /// page once and a small cache costs it little (`docs/performance.md`).
     pub cache_capacity: u64,
+    /// Whether opening may create a store ([`OpenMode::OpenOrCreate`], the default) or
+    /// requires one to be there ([`OpenMode::Existing`]).
+    pub open: OpenMode,
+}
+
+/// What opening a store does where the path holds none.
+///
+/// Whatever the mode, a path that holds something other than a store (a file, or a directory
+/// with files of its own and none of a store's) is refused with [`StoreError::NotAStore`]
+/// before anything is written there.
+///
+/// # Example
+///
+/// ```
+/// use detente::store::{OpenMode, Store, StoreConfig, StoreError};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("store");
+/// let existing = StoreConfig { open: OpenMode::Existing, ..StoreConfig::default() };
+/// let err = Store::open(&path, existing.clone()).unwrap_err();
+/// assert!(matches!(err, StoreError::NoStore { .. }));
+/// assert!(!path.exists()); // nothing was created
+///
+/// drop(Store::open(&path, StoreConfig::default())?); // creates it
+/// assert_eq!(Store::open(&path, existing)?.head().position, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OpenMode {
+    /// Open the store at the path, or create one where the path is absent or an empty
+    /// directory.
+    #[default]
+    OpenOrCreate,
+    /// Open the store at the path only: an absent path or an empty directory is
+    /// [`StoreError::NoStore`], and nothing is created. For readers: sled 0.34 cannot open its
+    /// files read-only, so it still writes its own files on open, but no event, index or format
+    /// version changes, except by a migration of an older format
+    /// ([`Store::migrated_from`]).
+    Existing,
 }
 
 /// The default of [`StoreConfig::cache_capacity`]: 64 MiB.
@@ -83,6 +123,7 @@ impl Default for StoreConfig {
             durability: Durability::default(),
             aux_durability: Durability::Buffered,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            open: OpenMode::default(),
         }
     }
 }
@@ -278,6 +319,28 @@ pub enum StoreError {
         /// What went wrong.
         reason: String,
     },
+    /// There is no store at the path (it is absent, or an empty directory), and the store was
+    /// opened with [`OpenMode::Existing`]; nothing was created.
+    #[error(
+        "no store at {path}: {found}: record or import events first, or name the store with --store or $DETENTE_STORE"
+    )]
+    NoStore {
+        /// The store path.
+        path: PathBuf,
+        /// What is there instead: `the path does not exist`, `the directory is empty`.
+        found: String,
+    },
+    /// The path holds something other than a store: a file, or a directory with files of its
+    /// own and none of a store's. Nothing was written there.
+    #[error(
+        "{path} is not a detente store: {found}: name the directory of a store, or an absent or empty one for a new store"
+    )]
+    NotAStore {
+        /// The path.
+        path: PathBuf,
+        /// What is there instead.
+        found: String,
+    },
     /// An error from sled or the file system.
     #[error("store {path}: {message}")]
     Io {
@@ -390,6 +453,8 @@ pub struct Store {
     db: sled::Db,
     log: sled::Tree,
     aux: sled::Tree,
+    /// The format the store was migrated from by this open, if it was.
+    migrated_from: Option<u32>,
     /// sled's data file, opened again (without a lock) to `fdatasync` it in
     /// [`Durability::Synced`].
     data_file: std::fs::File,
@@ -467,6 +532,21 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
+        match (presence(path)?, config.open) {
+            (Presence::Store, _) | (Presence::Vacant(_), OpenMode::OpenOrCreate) => {}
+            (Presence::Vacant(found), OpenMode::Existing) => {
+                return Err(StoreError::NoStore {
+                    path: path.to_owned(),
+                    found: found.to_owned(),
+                });
+            }
+            (Presence::Other(found), _) => {
+                return Err(StoreError::NotAStore {
+                    path: path.to_owned(),
+                    found,
+                });
+            }
+        }
         let mark = HighWaterMark::read(path, HIGH_WATER_MARK_FILE)?;
         let salvaged_from = HighWaterMark::read(path, SALVAGE_MARK_FILE)?;
         if let Some(mark) = &mark {
@@ -474,8 +554,20 @@ impl Store {
         }
         let db = open_sled(path, config.cache_capacity)?;
         let io = |err: sled::Error| io_error(path, err);
+        if config.open == OpenMode::Existing
+            && !db
+                .tree_names()
+                .iter()
+                .any(|name| name.as_ref() == META_TREE)
+        {
+            return Err(StoreError::NotAStore {
+                path: path.to_owned(),
+                found: "it holds sled's files, but not a detente store's trees".into(),
+            });
+        }
         let meta = db.open_tree(META_TREE).map_err(io)?;
         let log = db.open_tree(LOG_TREE).map_err(io)?;
+        let mut migrated_from = None;
         match meta.get(FORMAT_KEY).map_err(io)? {
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_ref())
@@ -495,8 +587,19 @@ impl Store {
                 }
                 if found == 1 {
                     migrate::from_v1(path, &db, &meta, &log, mark.as_ref())?;
+                    migrated_from = Some(found);
                 }
                 migrate::remove_leftovers(path, &db, &log)?;
+            }
+            None if log.is_empty()
+                && mark.as_ref().is_none_or(|mark| mark.position == 0)
+                && config.open == OpenMode::Existing =>
+            {
+                // sled's files of a store whose creation stopped before its format was written.
+                return Err(StoreError::NoStore {
+                    path: path.to_owned(),
+                    found: "the directory holds an empty store that was never written to".into(),
+                });
             }
             None if log.is_empty() && mark.as_ref().is_none_or(|mark| mark.position == 0) => {
                 meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
@@ -539,6 +642,7 @@ impl Store {
             db,
             log,
             aux,
+            migrated_from,
             data_file,
             writer: Mutex::new(writer),
             salvaged_from,
@@ -546,6 +650,22 @@ impl Store {
                 lock_file: path.join("db"),
             },
         })
+    }
+
+    /// The format version this open migrated the store from (`Some(1)` for a store of format
+    /// 1, now of [`FORMAT_VERSION`]), or `None` when the store was already of this format.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// assert_eq!(store.migrated_from(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn migrated_from(&self) -> Option<u32> {
+        self.migrated_from
     }
 
     /// The path the store was opened at.
@@ -2038,6 +2158,59 @@ fn is_lock_error(err: &sled::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// What a path holds, as far as a store goes, decided from the names of the files there
+/// before sled opens (and so writes) anything.
+enum Presence {
+    /// Nothing: the path is absent, or an empty directory (said how).
+    Vacant(&'static str),
+    /// A store's files (sled's `db` or `conf`, or the high-water mark), whole or damaged.
+    Store,
+    /// Something else (said what).
+    Other(String),
+}
+
+/// The files whose presence in a directory makes it a store's (damaged or not): sled's data
+/// and configuration files and the high-water mark.
+const STORE_FILES: [&str; 3] = ["db", "conf", HIGH_WATER_MARK_FILE];
+
+fn presence(path: &Path) -> Result<Presence, StoreError> {
+    let io = |err: std::io::Error| StoreError::Io {
+        path: path.to_owned(),
+        message: format!("cannot read the directory: {err}"),
+    };
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Presence::Vacant("the path does not exist"));
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotADirectory => {
+            return Ok(Presence::Other("it is a file, not a directory".into()));
+        }
+        Err(err) => return Err(io(err)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let name = entry.map_err(io)?.file_name();
+        if STORE_FILES.iter().any(|file| name == *file) {
+            return Ok(Presence::Store);
+        }
+        names.push(name.to_string_lossy().into_owned());
+    }
+    if names.is_empty() {
+        return Ok(Presence::Vacant("the directory is empty"));
+    }
+    names.sort();
+    let shown: Vec<String> = names.iter().take(3).map(|n| format!("`{n}`")).collect();
+    let more = match names.len() - shown.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Ok(Presence::Other(format!(
+        "the directory holds {}{more}, and none of a store's files",
+        shown.join(", ")
+    )))
 }
 
 fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, StoreError> {

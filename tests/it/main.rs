@@ -8,6 +8,7 @@ mod engine;
 mod engine_props;
 mod examples;
 mod failures;
+mod fixtures;
 mod fuzz_regressions;
 mod integrity;
 mod istanbul;

@@ -200,7 +200,7 @@ fn there_is_exactly_one_example_per_event_type() {
     for (_, _, input) in examples().inputs {
         *counts.entry(input.event.type_name()).or_default() += 1;
     }
-    for name in Event::TYPE_NAMES {
+    for &name in Event::TYPE_NAMES {
         assert_eq!(counts.get(name), Some(&1), "examples of {name}");
     }
     assert_eq!(counts.len(), Event::TYPE_NAMES.len());

@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCHEMA = HERE.parent.parent / "docs" / "events.schema.json"
 
-# Successions the registry names (DESIGN: SUN -> RUS on 1991-12-26, SCG -> SRB on 2006-06-05).
+# The widely accepted successions (SUN -> RUS on 1991-12-26, SCG -> SRB on 2006-06-05).
 SUCCESSIONS = {"SUN": ("RUS", "1991-12-26"), "SCG": ("SRB", "2006-06-05")}
 
 ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

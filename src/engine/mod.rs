@@ -298,6 +298,17 @@ impl Engine {
     }
 
     /// The store's path.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// assert_eq!(engine.path(), dir.path());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.shared.path
     }
@@ -409,6 +420,20 @@ impl Engine {
     }
 
     /// The end of the log.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// assert_eq!(engine.head().position, 0);
+    /// let recorded = engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// assert_eq!(engine.head().position, recorded.len() as u64);
+    /// assert_eq!(engine.head().hash, recorded.last().unwrap().record.hash);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn head(&self) -> Head {
         self.shared.store.head()
     }
@@ -429,6 +454,19 @@ impl Engine {
     }
 
     /// Counts and sizes of the store.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let stats = engine.stats()?;
+    /// assert_eq!((stats.events, stats.dyads), (engine.head().position, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> Result<StoreStats, EngineError> {
         Ok(self.shared.store.stats()?)
     }
@@ -571,6 +609,22 @@ impl Engine {
     }
 
     /// A dyad's recorded events in version order (its raw stream), streaming.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let versions: Vec<u64> = engine
+    ///     .stream("RUS-USA".parse()?)
+    ///     .map(|record| record.map(|record| record.version))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(versions, (1..=versions.len() as u64).collect::<Vec<_>>());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stream(
         &self,
         dyad: Dyad,
@@ -582,6 +636,20 @@ impl Engine {
     }
 
     /// One recorded event by id.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let talks = engine.get(&"istanbul-2025-talks".parse()?)?;
+    /// assert_eq!(talks.map(|record| record.occurred_on.to_string()), Some("2025-02-27".to_owned()));
+    /// assert!(engine.get(&"no-such-event".parse()?)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, id: &EventId) -> Result<Option<RecordedEvent>, EngineError> {
         Ok(self.shared.store.get(id)?)
     }
@@ -655,6 +723,31 @@ impl Engine {
 
     /// A registered projection's current value: per dyad, or for `None` the raw-log value of a
     /// [`ReadMode::RawLog`] projection.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::{Projection, ReadMode, RecordedEvent};
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    ///
+    /// /// Every record of the log, retractions included.
+    /// #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Records(u64);
+    /// impl Projection for Records {
+    ///     const NAME: &'static str = "records";
+    ///     const VERSION: u32 = 1;
+    ///     const MODE: ReadMode = ReadMode::RawLog;
+    ///     fn apply(&mut self, _: &RecordedEvent) { self.0 += 1 }
+    /// }
+    ///
+    /// engine.register::<Records>()?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// assert_eq!(engine.projection::<Records>(None)?.0, engine.head().position);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn projection<P: Projection>(&self, dyad: Option<Dyad>) -> Result<P, EngineError> {
         let folds = read(&self.shared.folds);
         let slot = folds
@@ -766,6 +859,30 @@ impl Engine {
     /// Folds the whole log into any projection: a [`ReadMode::RawLog`] projection sees every
     /// record once in position order; an effective-timeline one sees each dyad's effective
     /// timeline in turn, dyads in canonical order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::{BilateralState, Projection, RecordedEvent};
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    ///
+    /// /// How many events each effective timeline folds, over every dyad.
+    /// #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Folded(u64);
+    /// impl Projection for Folded {
+    ///     const NAME: &'static str = "folded";
+    ///     const VERSION: u32 = 1;
+    ///     fn apply(&mut self, _: &RecordedEvent) { self.0 += 1 }
+    /// }
+    ///
+    /// let state: BilateralState = engine.state("RUS-USA".parse()?)?;
+    /// assert_eq!(engine.replay::<Folded>()?.0, state.events_applied);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn replay<P: Projection>(&self) -> Result<P, EngineError> {
         let mut value = P::default();
         match P::MODE {
@@ -829,6 +946,20 @@ impl Engine {
     }
 
     /// Flushes everything to disk (appends are flushed already in the default durability).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// engine.flush()?;
+    /// drop(engine);
+    /// assert_eq!(Engine::open(dir.path())?.head().position, 14);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&self) -> Result<(), EngineError> {
         {
             let _writer = lock(&self.shared.writer);

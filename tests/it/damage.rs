@@ -253,8 +253,9 @@ fn an_unreadable_high_water_mark_is_refused_not_ignored() {
 
 #[test]
 fn a_store_without_a_mark_opens_and_gets_one() {
-    // Story: a store written before the mark existed (or whose mark was removed on purpose,
-    // to read what is left of a damaged store) opens as it is, and is protected from then on.
+    // Story: a store written before the mark existed (or whose mark was deleted) opens as it
+    // is, and is protected from then on. (To read what is left of a damaged store, the mark is
+    // set aside instead: see the salvage story below.)
     let dir = tempfile::tempdir().unwrap();
     let (path, export) = closed_store(dir.path());
     std::fs::remove_file(path.join(detente::store::HIGH_WATER_MARK_FILE)).unwrap();

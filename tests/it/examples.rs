@@ -82,6 +82,26 @@ fn store_throughput_runs_at_its_smallest() {
 }
 
 #[test]
+fn the_chronologies_pass_their_checker() {
+    // `examples/chronologies/check.py`, through python3 where it is installed.
+    let checker = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/chronologies/check.py"
+    );
+    let Ok(output) = std::process::Command::new("python3").arg(checker).output() else {
+        println!("skipped: python3 is not installed, so examples/chronologies/check.py is not run");
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+}
+
+#[test]
 fn the_readme_shows_the_quickstart_example_verbatim() {
     let readme = include_str!("../../README.md");
     let example = include_str!("../../examples/quickstart.rs");

@@ -2,6 +2,7 @@
 
 mod cli;
 mod damage;
+mod doctests;
 mod domain_given_when_then;
 mod domain_props;
 mod engine;

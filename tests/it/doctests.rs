@@ -17,6 +17,7 @@ const PUBLIC: &[&str] = &[
     "domain/id.rs",
     "domain/limits.rs",
     "domain/party.rs",
+    "domain/registry.rs",
     "domain/projection.rs",
     "domain/query.rs",
     "domain/shared.rs",

@@ -1,4 +1,4 @@
-//! Checking a new fact against the state it lands in: DESIGN section 4.
+//! Checking a new fact against the state it lands in: `docs/contract.md`, checking a new event.
 
 use chrono::NaiveDate;
 
@@ -236,8 +236,23 @@ pub fn check_known_by_recording(
     Ok(())
 }
 
-/// The rule of a retraction's dates (DESIGN section 12): it is neither dated (`occurred_on`)
-/// nor reported (`reported_on`) before the event it retracts.
+/// The rule of a retraction's dates: it is neither dated (`occurred_on`) nor reported
+/// (`reported_on`) before the event it retracts.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{check_retraction_dates, NewEvent, Rejection};
+/// use detente::scenario::recorded;
+///
+/// let lines = [
+///     r#"{"id":"late","dyad":"ARM-AZE","occurred_on":"2024-06-01","reported_on":"2024-06-20","event":{"type":"DiplomatsExpelled","expelled_by":"ARM","count":1}}"#,
+///     r#"{"id":"early","dyad":"ARM-AZE","occurred_on":"2024-06-01","reported_on":"2024-06-05","event":{"type":"EventRetracted","target":"late","reason":"r"}}"#,
+/// ];
+/// let records = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+/// let refused = check_retraction_dates(&records[1], &records[0]).unwrap_err();
+/// assert!(matches!(refused, Rejection::RetractionBeforeTarget { field: "reported_on", .. }));
+/// ```
 pub fn check_retraction_dates(
     retraction: &RecordedEvent,
     target: &RecordedEvent,
@@ -527,7 +542,7 @@ fn check_round_transition(
     })
 }
 
-/// The whole of DESIGN section 4 for one candidate against a dyad's recorded events (in any
+/// The whole of `docs/contract.md`'s checks for one candidate against a dyad's recorded events (in any
 /// order): [`check`] against the state at its date, retraction targets, and the rule that a
 /// retroactive event must not make a later event fail. The reference the engine's faster path
 /// is tested against.
@@ -541,8 +556,8 @@ fn check_round_transition(
 /// 2. A retraction's target must be an event of the dyad ([`Rejection::UnknownEvent`]), not a
 ///    retraction itself ([`Rejection::RetractsRetraction`]), neither dated nor reported after
 ///    the retraction ([`check_retraction_dates`]), and not retracted already
-///    ([`Rejection::AlreadyRetracted`]). Retractions are exempt from step 3: DESIGN expects
-///    anomalies after a retraction.
+///    ([`Rejection::AlreadyRetracted`]). Retractions are exempt from step 3: the contract
+///    expects anomalies after a retraction (`docs/contract.md`).
 /// 3. Any other candidate: fold the whole effective timeline with and without it; an anomaly
 ///    (by event id) of the fold with it, other than the candidate's own, that the fold without
 ///    it has not, is [`Rejection::BreaksLaterEvent`] naming that event.

@@ -391,6 +391,23 @@ pub struct NextRound {
 /// The next round of `rounds`: the round still `scheduled` expected soonest (ties: the latest
 /// scheduled), or, when none of them has an expected date, the latest scheduled; none when no
 /// round is still scheduled.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{next_round_of, state_at, NewEvent, Query};
+/// use detente::scenario::recorded;
+///
+/// let lines = [
+///     r#"{"dyad":"ARM-AZE","occurred_on":"2025-03-01","event":{"type":"RoundScheduled","round":"later","expected_on":"2025-06-01"}}"#,
+///     r#"{"dyad":"ARM-AZE","occurred_on":"2025-03-05","event":{"type":"RoundScheduled","round":"sooner","expected_on":"2025-05-01"}}"#,
+/// ];
+/// let events = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+/// let state = state_at(&events, &Query::default());
+/// let next = next_round_of(&state.scheduled_rounds).unwrap();
+/// assert_eq!(next.round.as_str(), "sooner");
+/// assert_eq!(state.next_round, Some(next));
+/// ```
 pub fn next_round_of(rounds: &SharedMap<ItemId, ScheduledRound>) -> Option<NextRound> {
     let scheduled: Vec<(&ItemId, &ScheduledRound, NaiveDate)> = rounds
         .iter()
@@ -562,7 +579,7 @@ pub struct Anomaly {
 /// - The event is [`check`](super::check)ed against the state. On a [`Rejection`](super::Rejection)
 ///   it is appended to `anomalies` (its position, its id, and the rejection's message as the
 ///   reason) and has no other effect.
-/// - Otherwise it takes effect (DESIGN section 3) and `events_applied` counts it. An
+/// - Otherwise it takes effect (`docs/events.md`, each type's effect) and `events_applied` counts it. An
 ///   `EventRetracted` takes effect as a no-op apart from being counted: retractions are applied
 ///   by the query, which drops their targets before the fold (see [`state_at`](super::state_at)).
 ///
@@ -843,7 +860,7 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
                     closed_on: on,
                 });
         }
-        // Applied by the query (DESIGN section 2, step 2), not by the fold.
+        // Applied by the query (`docs/contract.md`, the time model, step 2), not by the fold.
         Event::EventRetracted(_) => {}
     }
 }

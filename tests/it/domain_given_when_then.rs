@@ -1,5 +1,5 @@
 //! Given these facts, when this one is recorded, then this state or this rejection: every event
-//! type's effect and every rule of the checks (`docs/events.md`, "Rules"), through
+//! type's effect and every rule of `docs/contract.md` (checking a new event), through
 //! `check_in_history`, `check_batch`, `check_known_by_recording` and `state_at`. The test names
 //! read as the list of rules.
 

@@ -752,6 +752,17 @@ pub fn check_batch(
     history: &[RecordedEvent],
     batch: &[RecordedEvent],
 ) -> Result<BatchChecked, (usize, Rejection)> {
+    let history: Vec<&RecordedEvent> = history.iter().collect();
+    let batch: Vec<&RecordedEvent> = batch.iter().collect();
+    check_batch_of(&history, &batch)
+}
+
+/// [`check_batch`] of borrowed records, so that the engine checks a large batch without
+/// copying it.
+pub(crate) fn check_batch_of(
+    history: &[&RecordedEvent],
+    batch: &[&RecordedEvent],
+) -> Result<BatchChecked, (usize, Rejection)> {
     let (failing, checked) = batch_failures(history, batch);
     match failing.into_iter().next() {
         Some(first) => Err(first),
@@ -761,29 +772,31 @@ pub fn check_batch(
 
 /// Every failure of [`check_batch`], by batch index, and what it would return on acceptance.
 fn batch_failures(
-    history: &[RecordedEvent],
-    batch: &[RecordedEvent],
+    history: &[&RecordedEvent],
+    batch: &[&RecordedEvent],
 ) -> (std::collections::BTreeMap<usize, Rejection>, BatchChecked) {
     use std::collections::{BTreeMap, HashMap};
     let mut failing: BTreeMap<usize, Rejection> = BTreeMap::new();
     let index_of: HashMap<u64, usize> = batch
         .iter()
+        .copied()
         .enumerate()
         .map(|(index, event)| (event.position, index))
         .collect();
     let by_id: HashMap<&EventId, &RecordedEvent> = history
         .iter()
-        .chain(batch)
+        .copied()
+        .chain(batch.iter().copied())
         .map(|event| (&event.id, event))
         .collect();
     // Retractions: their targets, by the rules that need only the records.
     let mut retracted_by: HashMap<&EventId, &EventId> = HashMap::new();
-    for event in history {
+    for &event in history {
         if let Event::EventRetracted(retraction) = &event.event {
             retracted_by.entry(&retraction.target).or_insert(&event.id);
         }
     }
-    for (index, event) in batch.iter().enumerate() {
+    for (index, event) in batch.iter().copied().enumerate() {
         let Event::EventRetracted(retraction) = &event.event else {
             continue;
         };
@@ -825,11 +838,12 @@ fn batch_failures(
             .is_none_or(|index| !failing.contains_key(index))
     };
     let everything = Query::default();
-    let before = state_at(history, &everything);
+    let before = state_at(history.iter().copied(), &everything);
     let with_retractions = state_at(
-        history.iter().chain(
+        history.iter().copied().chain(
             batch
                 .iter()
+                .copied()
                 .filter(|event| matches!(event.event, Event::EventRetracted(_)))
                 .filter(valid_retraction),
         ),
@@ -839,9 +853,10 @@ fn batch_failures(
     // it takes effect without the batch's retractions: then a retraction of the batch leaves
     // it without effect, which is allowed (and warned about).
     let without_retractions: BTreeSet<EventId> = state_at(
-        history.iter().chain(
+        history.iter().copied().chain(
             batch
                 .iter()
+                .copied()
                 .filter(|event| !matches!(event.event, Event::EventRetracted(_))),
         ),
         &everything,
@@ -854,6 +869,7 @@ fn batch_failures(
     // left without effect by those retractions, whatever the order of the lines.
     let retracted_items: BTreeSet<(ItemKind, ItemId)> = batch
         .iter()
+        .copied()
         .filter(valid_retraction)
         .filter_map(|event| match &event.event {
             Event::EventRetracted(retraction) => by_id.get(&retraction.target),
@@ -877,7 +893,8 @@ fn batch_failures(
     };
     let all: Vec<&RecordedEvent> = history
         .iter()
-        .chain(batch)
+        .copied()
+        .chain(batch.iter().copied())
         .filter(valid_retraction)
         .collect();
     let timeline = super::effective_timeline(all.iter().copied(), &everything);
@@ -907,6 +924,7 @@ fn batch_failures(
         let place = (broken.occurred_on, broken.position);
         let before_it = batch
             .iter()
+            .copied()
             .enumerate()
             .filter(|(_, event)| !matches!(event.event, Event::EventRetracted(_)))
             .filter(|(_, event)| (event.occurred_on, event.position) < place);
@@ -935,6 +953,7 @@ fn batch_failures(
         .collect();
     let retractions: Vec<(usize, &RecordedEvent)> = batch
         .iter()
+        .copied()
         .enumerate()
         .filter(|(_, event)| matches!(event.event, Event::EventRetracted(_)))
         .collect();
@@ -1134,13 +1153,14 @@ impl std::fmt::Display for Finding {
 /// log[3].reported_on = "2027-03-02".parse().unwrap();
 /// assert_eq!(findings(&log)[0].position, 4);
 /// ```
-pub fn findings(log: &[RecordedEvent]) -> Vec<Finding> {
-    let (failing, _) = batch_failures(&[], log);
+pub fn findings<'a>(log: impl IntoIterator<Item = &'a RecordedEvent>) -> Vec<Finding> {
+    let log: Vec<&RecordedEvent> = log.into_iter().collect();
+    let (failing, _) = batch_failures(&[], &log);
     let mut found: std::collections::BTreeMap<usize, String> = failing
         .into_iter()
         .map(|(index, rejection)| (index, rejection.to_string()))
         .collect();
-    for (index, record) in log.iter().enumerate() {
+    for (index, record) in log.iter().copied().enumerate() {
         if let Err(rejection) = check_known_by_recording(record, record.recorded_at.date_naive()) {
             found.entry(index).or_insert_with(|| rejection.to_string());
         }

@@ -16,6 +16,7 @@ mod registry;
 mod shared;
 mod state;
 
+pub(crate) use check::check_batch_of;
 pub use check::{
     BatchChecked, Finding, ItemKind, Rejection, check, check_batch, check_continuing,
     check_in_history, check_known_by_recording, check_record_alone, check_retraction_dates,

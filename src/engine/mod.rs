@@ -1232,6 +1232,8 @@ impl Shared {
             })
             .collect();
         let mut failures: Vec<(usize, EventId, Rejection)> = Vec::new();
+        // The candidates by dyad and date, for the likely duplicates.
+        let mut by_day: HashMap<(Dyad, NaiveDate), Vec<usize>> = HashMap::new();
         for (index, input) in events.iter().enumerate() {
             let id = input.effective_id();
             crate::domain::limits::check_limits(input).map_err(|limit| EngineError::Rejected {
@@ -1274,6 +1276,7 @@ impl Shared {
                         state: None,
                         unapplied: Vec::new(),
                         last: fold.last,
+                        stored_last: fold.last,
                         known: None,
                         pending: Vec::new(),
                     })
@@ -1295,9 +1298,15 @@ impl Shared {
                 }
                 failures.push((index, id.clone(), rejection));
             }
-            if let Some(original) =
-                self.likely_duplicate(&candidate, &candidates, &retracted_here)?
-            {
+            if let Some(original) = self.likely_duplicate(
+                &candidate,
+                &candidates,
+                by_day
+                    .get(&(candidate.dyad, candidate.occurred_on))
+                    .map_or(&[][..], Vec::as_slice),
+                dyad_work.stored_last,
+                &retracted_here,
+            )? {
                 plan.warnings.push(Warning::LikelyDuplicate {
                     index,
                     id: id.clone(),
@@ -1310,6 +1319,10 @@ impl Shared {
                 input_of.push(index);
                 batch_ids.insert(id, candidates.len());
                 plan.outcomes.push(Outcome::New(candidates.len()));
+                by_day
+                    .entry((candidate.dyad, candidate.occurred_on))
+                    .or_default()
+                    .push(candidates.len());
                 candidates.push(candidate);
                 next_position += 1;
                 continue;
@@ -1384,6 +1397,10 @@ impl Shared {
             input_of.push(index);
             batch_ids.insert(id, n);
             plan.outcomes.push(Outcome::New(n));
+            by_day
+                .entry((candidate.dyad, candidate.occurred_on))
+                .or_default()
+                .push(n);
             candidates.push(candidate);
             next_position += 1;
         }
@@ -1395,12 +1412,10 @@ impl Shared {
                     continue;
                 }
                 let history = self.dyad_log(*dyad)?;
-                let batch: Vec<RecordedEvent> = dyad_work
-                    .pending
-                    .iter()
-                    .map(|&n| candidates[n].clone())
-                    .collect();
-                match crate::domain::check_batch(&history, &batch) {
+                let history: Vec<&RecordedEvent> = history.iter().collect();
+                let batch: Vec<&RecordedEvent> =
+                    dyad_work.pending.iter().map(|&n| &candidates[n]).collect();
+                match crate::domain::check_batch_of(&history, &batch) {
                     Err((at, rejection)) => {
                         let n = dyad_work.pending[at];
                         failures.push((input_of[n], candidates[n].id.clone(), rejection));
@@ -1451,10 +1466,16 @@ impl Shared {
     /// duplicate of (DESIGN section 12): same dyad, `occurred_on`, type and payload, another
     /// id. Retractions and the events the batch retracts are not counted. Its id and position
     /// (0 for a candidate of the batch).
+    ///
+    /// `same_day` are the indices of the earlier candidates of the batch of the candidate's dyad
+    /// and date; `stored_last` is the last place of the dyad's stored timeline, so that a
+    /// candidate dated after it (the usual case of an import) reads nothing from the store.
     fn likely_duplicate(
         &self,
         candidate: &RecordedEvent,
         candidates: &[RecordedEvent],
+        same_day: &[usize],
+        stored_last: Option<TimeKey>,
         retracted_here: &std::collections::HashSet<&EventId>,
     ) -> Result<Option<(EventId, u64)>, EngineError> {
         if matches!(candidate.event, Event::EventRetracted(_)) {
@@ -1467,8 +1488,11 @@ impl Shared {
                 && other.event == candidate.event
                 && !retracted_here.contains(&other.id)
         };
-        if let Some(earlier) = candidates.iter().find(|other| same(other)) {
-            return Ok(Some((earlier.id.clone(), 0)));
+        if let Some(&earlier) = same_day.iter().find(|&&n| same(&candidates[n])) {
+            return Ok(Some((candidates[earlier].id.clone(), 0)));
+        }
+        if stored_last.is_none_or(|last| last.on < candidate.occurred_on) {
+            return Ok(None);
         }
         let day = Some(candidate.occurred_on);
         for stored in self.timeline_after(candidate.dyad, day.map(TimeKey::before_day), day) {
@@ -1606,15 +1630,19 @@ impl Shared {
             })?;
             earlier.insert(&record.id, record);
         }
-        let mut by_dyad: BTreeMap<Dyad, Vec<RecordedEvent>> = BTreeMap::new();
+        // By reference: a restore of a large export is not copied to be checked.
+        let mut by_dyad: BTreeMap<Dyad, Vec<&RecordedEvent>> = BTreeMap::new();
         for record in records.iter().filter(|record| record.position > head) {
-            by_dyad.entry(record.dyad).or_default().push(record.clone());
+            by_dyad.entry(record.dyad).or_default().push(record);
         }
         let mut findings = Vec::new();
         for (dyad, new) in by_dyad {
-            let mut log = self.dyad_log(dyad)?;
-            log.extend(new);
-            findings.extend(crate::domain::findings(&log));
+            let stored = if head == 0 {
+                Vec::new()
+            } else {
+                self.dyad_log(dyad)?
+            };
+            findings.extend(crate::domain::findings(stored.iter().chain(new)));
         }
         findings.sort_by_key(|finding| finding.position);
         Ok(findings)
@@ -1732,6 +1760,8 @@ struct Work<'a> {
     /// Accepted events at the end of the timeline not yet folded into the working state.
     unapplied: Vec<usize>,
     last: Option<TimeKey>,
+    /// The last place of the dyad's stored timeline (before the batch).
+    stored_last: Option<TimeKey>,
     /// The dyad's whole log followed by the batch's accepted events of the dyad, once the
     /// reference check has needed it.
     known: Option<Vec<RecordedEvent>>,

@@ -558,9 +558,12 @@ fn describe_raw(record: &RecordedEvent) -> String {
             text
         }
         Event::RoundScheduled(round) => {
-            let mut text = format!("next round {} scheduled", round.round);
+            let mut text = format!("round {} scheduled", round.round);
             if let Some(on) = round.expected_on {
                 let _ = write!(text, " for {on}");
+            }
+            if let Some(replaced) = &round.replaces {
+                let _ = write!(text, ", replacing {replaced}");
             }
             if let Some(location) = &round.location {
                 let _ = write!(text, " in {} ({})", location.city, location.country);

@@ -743,7 +743,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         entries.push(("round of talks held".into(), HELD, "circle"));
     }
     if round_marks.iter().any(|mark| !mark.3) {
-        entries.push(("next round (not held)".into(), "#fff", "circle"));
+        entries.push(("round scheduled, not held".into(), "#fff", "circle"));
     }
     let ledger_marks = || ledger_rows.iter().flat_map(|(_, marks)| marks);
     if ledger_marks().any(|mark| mark.2) {

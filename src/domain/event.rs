@@ -122,7 +122,7 @@ event_types! {
     IrritantRaised,
     /// An irritant was resolved.
     IrritantResolved,
-    /// A next round was scheduled.
+    /// A round was scheduled (or rescheduled, replacing another).
     RoundScheduled,
     /// A scheduled round was cancelled.
     RoundCancelled,

@@ -15,6 +15,7 @@ mod integrity;
 mod istanbul;
 mod kit;
 mod parties;
+mod postgres_server;
 mod store;
 mod store_crash;
 mod store_model;

@@ -1231,37 +1231,56 @@ impl Shared {
                 _ => None,
             })
             .collect();
-        let mut failures: Vec<(usize, EventId, Rejection)> = Vec::new();
+        // Checked as a whole, every input that fails, so that the lowest is named.
+        let mut failures: Vec<(usize, EngineError)> = Vec::new();
         // The candidates by dyad and date, for the likely duplicates.
         let mut by_day: HashMap<(Dyad, NaiveDate), Vec<usize>> = HashMap::new();
         for (index, input) in events.iter().enumerate() {
             let id = input.effective_id();
-            crate::domain::limits::check_limits(input).map_err(|limit| EngineError::Rejected {
-                index,
-                id: id.clone(),
-                rejection: limit.into(),
-            })?;
+            // An input refused on its own: at once, or, checked as a whole, once the lowest
+            // failing input is known.
+            let refuse = |failures: &mut Vec<(usize, EngineError)>, err: EngineError| {
+                if whole {
+                    failures.push((index, err));
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            };
+            if let Err(limit) = crate::domain::limits::check_limits(input) {
+                let err = EngineError::Rejected {
+                    index,
+                    id: id.clone(),
+                    rejection: limit.into(),
+                };
+                refuse(&mut failures, err)?;
+                continue;
+            }
             if let Some(existing) = self.store.get(&id)? {
                 if input.matches(&existing) {
                     plan.outcomes.push(Outcome::Existing(Box::new(existing)));
                     continue;
                 }
-                return Err(EngineError::IdConflict {
+                let err = EngineError::IdConflict {
                     index,
                     id,
                     position: existing.position,
-                });
+                };
+                refuse(&mut failures, err)?;
+                continue;
             }
             if let Some(&earlier) = batch_ids.get(&id) {
                 if input.matches(&candidates[earlier]) {
                     plan.outcomes.push(Outcome::New(earlier));
                     continue;
                 }
-                return Err(EngineError::IdConflict {
+                let err = EngineError::IdConflict {
                     index,
                     id,
                     position: 0,
-                });
+                };
+                refuse(&mut failures, err)?;
+                continue;
             }
             let dyad_work = match work.entry(input.dyad) {
                 std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
@@ -1296,7 +1315,14 @@ impl Shared {
                         rejection,
                     });
                 }
-                failures.push((index, id.clone(), rejection));
+                failures.push((
+                    index,
+                    EngineError::Rejected {
+                        index,
+                        id: id.clone(),
+                        rejection,
+                    },
+                ));
             }
             if let Some(original) = self.likely_duplicate(
                 &candidate,
@@ -1418,7 +1444,16 @@ impl Shared {
                 match crate::domain::check_batch_of(&history, &batch) {
                     Err((at, rejection)) => {
                         let n = dyad_work.pending[at];
-                        failures.push((input_of[n], candidates[n].id.clone(), rejection));
+                        let index = input_of[n];
+                        let id = candidates[n].id.clone();
+                        failures.push((
+                            index,
+                            EngineError::Rejected {
+                                index,
+                                id,
+                                rejection,
+                            },
+                        ));
                     }
                     Ok(checked) => {
                         for (at, events) in checked.left_without_effect {
@@ -1432,14 +1467,8 @@ impl Shared {
                     }
                 }
             }
-            if let Some((index, id, rejection)) =
-                failures.into_iter().min_by_key(|(index, ..)| *index)
-            {
-                return Err(EngineError::Rejected {
-                    index,
-                    id,
-                    rejection,
-                });
+            if let Some((_, err)) = failures.into_iter().min_by_key(|(index, _)| *index) {
+                return Err(err);
             }
             plan.warnings.sort_by_key(Warning::index);
         }

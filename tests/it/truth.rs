@@ -695,3 +695,47 @@ fn the_command_line_refuses_a_forged_export_naming_the_line_and_checks_a_trusted
         import.stderr
     );
 }
+
+#[test]
+fn a_batch_checked_as_a_whole_names_the_lowest_failing_line_whatever_the_rule() {
+    // Line 0 names an irritant never raised; line 2 is over a limit. Checked line by line, the
+    // first refusal is line 0's; checked as a whole (the fallback), line 2's limit is found
+    // first but line 0 is still the one named.
+    let long = "x".repeat(5000);
+    let lines = [
+        r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-11","reported_on":"2025-10-11","event":{"type":"IrritantResolved","irritant":"never-raised"}}"#.to_owned(),
+        r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-10","reported_on":"2025-10-10","event":{"type":"IrritantRaised","irritant":"o-1","raised_by":"ARM","description":"d"}}"#.to_owned(),
+        format!(
+            r#"{{"dyad":"ARM-AZE","occurred_on":"2025-10-12","reported_on":"2025-10-12","event":{{"type":"IrritantRaised","irritant":"o-2","raised_by":"ARM","description":"{long}"}}}}"#
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let batch: Vec<NewEvent> = lines.iter().map(|line| input(line)).collect();
+    let err = engine.record_batch(batch.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Rejected {
+                index: 0,
+                rejection: Rejection::UnknownItem { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Without line 0, the limit of line 2 (now line 1) is what fails.
+    let err = engine.record_batch(batch[1..].to_vec()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Rejected {
+                index: 1,
+                rejection: Rejection::Limit(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(engine.head().position, 0);
+}

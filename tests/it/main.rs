@@ -11,6 +11,7 @@ mod failures;
 mod fuzz_regressions;
 mod istanbul;
 mod kit;
+mod kit_broken;
 mod store;
 mod store_crash;
 mod store_model;

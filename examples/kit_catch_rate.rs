@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 #[path = "../tests/it/kit_broken.rs"]
 mod kit_broken;
 
+use detente::testing::LawConfig;
 use kit_broken::MISTAKES;
 
 fn main() {
@@ -44,8 +45,22 @@ fn run() -> Result<(), String> {
             }
             Ok(())
         }
-        Some("runs") => catch_rates(number(1, 300)?, number(2, 2)?.max(1)),
-        _ => Err("usage: kit_catch_rate traps [N] | runs [N] [THREADS]".to_owned()),
+        Some("runs") => {
+            let defaults = LawConfig::default();
+            catch_rates(
+                number(1, 300)?,
+                number(2, 2)?.max(1),
+                defaults.cases,
+                defaults.engine_cases,
+            )
+        }
+        // One case per law: the chance that a single case catches each mistake, from which
+        // the miss rate of the default 64 cases follows.
+        Some("one-case") => catch_rates(number(1, 1000)?, number(2, 2)?.max(1), 1, 1),
+        _ => Err(
+            "usage: kit_catch_rate traps [N] | runs [N] [THREADS] | one-case [N] [THREADS]"
+                .to_owned(),
+        ),
     }
 }
 
@@ -58,7 +73,12 @@ struct Tally {
     time: Duration,
 }
 
-fn catch_rates(n_runs: usize, n_threads: usize) -> Result<(), String> {
+fn catch_rates(
+    n_runs: usize,
+    n_threads: usize,
+    cases: u32,
+    engine_cases: u32,
+) -> Result<(), String> {
     let tallies = Mutex::new(vec![Tally::default(); MISTAKES.len()]);
     let next = AtomicUsize::new(0);
     let total = n_runs * MISTAKES.len();
@@ -75,7 +95,12 @@ fn catch_rates(n_runs: usize, n_threads: usize) -> Result<(), String> {
                     let mistake = &MISTAKES[which];
                     let began = Instant::now();
                     // Unshrunk: whether and by which law a run catches is the same.
-                    let outcome = (mistake.run)(None, false);
+                    let outcome = (mistake.run)(LawConfig {
+                        shrink: false,
+                        cases,
+                        engine_cases,
+                        ..LawConfig::default()
+                    });
                     let spent = began.elapsed();
                     let mut tallies = tallies.lock().unwrap_or_else(|e| e.into_inner());
                     let tally = &mut tallies[which];
@@ -94,14 +119,22 @@ fn catch_rates(n_runs: usize, n_threads: usize) -> Result<(), String> {
     });
     let tallies = tallies.into_inner().unwrap_or_else(|e| e.into_inner());
     println!(
-        "{n_runs} default runs per mistake (FoldLaws::<P>::new(), random seeds), {:?} in all:",
+        "{n_runs} runs per mistake ({cases} cases per in-memory law, {engine_cases} per engine law, random seeds), {:?} in all:",
         started.elapsed()
     );
-    println!("| mistake | law | caught by it | caught by another | missed | mean time |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| mistake | law | caught by it | caught by another | missed | miss rate at {} cases | mean time |",
+        LawConfig::default().cases
+    );
+    println!("|---|---|---|---|---|---|---|");
     for (mistake, tally) in MISTAKES.iter().zip(&tallies) {
+        // From one case's catch rate p, 64 cases miss with (1 - p)^64; from 64 cases' rate,
+        // the observed one.
+        let caught = (tally.by_its_law + tally.by_another.len()) as f64 / n_runs as f64;
+        let default_cases = f64::from(LawConfig::default().cases);
+        let miss = (1.0 - caught).powf(default_cases / f64::from(cases));
         println!(
-            "| {} | `{}` | {}/{n_runs} | {} | {} | {:.2} s |",
+            "| {} | `{}` | {}/{n_runs} | {} | {} | {:.2e} | {:.2} s |",
             mistake.name,
             mistake.law,
             tally.by_its_law,
@@ -115,6 +148,7 @@ fn catch_rates(n_runs: usize, n_threads: usize) -> Result<(), String> {
                 )
             },
             tally.missed,
+            miss,
             tally.time.as_secs_f64() / n_runs as f64
         );
     }

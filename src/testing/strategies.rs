@@ -1,15 +1,18 @@
 //! Proptest strategies of domain values: parties, dyads, events, histories and queries.
 //!
-//! Two families:
+//! Two families, both drawn from one table of event types, [`EVENT_KINDS`]:
 //!
 //! - **Anything**: [`event`], [`new_event`], [`history`] generate inputs that are often invalid
 //!   (orphans, duplicates, outsiders, reports dated before the facts, retractions of unknown
 //!   ids). Pools are small on purpose, so collisions are frequent. Use them to prove a fold is
 //!   total.
 //! - **Valid**: [`valid_history`] and [`valid_log`] generate what a store can hold: every event
-//!   passes [`check_in_history`] against the events before it, in append order. They include
-//!   retroactive events, retractions (of steps that were progressed since, which leaves orphans
-//!   in the effective timeline) and several dyads, as a [`HistoryConfig`] asks.
+//!   passes [`check_in_history`] against the events before it, in append order, as the kit's
+//!   record (with its [`recorded_at`]). They hold the traps a projection falls into (see
+//!   [`Trap`](super::Trap)): items raised and moved, orphans of every item kind after a
+//!   retraction and at a `known_at` before a late report, facts recorded again after their
+//!   retraction, equal dates, long gaps, retroactive events and several dyads, as a
+//!   [`HistoryConfig`] asks.
 //!
 //! [`query_in`] draws bitemporal queries whose bounds fall inside a given history.
 

@@ -21,23 +21,15 @@ pub struct Mistake {
     pub name: &'static str,
     /// The law that must catch it.
     pub law: Law,
-    /// Runs the kit at its default settings on the projection, from `seed` or a random one,
-    /// shrinking the failure or not.
-    pub run: fn(Option<u64>, bool) -> Result<(), LawFailure>,
+    /// Runs the kit on the projection with these settings.
+    pub run: fn(LawConfig) -> Result<(), LawFailure>,
     /// Checks one law on one given history (a pasted regression).
     pub replay: fn(&[NewEvent], Law) -> Result<(), LawFailure>,
 }
 
 /// [`Mistake::run`] for `P`.
-pub fn run<P: Projection>(seed: Option<u64>, shrink: bool) -> Result<(), LawFailure> {
-    let laws = FoldLaws::<P>::with_config(LawConfig {
-        shrink,
-        ..LawConfig::default()
-    });
-    match seed {
-        Some(seed) => laws.seed(seed).check(),
-        None => laws.check(),
-    }
+pub fn run<P: Projection>(config: LawConfig) -> Result<(), LawFailure> {
+    FoldLaws::<P>::with_config(config).check()
 }
 
 /// [`Mistake::replay`] for `P`.
@@ -460,7 +452,11 @@ pub fn trap_frequencies(n_histories: u32, seed: u64) -> Vec<(Trap, f64)> {
 /// `check_history`, reproduces it: the report is ready for a regression test.
 #[track_caller]
 pub fn check(mistake: &Mistake) -> LawFailure {
-    let failure = match (mistake.run)(Some(1), true) {
+    let seeded = LawConfig {
+        seed: Some(1),
+        ..LawConfig::default()
+    };
+    let failure = match (mistake.run)(seeded) {
         Ok(()) => panic!("the kit let through: {}", mistake.name),
         Err(failure) => failure,
     };

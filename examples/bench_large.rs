@@ -10,13 +10,16 @@
 //! [200000], `--dyads N` [1000], `--hot N` events of the hot dyad for the `as_of` figures
 //! [20000], `--sweep N` events of the hot
 //! dyad for the snapshot-spacing sweep [20000], `--reps N` repetitions of each read
-//! measurement [3], `--import-reps N` repetitions of each import [1], `--dir DIR` where the
-//! stores go [`target/bench-large`], on the project's disk (a `tmpfs` `/tmp` would make
-//! flushes free).
+//! measurement [3], `--import-reps N` repetitions of each import [1], `--singles N` durable
+//! single records of each kind [1000], `--dir DIR` where the stores go
+//! [`target/bench-large`], on the project's disk (a `tmpfs` `/tmp` would make flushes free).
 //!
 //! Replay and peak memory are measured in child processes (this program run with
 //! `--replay-child STORE`), so that the high-water mark of resident memory (`VmHWM`) is the
-//! replay's alone, not the generator's or the baseline's.
+//! replay's alone, not the generator's or the baseline's. `--replay in-process` [`child`]
+//! replays in this process instead (its memory figure is then this process's): the test that
+//! runs this example (`tests/it/examples.rs`, with the smallest sizes) cannot start it as a
+//! child.
 
 #[path = "../benches/workload/mod.rs"]
 mod workload;
@@ -44,10 +47,12 @@ struct Options {
     sweep: usize,
     reps: usize,
     import_reps: usize,
+    singles: u64,
+    replay_in_process: bool,
     dir: PathBuf,
 }
 
-fn options() -> Result<Options, Error> {
+fn options(args: impl IntoIterator<Item = String>) -> Result<Options, Error> {
     let mut options = Options {
         events: 200_000,
         dyads: 1_000,
@@ -55,9 +60,11 @@ fn options() -> Result<Options, Error> {
         sweep: 20_000,
         reps: 3,
         import_reps: 1,
+        singles: 1_000,
+        replay_in_process: false,
         dir: PathBuf::from("target/bench-large"),
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -67,9 +74,18 @@ fn options() -> Result<Options, Error> {
             "--sweep" => options.sweep = value.parse()?,
             "--reps" => options.reps = value.parse::<usize>()?.max(1),
             "--import-reps" => options.import_reps = value.parse::<usize>()?.max(1),
+            "--singles" => options.singles = value.parse::<u64>()?.max(1),
+            "--replay" => {
+                options.replay_in_process = match value.as_str() {
+                    "child" => false,
+                    "in-process" => true,
+                    other => return Err(format!("--replay {other}: child or in-process").into()),
+                }
+            }
             "--dir" => options.dir = PathBuf::from(value),
             "--replay-child" => {
-                replay_child(Path::new(&value))?;
+                let (elapsed, peak_kib, applied) = replay(Path::new(&value))?;
+                println!("{} {peak_kib} {applied}", elapsed.as_nanos());
                 std::process::exit(0);
             }
             other => return Err(format!("unknown option {other}").into()),
@@ -125,14 +141,14 @@ fn vm_hwm_kib() -> u64 {
 
 /// The child: open the store, replay every dyad into `BilateralState`, print the time and
 /// the peak resident memory. Each state is dropped once counted, as a streaming user would.
-fn replay_child(store: &Path) -> Result<(), Error> {
+/// Opens the store and replays every dyad: the time it took, the peak resident memory of the
+/// process so far, and the events applied.
+fn replay(store: &Path) -> Result<(Duration, u64, u64), Error> {
     let started = Instant::now();
     let engine = Engine::open(store)?;
     let mut applied = 0u64;
     engine.replay_dyads::<BilateralState>(|_, state| applied += state.events_applied)?;
-    let elapsed = started.elapsed();
-    println!("{} {} {applied}", elapsed.as_nanos(), vm_hwm_kib());
-    Ok(())
+    Ok((started.elapsed(), vm_hwm_kib(), applied))
 }
 
 /// Reads a JSON Lines file in batches of parsed inputs.
@@ -461,7 +477,12 @@ fn as_of_figures(engine: &Engine, dyad: Dyad, reps: usize) -> Result<(Duration, 
 }
 
 fn main() -> Result<(), Error> {
-    let options = options()?;
+    run(std::env::args().skip(1))
+}
+
+/// The whole benchmark, with the command line's arguments (without the program's name).
+pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), Error> {
+    let options = options(args)?;
     let dir = &options.dir;
     std::fs::create_dir_all(dir)?;
     let mut rows = Vec::new();
@@ -543,23 +564,31 @@ fn main() -> Result<(), Error> {
         assert_eq!(applied, expected_applied);
         baseline_t.push(took);
 
-        let output = Command::new(std::env::current_exe()?)
-            .arg("--replay-child")
-            .arg(&store)
-            .output()?;
-        if !output.status.success() {
-            return Err(
-                format!("replay child: {}", String::from_utf8_lossy(&output.stderr)).into(),
-            );
-        }
-        let text = String::from_utf8(output.stdout)?;
-        let fields: Vec<u64> = text
-            .split_whitespace()
-            .map(|f| f.parse())
-            .collect::<Result<_, _>>()?;
-        assert_eq!(fields[2], expected_applied);
-        replay_t.push(Duration::from_nanos(fields[0]));
-        peak_kib = peak_kib.max(fields[1]);
+        let (took, replay_peak_kib, applied) = if options.replay_in_process {
+            replay(&store)?
+        } else {
+            let output = Command::new(std::env::current_exe()?)
+                .arg("--replay-child")
+                .arg(&store)
+                .output()?;
+            if !output.status.success() {
+                return Err(
+                    format!("replay child: {}", String::from_utf8_lossy(&output.stderr)).into(),
+                );
+            }
+            let text = String::from_utf8(output.stdout)?;
+            let fields: Vec<u64> = text
+                .split_whitespace()
+                .map(|f| f.parse())
+                .collect::<Result<_, _>>()?;
+            let [nanos, peak, applied] = fields[..] else {
+                return Err(format!("replay child printed {text:?}").into());
+            };
+            (Duration::from_nanos(nanos), peak, applied)
+        };
+        assert_eq!(applied, expected_applied);
+        replay_t.push(took);
+        peak_kib = peak_kib.max(replay_peak_kib);
 
         let (took, applied) = time(|| sled_replay(&dir.join("peer-sled")))?;
         assert_eq!(applied, expected_applied);
@@ -703,7 +732,8 @@ fn main() -> Result<(), Error> {
     // Single durable records, against a raw sled insert + flush.
     log("single records");
     let engine = Engine::open(&store)?;
-    let more: Vec<NewEvent> = Workload::new(Spec::new(n + 1_000, options.dyads))
+    let singles = options.singles;
+    let more: Vec<NewEvent> = Workload::new(Spec::new(n + singles as usize, options.dyads))
         .skip(n)
         .map(|line| serde_json::from_str(&line))
         .collect::<Result<_, _>>()?;
@@ -724,7 +754,7 @@ fn main() -> Result<(), Error> {
     let db = sled::open(dir.join("peer-sled"))?;
     let mut sled_t = Vec::new();
     let value = vec![b'x'; 380];
-    for i in 0..1_000u64 {
+    for i in 0..singles {
         let key = [b"~single".as_slice(), &i.to_be_bytes()].concat();
         sled_t.push(
             time(|| {

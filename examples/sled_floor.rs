@@ -4,17 +4,16 @@
 //! a ratio to the first; the engine's append is the second (`docs/performance.md`).
 //!
 //! ```text
-//! cargo run --release --example sled_floor
+//! cargo run --release --example sled_floor [-- --records N] [--samples N] [--dir DIR]
 //! ```
 //!
-//! The store goes to `target/sled-floor/` (the project's disk: a `tmpfs` would make every
-//! flush free).
+//! The store goes to `--dir` [`target/sled-floor/`] (the project's disk: a `tmpfs` would make
+//! every flush free), with `--records N` [100000] records first and `--samples N` [2000]
+//! writes of each kind; `tests/it/examples.rs` runs it with the smallest sizes.
 
 use std::time::{Duration, Instant};
 
 type Error = Box<dyn std::error::Error>;
-
-const N: u64 = 2_000;
 
 fn p50(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -32,19 +31,37 @@ fn key(j: usize, i: u64) -> Vec<u8> {
 }
 
 fn main() -> Result<(), Error> {
-    let dir = std::path::Path::new("target/sled-floor");
+    run(std::env::args().skip(1))
+}
+
+/// The measurements, with the command line's arguments (without the program's name).
+pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), Error> {
+    let (mut records, mut samples, mut dir) =
+        (100_000u64, 2_000u64, "target/sled-floor".to_owned());
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--records" => records = value.parse()?,
+            "--samples" => samples = value.parse::<u64>()?.max(1),
+            "--dir" => dir = value,
+            other => return Err(format!("unknown option {other}").into()),
+        }
+    }
+    let dir = std::path::Path::new(&dir);
     let _ = std::fs::remove_dir_all(dir);
     let db = sled::open(dir)?;
     let tree = db.open_tree("log")?;
     let record = vec![b'x'; 450];
     let index = 12_345_678u64.to_be_bytes();
     let mut batch = sled::Batch::default();
-    for i in 0..100_000u64 {
+    for i in 0..records {
         batch.insert(key(0, i), record.as_slice());
         if i % 1_000 == 999 {
             tree.apply_batch(std::mem::take(&mut batch))?;
         }
     }
+    tree.apply_batch(batch)?;
     db.flush()?;
     let mut next = 1_000_000u64;
     println!(
@@ -55,7 +72,7 @@ fn main() -> Result<(), Error> {
     for keys in 1..=5usize {
         let mut inserts = Vec::new();
         let mut batches = Vec::new();
-        for _ in 0..N {
+        for _ in 0..samples {
             next += 1;
             let started = Instant::now();
             for j in 0..keys {

@@ -5,11 +5,5 @@
 mod cli;
 
 fn main() {
-    std::process::exit(match cli::run() {
-        Ok(()) => 0,
-        Err(err) => {
-            eprintln!("error: {}", cli::error_chain(&err));
-            1
-        }
-    })
+    std::process::exit(cli::main())
 }

@@ -4,21 +4,29 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use detente::domain::{BilateralState, Dyad, NewEvent, Query, RecordedEvent, effective_timeline};
+use std::collections::HashMap;
+
+use detente::domain::{
+    BilateralState, Dyad, Event, EventId, NewEvent, Query, RecordedEvent, StateDiff,
+    effective_timeline,
+};
 use detente::engine::{Engine, EngineError};
+use detente::store::OpenMode;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Cli, CliError, Command, DEFAULT_STORE, import, render, timeline};
+use super::{Cli, CliError, Command, DEFAULT_STORE, KnownArgs, import, render, timeline};
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let json = cli.json;
     match cli.command {
         Command::Demo => demo(cli.store, json),
         Command::Record { file } => record(&store_path(cli.store), file.as_deref(), json),
-        Command::Import { file, no_progress } => {
-            import::run(&store_path(cli.store), &file, !no_progress, json)
-        }
+        Command::Import {
+            file,
+            no_progress,
+            as_new,
+        } => import::run(&store_path(cli.store), &file, !no_progress, as_new, json),
         Command::Export {
             dyad,
             from_position,
@@ -36,14 +44,34 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             };
             state(&store_path(cli.store), dyad.dyad, &query, json)
         }
-        Command::History { dyad, from, to, on } => history(
+        Command::History {
+            dyad,
+            from,
+            to,
+            on,
+            known,
+            with_retracted,
+        } => history(
             &store_path(cli.store),
             dyad.dyad,
-            on.or(from),
-            on.or(to),
+            (on.or(from), on.or(to)),
+            &known_query(&known),
+            with_retracted,
             json,
         ),
-        Command::Diff { dyad, from, to } => diff(&store_path(cli.store), dyad.dyad, from, to, json),
+        Command::Diff {
+            dyad,
+            from,
+            to,
+            known,
+        } => diff(
+            &store_path(cli.store),
+            dyad.dyad,
+            from,
+            to,
+            &known_query(&known),
+            json,
+        ),
         Command::Verify => verify(&store_path(cli.store), json),
         Command::Stats => stats(&store_path(cli.store), json),
         Command::Timeline {
@@ -59,6 +87,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             known_at,
             json,
         ),
+    }
+}
+
+/// The query of `--known-at` and `--at-position`, without a valid-time bound.
+fn known_query(known: &KnownArgs) -> Query {
+    Query {
+        as_of: None,
+        known_at: known.known_at,
+        at_position: known.at_position,
     }
 }
 
@@ -86,42 +123,150 @@ fn is_vacant(path: &Path) -> Result<bool, CliError> {
     }
 }
 
-/// Opens (creating where absent) the store at `path`.
+/// Opens (creating where absent or empty) the store at `path`, for a write: look at the path
+/// with [`Creation::before`] first, so that a refused write leaves no store behind.
 pub fn open(path: &Path) -> Result<Engine, CliError> {
-    Engine::open(path).map_err(CliError::from)
+    let engine = Engine::open(path)?;
+    note_migration(&engine);
+    Ok(engine)
 }
 
-/// Opens the store at `path` for reading: never creates one.
+/// Opens the store at `path` for reading: never creates one. A path that holds no store (absent,
+/// empty, or with other files) is refused, naming it.
 fn open_existing(path: &Path) -> Result<Engine, CliError> {
-    if is_vacant(path)? {
-        return Err(CliError::new(format!(
-            "no store at {}: record or import events first, or pass --store",
-            path.display()
-        )));
-    }
-    open(path)
+    let engine = Engine::open_with(
+        path,
+        detente::engine::Config {
+            open: OpenMode::Existing,
+            ..detente::engine::Config::default()
+        },
+    )?;
+    note_migration(&engine);
+    Ok(engine)
 }
 
-/// Refuses a dyad without events, naming the dyads there are.
+/// A migration on open is the one change a read may make to a store: say so.
+fn note_migration(engine: &Engine) {
+    if let Some(from) = engine.migrated_from() {
+        eprintln!(
+            "note: store {} was migrated from format {from} to format {}; builds older than this one cannot read it any more",
+            engine.path().display(),
+            detente::store::FORMAT_VERSION
+        );
+    }
+}
+
+/// What a write found at the store's path before it opened it, and so what to remove if the
+/// write is refused: dropped without [`Creation::keep`], it removes the store the write created,
+/// so that a refused write leaves no trace, not even an empty store. Declare it before the
+/// engine, so that the engine is dropped (and its files closed) first.
+pub struct Creation {
+    /// The outermost directory the open creates (the path was absent), or the directory to
+    /// empty again (it was empty); `None` when there was a store already, or once kept.
+    undo: Option<(PathBuf, bool)>,
+}
+
+impl Creation {
+    /// Looks at `path` before a write opens it.
+    pub fn before(path: &Path) -> Result<Creation, CliError> {
+        if !is_vacant(path)? {
+            return Ok(Creation { undo: None });
+        }
+        if path.exists() {
+            return Ok(Creation {
+                undo: Some((path.to_owned(), false)),
+            });
+        }
+        let mut outermost = path;
+        for ancestor in path.ancestors().skip(1) {
+            if ancestor.as_os_str().is_empty() || ancestor.exists() {
+                break;
+            }
+            outermost = ancestor;
+        }
+        Ok(Creation {
+            undo: Some((outermost.to_owned(), true)),
+        })
+    }
+
+    /// The write succeeded: keep what it created.
+    pub fn keep(mut self) {
+        self.undo = None;
+    }
+}
+
+impl Drop for Creation {
+    /// Best effort: the error the user sees is the write's.
+    fn drop(&mut self) {
+        match self.undo.take() {
+            None => {}
+            Some((created, true)) => {
+                let _ = std::fs::remove_dir_all(created);
+            }
+            Some((dir, false)) => {
+                for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// How many of a store's dyads an error names before it says how many more there are.
+const DYADS_NAMED: usize = 5;
+
+/// Refuses a dyad without events, naming the first few dyads there are.
 fn known_dyad(engine: &Engine, dyad: Dyad) -> Result<(), CliError> {
     let dyads = engine.dyads()?;
     if dyads.iter().any(|(known, _)| *known == dyad) {
         return Ok(());
     }
-    let names: Vec<String> = dyads.iter().map(|(d, _)| d.to_string()).collect();
+    let names: Vec<String> = dyads
+        .iter()
+        .take(DYADS_NAMED)
+        .map(|(d, _)| d.to_string())
+        .collect();
+    let more = dyads.len() - names.len();
     Err(CliError::new(format!(
         "dyad {dyad} has no events in store {}: {}",
         engine.path().display(),
         if names.is_empty() {
             String::from("the store is empty")
-        } else {
+        } else if more == 0 {
             format!("it holds {}", names.join(", "))
+        } else {
+            format!(
+                "it holds {} and {more} more (`detente stats` lists them all)",
+                names.join(", ")
+            )
         }
     )))
 }
 
-/// Writes to standard output; a closed pipe (`| head`) is not an error.
+/// Refuses an `--at-position` past the head of the store: nothing is stored there yet.
+fn known_position(engine: &Engine, at_position: Option<u64>) -> Result<(), CliError> {
+    let head = engine.head().position;
+    match at_position {
+        Some(position) if position > head => Err(CliError::new(format!(
+            "--at-position {position} is past the head of store {}, position {head}: give a position from 0 to {head}",
+            engine.path().display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes text for people to standard output, with its [hidden controls](render::visible)
+/// shown escaped (line breaks kept); a closed pipe (`| head`) is not an error.
 pub fn emit(text: &str) -> Result<(), CliError> {
+    write_out(&render::visible(text, &['\n'], render::Escape::Text))
+}
+
+fn write_out(text: &str) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -130,11 +275,12 @@ pub fn emit(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// Writes `value` as pretty JSON and a newline.
+/// Writes `value` as pretty JSON and a newline, with the controls serde_json leaves as they
+/// are (C1 and bidirectional) written as JSON escapes: the same value, safe on a terminal.
 pub fn emit_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|err| CliError::with_source("cannot write JSON", err))?;
-    emit(&(text + "\n"))
+    write_out(&(render::visible(&text, &['\n'], render::Escape::Json) + "\n"))
 }
 
 /// Why a text does not parse: serde's message, the field at fault where it can say, and
@@ -217,6 +363,7 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             (name, text)
         }
     };
+    refuse_misfits(&name, &text)?;
     let input: NewEvent = parse_json(&text).map_err(|err| {
         CliError::new(format!(
             "{name} is not a valid event: line {} column {}: {}",
@@ -225,9 +372,13 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             err.reason()
         ))
     })?;
+    let defaulted = input.reported_on.is_none();
+    let creation = Creation::before(store)?;
     let engine = open(store)?;
     let appended = engine.record(input).map_err(refusal)?;
+    creation.keep();
     let record = &appended.record;
+    let defaulted = defaulted && appended.stored;
     if json {
         return emit_json(&json!({
             "id": record.id,
@@ -235,12 +386,22 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             "position": record.position,
             "version": record.version,
             "stored": appended.stored,
+            "reported_on": record.reported_on,
+            "reported_on_defaulted": defaulted,
         }));
     }
     if appended.stored {
         emit(&format!(
-            "recorded `{}` at position {}, {} version {}\n",
-            record.id, record.position, record.dyad, record.version
+            "recorded `{}` at position {}, {} version {}\n{}",
+            record.id,
+            record.position,
+            record.dyad,
+            record.version,
+            if defaulted {
+                reported_on_note(1, record.reported_on)
+            } else {
+                String::new()
+            }
         ))
     } else {
         emit(&format!(
@@ -248,6 +409,54 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             record.position, record.dyad, record.version, record.id
         ))
     }
+}
+
+/// Refuses a text that starts with a byte order mark, which JSON does not allow and editors
+/// on Windows write, with a message that says so (serde would say `expected value`).
+pub fn refuse_byte_order_mark(name: &str, text: &str) -> Result<(), CliError> {
+    if text.starts_with('\u{feff}') {
+        return Err(CliError::new(format!(
+            "{name} starts with a UTF-8 byte order mark (U+FEFF), which is not JSON: save it as UTF-8 without one"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses, with a message that says what it is and what to do, an input to `record` that is
+/// not one new event: empty, a byte order mark, an array, or a recorded event (an export
+/// line).
+fn refuse_misfits(name: &str, text: &str) -> Result<(), CliError> {
+    refuse_byte_order_mark(name, text)?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(CliError::new(format!(
+            "{name} is empty: `record` takes one event, a JSON object (docs/events.md)"
+        )));
+    }
+    if trimmed.starts_with('[') {
+        return Err(CliError::new(format!(
+            "{name} holds a JSON array: `record` takes one event, a JSON object; for several, put one event per line in a file and run `detente import FILE`"
+        )));
+    }
+    if import::Kind::of(trimmed) == import::Kind::Recorded {
+        return Err(CliError::new(format!(
+            "{name} holds a recorded event (an export line, with `position` and `hash`), not a new one: restore export lines with `detente import FILE`, or record them as new events with `detente import --as-new FILE`"
+        )));
+    }
+    Ok(())
+}
+
+/// The note that `count` events got the day of recording as their `reported_on`.
+pub fn reported_on_note(count: usize, on: NaiveDate) -> String {
+    format!(
+        "note: {} no reported_on: it defaulted to {on}, the day of recording, so queries with --known-at before {on} do not see {}; give `reported_on` where the world learned of it earlier\n",
+        if count == 1 {
+            String::from("the event had")
+        } else {
+            format!("{count} events had")
+        },
+        if count == 1 { "it" } else { "them" }
+    )
 }
 
 fn read_stdin() -> Result<(String, String), CliError> {
@@ -289,6 +498,14 @@ fn read_one_event(reader: impl Read, name: &str) -> Result<String, CliError> {
 
 fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), CliError> {
     let engine = open_existing(store)?;
+    let head = engine.head().position;
+    if from_position > head + 1 {
+        return Err(CliError::new(format!(
+            "--from-position {from_position} is past the head of store {}, position {head}: give a position from 1 to {}",
+            store.display(),
+            head + 1
+        )));
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for record in engine.log(from_position.max(1)) {
@@ -315,6 +532,7 @@ fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), Cl
 fn state(store: &Path, dyad: Dyad, query: &Query, json: bool) -> Result<(), CliError> {
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
+    known_position(&engine, query.at_position)?;
     let state = engine.query(dyad, query)?;
     if json {
         return emit_json(&state);
@@ -335,18 +553,103 @@ fn check_order(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(), Cli
 fn history(
     store: &Path,
     dyad: Dyad,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    known: &Query,
+    with_retracted: bool,
     json: bool,
 ) -> Result<(), CliError> {
     check_order(from, to)?;
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
-    let events = engine.history(dyad, from, to)?;
+    known_position(&engine, known.at_position)?;
+    let in_period = |record: &RecordedEvent| {
+        from.is_none_or(|from| record.occurred_on >= from)
+            && to.is_none_or(|to| record.occurred_on <= to)
+    };
+    let (events, retractions) = if with_retracted || *known != Query::default() {
+        let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
+        let mut events: Vec<RecordedEvent> = effective_timeline(&log, known)
+            .into_iter()
+            .filter(|record| in_period(record))
+            .cloned()
+            .collect();
+        let mut retractions = HashMap::new();
+        if with_retracted {
+            retractions = first_retractions(&log, known);
+            events.extend(
+                log.iter()
+                    .filter(|record| known.knows(record) && in_period(record))
+                    .filter(|record| retractions.contains_key(&record.id))
+                    .cloned(),
+            );
+            events.sort_by_key(|record| (record.occurred_on, record.position));
+        }
+        (events, retractions)
+    } else {
+        (engine.history(dyad, from, to)?, HashMap::new())
+    };
+    let retracted_by = |record: &RecordedEvent| retractions.get(&record.id);
     if json {
-        return emit_json(&events);
+        if !with_retracted {
+            return emit_json(&events);
+        }
+        let marked: Vec<serde_json::Value> = events
+            .iter()
+            .map(|record| {
+                let mut value = serde_json::to_value(record)
+                    .map_err(|err| CliError::with_source("cannot write JSON", err))?;
+                if let (Some(by), serde_json::Value::Object(map)) =
+                    (retracted_by(record), &mut value)
+                {
+                    map.insert("retracted_by".into(), retraction_json(by));
+                }
+                Ok(value)
+            })
+            .collect::<Result<_, CliError>>()?;
+        return emit_json(&marked);
     }
-    emit(&render::history(dyad, &events))
+    let mut header = String::new();
+    if let Some(date) = known.known_at {
+        header.push_str(&format!(", as known on {date}"));
+    }
+    if let Some(position) = known.at_position {
+        header.push_str(&format!(", as stored at position {position}"));
+    }
+    emit(&render::history_marked(
+        dyad,
+        &events,
+        &header,
+        &retracted_by,
+    ))
+}
+
+/// The first retraction of each retracted event of `log`, by the event's id, among the
+/// retractions the query knows of.
+fn first_retractions(log: &[RecordedEvent], query: &Query) -> HashMap<EventId, RecordedEvent> {
+    let mut retractions: HashMap<EventId, RecordedEvent> = HashMap::new();
+    for record in log.iter().filter(|record| query.knows(record)) {
+        if let Event::EventRetracted(retraction) = &record.event {
+            retractions
+                .entry(retraction.target.clone())
+                .or_insert_with(|| record.clone());
+        }
+    }
+    retractions
+}
+
+/// The retraction that removed an event, as `history --with-retracted --json` gives it.
+fn retraction_json(retraction: &RecordedEvent) -> serde_json::Value {
+    let reason = match &retraction.event {
+        Event::EventRetracted(retracted) => Some(retracted.reason.clone()),
+        _ => None,
+    };
+    json!({
+        "id": retraction.id,
+        "position": retraction.position,
+        "occurred_on": retraction.occurred_on,
+        "reported_on": retraction.reported_on,
+        "reason": reason,
+    })
 }
 
 fn diff(
@@ -354,16 +657,47 @@ fn diff(
     dyad: Dyad,
     from: NaiveDate,
     to: NaiveDate,
+    known: &Query,
     json: bool,
 ) -> Result<(), CliError> {
     check_order(Some(from), Some(to))?;
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
-    let diff = engine.diff(dyad, from, to)?;
+    known_position(&engine, known.at_position)?;
+    let diff = if *known == Query::default() {
+        engine.diff(dyad, from, to)?
+    } else {
+        let before = engine.query(
+            dyad,
+            &Query {
+                as_of: Some(from),
+                ..*known
+            },
+        )?;
+        let after = engine.query(
+            dyad,
+            &Query {
+                as_of: Some(to),
+                ..*known
+            },
+        )?;
+        StateDiff::between(&before, &after)
+    };
     if json {
         return emit_json(&diff);
     }
-    emit(&render::diff(dyad, from, to, &diff))
+    let mut text = render::diff(dyad, from, to, &diff);
+    if let Some(first) = text.find('\n') {
+        let mut bounds = String::new();
+        if let Some(date) = known.known_at {
+            bounds.push_str(&format!(", as known on {date}"));
+        }
+        if let Some(position) = known.at_position {
+            bounds.push_str(&format!(", as stored at position {position}"));
+        }
+        text.insert_str(first, &bounds);
+    }
+    emit(&text)
 }
 
 fn verify(store: &Path, json: bool) -> Result<(), CliError> {
@@ -438,16 +772,6 @@ fn stats(store: &Path, json: bool) -> Result<(), CliError> {
     emit(&table.render(""))
 }
 
-/// The effective timeline of a dyad for a query, from its stream: the library's reference
-/// definition, so that `known_at` applies too.
-fn timeline_of(engine: &Engine, dyad: Dyad, query: &Query) -> Result<Vec<RecordedEvent>, CliError> {
-    let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
-    Ok(effective_timeline(&log, query)
-        .into_iter()
-        .cloned()
-        .collect())
-}
-
 fn draw_timeline(
     store: &Path,
     dyad: Dyad,
@@ -464,7 +788,19 @@ fn draw_timeline(
         at_position: None,
     };
     let state = engine.query(dyad, &query)?;
-    let events = timeline_of(&engine, dyad, &query)?;
+    // The effective timeline from the dyad's stream, by the library's reference definition,
+    // so that known_at applies too; and the events its retractions removed.
+    let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
+    let events: Vec<RecordedEvent> = effective_timeline(&log, &query)
+        .into_iter()
+        .cloned()
+        .collect();
+    let removed = first_retractions(&log, &query);
+    let retracted = log
+        .iter()
+        .filter(|record| query.knows(record) && removed.contains_key(&record.id))
+        .cloned()
+        .collect();
     let picture = timeline::render(
         &state,
         &events,
@@ -472,8 +808,13 @@ fn draw_timeline(
             dyad,
             as_of,
             known_at,
+            retracted,
         },
     );
+    if svg == Path::new("-") {
+        // The picture is the output: no summary after it.
+        return emit(&picture);
+    }
     std::fs::write(svg, picture.as_bytes())
         .map_err(|err| CliError::with_source(format!("cannot write {}", svg.display()), err))?;
     let items =

@@ -8,16 +8,19 @@ use std::time::Duration;
 
 use detente::domain::{NewEvent, RecordedEvent};
 use detente::engine::EngineError;
-use detente::store::StoreError;
+use detente::store::{RestoreMismatch, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::CliError;
-use super::commands::{emit, emit_json, open, parse_json};
+use super::commands::{
+    Creation, emit, emit_json, open, parse_json, refuse_byte_order_mark, reported_on_note,
+};
+use chrono::NaiveDate;
 
 /// What a file holds, decided by its first non-blank line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// Events as input (`NewEvent`).
     New,
     /// Recorded events, as `detente export` prints them.
@@ -25,7 +28,8 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(line: &str) -> Kind {
+    /// What `line` holds: a recorded event when it is an object with `position` or `hash`.
+    pub(super) fn of(line: &str) -> Kind {
         if detente::domain::limits::check_input_size(line.len()).is_err() {
             // Too long to read: `parse_all` names it.
             return Kind::New;
@@ -166,7 +170,16 @@ fn spinner(bar: &ProgressBar, message: String) {
     bar.enable_steady_tick(Duration::from_millis(100));
 }
 
-pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), CliError> {
+/// Imports `file` into `store`; with `as_new`, the lines of an export are recorded as new
+/// events (ids, dates, sources and facts kept; positions, versions, hashes and `recorded_at`
+/// left behind).
+pub fn run(
+    store: &Path,
+    file: &Path,
+    progress: bool,
+    as_new: bool,
+    json: bool,
+) -> Result<(), CliError> {
     let owned = if file == Path::new("-") {
         read_lines(std::io::stdin().lock())?
     } else {
@@ -181,9 +194,11 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
             file.display()
         )));
     };
+    refuse_byte_order_mark(&file.display().to_string(), first)?;
     let bar = progress_bar(lines.len(), progress);
     let result = match Kind::of(first) {
         Kind::New => import_new(store, &lines, &bar),
+        Kind::Recorded if as_new => import_as_new(store, &lines, &bar),
         Kind::Recorded => restore(store, &lines, &bar),
     };
     bar.finish_and_clear();
@@ -194,6 +209,7 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
             "recorded": outcome.stored,
             "already_present": outcome.present,
             "head_position": outcome.head,
+            "reported_on_defaulted": outcome.defaulted,
         }));
     }
     let verb = match outcome.kind {
@@ -201,11 +217,15 @@ pub fn run(store: &Path, file: &Path, progress: bool, json: bool) -> Result<(), 
         Kind::Recorded => "restored",
     };
     emit(&format!(
-        "imported {}: {} {verb}, {} already present; head position {}\n",
+        "imported {}: {} {verb}, {} already present; head position {}\n{}",
         file.display(),
         outcome.stored,
         outcome.present,
-        outcome.head
+        outcome.head,
+        match outcome.defaulted_on {
+            Some(on) => reported_on_note(outcome.defaulted, on),
+            None => String::new(),
+        }
     ))
 }
 
@@ -214,6 +234,10 @@ struct Outcome {
     stored: usize,
     present: usize,
     head: u64,
+    /// New events stored without `reported_on`, which defaulted to the day of recording.
+    defaulted: usize,
+    /// That day.
+    defaulted_on: Option<NaiveDate>,
 }
 
 fn import_new(
@@ -222,6 +246,40 @@ fn import_new(
     bar: &ProgressBar,
 ) -> Result<Outcome, CliError> {
     let events: Vec<NewEvent> = parse_all(lines, Kind::New, bar)?;
+    record_new(store, lines, events, bar)
+}
+
+/// `import --as-new` of an export: each recorded event as a new one, with its id, dyad, dates,
+/// sources and fact.
+fn import_as_new(
+    store: &Path,
+    lines: &[(usize, &str)],
+    bar: &ProgressBar,
+) -> Result<Outcome, CliError> {
+    let records: Vec<RecordedEvent> = parse_all(lines, Kind::Recorded, bar)?;
+    let events = records
+        .into_iter()
+        .map(|record| NewEvent {
+            id: Some(record.id),
+            dyad: record.dyad,
+            occurred_on: record.occurred_on,
+            reported_on: Some(record.reported_on),
+            sources: record.sources,
+            event: record.event,
+        })
+        .collect();
+    record_new(store, lines, events, bar)
+}
+
+/// Records `events`, parsed from `lines`, in one batch.
+fn record_new(
+    store: &Path,
+    lines: &[(usize, &str)],
+    events: Vec<NewEvent>,
+    bar: &ProgressBar,
+) -> Result<Outcome, CliError> {
+    let undated: Vec<bool> = events.iter().map(|e| e.reported_on.is_none()).collect();
+    let creation = Creation::before(store)?;
     let engine = open(store)?;
     spinner(
         bar,
@@ -255,12 +313,21 @@ fn import_new(
         )),
         other => other.into(),
     })?;
+    creation.keep();
     let stored = appended.iter().filter(|a| a.stored).count();
+    let defaulted: Vec<NaiveDate> = appended
+        .iter()
+        .zip(&undated)
+        .filter(|(appended, undated)| appended.stored && **undated)
+        .map(|(appended, _)| appended.record.reported_on)
+        .collect();
     Ok(Outcome {
         kind: Kind::New,
         stored,
         present: appended.len() - stored,
         head: engine.head().position,
+        defaulted: defaulted.len(),
+        defaulted_on: defaulted.last().copied(),
     })
 }
 
@@ -272,35 +339,95 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
         .rev()
         .map(|(record, (number, _))| (record.position, *number))
         .collect();
+    let creation = Creation::before(store)?;
     let engine = open(store)?;
+    refuse_partial(&records, &line_of_position, engine.head().position)?;
     let total = records.len();
     spinner(bar, format!("verifying and restoring {total} records"));
-    let restored = engine.restore(records).map_err(|err| match err {
-        EngineError::Store(
-            StoreError::BadRestore { position, reason } | StoreError::Corrupt { position, reason },
-        ) => {
-            let line = line_of_position
-                .get(&position)
-                .map(|n| format!("line {n} (position {position})"))
-                .unwrap_or_else(|| format!("position {position}"));
-            let why = if reason.starts_with("schema ") {
-                // A newer schema is not damage: the export is fine, this build is too old.
-                "the export was written by a newer detente: upgrade detente to import it".to_owned()
-            } else if reason.starts_with("the store holds another record") {
-                format!("{} is not a copy of the store the export came from: restore the export into an empty store", store.display())
-            } else {
-                "the export was edited, cut or reordered".to_owned()
-            };
-            CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
-        }
-        other => other.into(),
+    let restored = engine.restore(records).map_err(|err| {
+        let (position, reason, why) = match err {
+            EngineError::Store(StoreError::BadRestore { position, reason }) => {
+                let why = match &reason {
+                    // A newer schema is not damage: the export is fine, this build is too old.
+                    RestoreMismatch::Schema { .. } => {
+                        "the export was written by a newer detente: upgrade detente to import it"
+                            .to_owned()
+                    }
+                    RestoreMismatch::HeldOtherwise => format!(
+                        "{} is not a copy of the store the export came from: restore the export into an empty store",
+                        store.display()
+                    ),
+                    _ => "the export was edited, cut or reordered".to_owned(),
+                };
+                (position, reason.to_string(), why)
+            }
+            EngineError::Store(StoreError::Corrupt { position, reason }) => (
+                position,
+                reason,
+                "the export was edited, cut or reordered".to_owned(),
+            ),
+            other => return other.into(),
+        };
+        let line = line_of_position
+            .get(&position)
+            .map(|n| format!("line {n} (position {position})"))
+            .unwrap_or_else(|| format!("position {position}"));
+        CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
     })? as usize;
+    creation.keep();
     Ok(Outcome {
         kind: Kind::Recorded,
         stored: restored,
         present: total - restored,
         head: engine.head().position,
+        defaulted: 0,
+        defaulted_on: None,
     })
+}
+
+/// Refuses, naming the real cause, an export that skips positions: the output of
+/// `export --dyad` or `export --from-position N` (past the store's head + 1), or an export cut
+/// short. A restore must continue the store's log position by position; a partial export
+/// cannot, but its events can be recorded as new ones.
+fn refuse_partial(
+    records: &[RecordedEvent],
+    line_of_position: &HashMap<u64, usize>,
+    head: u64,
+) -> Result<(), CliError> {
+    let Some(first) = records.first() else {
+        return Ok(());
+    };
+    if records
+        .windows(2)
+        .any(|pair| pair[1].position <= pair[0].position)
+    {
+        // Out of order: not a partial export; the restore names it.
+        return Ok(());
+    }
+    let mut expected = first.position.min(head + 1);
+    for record in records {
+        if record.position > expected {
+            let line = line_of_position.get(&record.position).copied().unwrap_or(0);
+            let skipped = if record.position == expected + 1 {
+                format!("position {expected}")
+            } else {
+                format!("positions {expected} to {}", record.position - 1)
+            };
+            let start = if expected == head + 1 && head == 0 {
+                "the store is empty and "
+            } else if expected == head + 1 {
+                "the store ends before it and "
+            } else {
+                ""
+            };
+            return Err(CliError::new(format!(
+                "line {line} (position {}): expected position {expected}: {start}the file skips {skipped}: it is a partial export (`export --dyad` or `export --from-position`), or a cut one; a partial export cannot be restored as a copy of its store: record its events as new ones with `detente import --as-new`; nothing was imported",
+                record.position
+            )));
+        }
+        expected = record.position + 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

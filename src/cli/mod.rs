@@ -1,4 +1,4 @@
-//! The command line of DESIGN section 6: argument parsing (clap), the commands, and their
+//! The command line of `docs/cli.md`: argument parsing (clap), the commands, and their
 //! output. It uses only the library's public API.
 //!
 //! **Invariant:** only this module knows clap; no command that reads a store creates one.
@@ -60,7 +60,8 @@ pub enum Command {
     /// Record every event of a JSON Lines file, all or nothing
     ///
     /// Lines of new events are recorded in one batch; lines of recorded events (an export,
-    /// with `position` and `hash`) are restored verbatim with their chain verified.
+    /// with `position` and `hash`) are restored verbatim with their chain verified, or with
+    /// --as-new recorded as new events.
     Import {
         /// The JSON Lines file; `-` reads standard input
         #[arg(value_name = "FILE.jsonl")]
@@ -68,11 +69,15 @@ pub enum Command {
         /// Never show the progress bar (shown by default when stderr is a terminal)
         #[arg(long)]
         no_progress: bool,
+        /// Record the lines of an export (a partial one too) as new events, into any store:
+        /// ids, dates, sources and facts kept; positions, hashes and recorded_at left behind
+        #[arg(long)]
+        as_new: bool,
     },
     /// Print recorded events as JSON Lines, in position order
     Export {
         /// Only this dyad's events
-        #[arg(long, value_name = "D")]
+        #[arg(long, value_name = "D", value_parser = parse_dyad)]
         dyad: Option<Dyad>,
         /// Start at this position
         #[arg(long, value_name = "N", default_value_t = 1)]
@@ -88,8 +93,8 @@ pub enum Command {
         /// As known on this date: only events reported by then (knowledge time)
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         known_at: Option<NaiveDate>,
-        /// As stored at this position (system time)
-        #[arg(long, value_name = "N")]
+        /// As stored at this position (system time): 0 to the head
+        #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = parse_position)]
         at_position: Option<u64>,
     },
     /// Show the effective timeline of a dyad, as a chronology
@@ -105,6 +110,11 @@ pub enum Command {
         /// Only this day (the same as --from DATE --to DATE)
         #[arg(long, value_name = "DATE", value_parser = parse_date, conflicts_with_all = ["from", "to"])]
         on: Option<NaiveDate>,
+        #[command(flatten)]
+        known: KnownArgs,
+        /// Show the events that retractions removed too, marked, each with its retraction
+        #[arg(long)]
+        with_retracted: bool,
     },
     /// Show what changed in the state of a dyad between two dates
     Diff {
@@ -116,6 +126,8 @@ pub enum Command {
         /// The later date
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         to: NaiveDate,
+        #[command(flatten)]
+        known: KnownArgs,
     },
     /// Check the hash chain, the indexes and every stored projection against a replay
     Verify,
@@ -125,8 +137,8 @@ pub enum Command {
     Timeline {
         #[command(flatten)]
         dyad: DyadArg,
-        /// The SVG file to write
-        #[arg(long, value_name = "FILE")]
+        /// The SVG file to write; `-` writes the picture to standard output
+        #[arg(long, value_name = "FILE|-")]
         svg: PathBuf,
         /// The state on this date [default: the last event's date]
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
@@ -137,17 +149,46 @@ pub enum Command {
     },
 }
 
+/// The knowledge-time and system-time bounds of `history` and `diff`.
+#[derive(Debug, Args)]
+pub struct KnownArgs {
+    /// As known on this date: only events reported by then (knowledge time)
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub known_at: Option<NaiveDate>,
+    /// As stored at this position (system time): 0 to the head
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = parse_position)]
+    pub at_position: Option<u64>,
+}
+
 /// The `--dyad` of the commands about one dyad.
 #[derive(Debug, Args)]
 pub struct DyadArg {
-    /// The dyad: two party codes joined by `-`, in either order, like RUS-USA
-    #[arg(long, value_name = "D")]
+    /// The dyad: two party codes joined by `-`, in either order and either case, like RUS-USA
+    #[arg(long, value_name = "D", value_parser = parse_dyad)]
     pub dyad: Dyad,
 }
 
 /// Reads a date the way the wire format does: `YYYY-MM-DD`, and only that.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     detente::domain::parse_date(text).map_err(|err| err.to_string())
+}
+
+/// Reads a dyad on the command line: as the wire format does, but in either case
+/// (`arm-aze` is `ARM-AZE`); the wire format itself stays strict.
+pub fn parse_dyad(text: &str) -> Result<Dyad, String> {
+    text.to_ascii_uppercase()
+        .parse::<Dyad>()
+        .map_err(|err| err.to_string())
+}
+
+/// Reads a position: a whole number from 0 (before the first event), said plainly for
+/// anything else (`-1` included, which clap would otherwise take for a flag).
+pub fn parse_position(text: &str) -> Result<u64, String> {
+    text.parse::<u64>().map_err(|_| {
+        format!(
+            "`{text}` is not a position: give a whole number from 0 (before the first event) to the store's head (`detente stats` shows it)"
+        )
+    })
 }
 
 /// An error of a command: what went wrong and, where it helps, what to do; with the error
@@ -215,10 +256,59 @@ pub fn error_chain(err: &(dyn Error + 'static)) -> String {
     text
 }
 
-/// Parses the arguments (a usage error exits with code 2, as clap does) and runs the command.
-pub fn run() -> Result<(), CliError> {
-    let cli = Cli::parse();
-    commands::run(cli)
+/// Parses the arguments and runs the command; returns the exit code: 0 success, 1 an error of
+/// the command, 2 a usage error (as clap says). The error goes to standard error as a line
+/// `error: …`, or with `--json` as a JSON object `{"error": {"message": …, "exit_code": …}}`.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print to standard output and are not errors.
+        Err(err) if !err.use_stderr() => err.exit(),
+        Err(err) if json_asked() => {
+            let text = err.render().to_string();
+            let message = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ")
+                .to_owned();
+            report_json(&message, err.exit_code());
+            return err.exit_code();
+        }
+        Err(err) => err.exit(),
+    };
+    let json = cli.json;
+    match commands::run(cli) {
+        Ok(()) => 0,
+        Err(err) => {
+            let message = error_chain(&err);
+            if json {
+                report_json(&message, 1);
+            } else {
+                eprintln!(
+                    "error: {}",
+                    render::visible(&message, &['\n'], render::Escape::Text)
+                );
+            }
+            1
+        }
+    }
+}
+
+/// Whether `--json` is among the arguments (for a usage error, which clap found before it could
+/// say).
+fn json_asked() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|arg| arg != "--")
+        .any(|arg| arg == "--json")
+}
+
+/// An error as one JSON object on standard error.
+fn report_json(message: &str, exit_code: i32) {
+    let value = serde_json::json!({ "error": { "message": message, "exit_code": exit_code } });
+    let text = value.to_string();
+    eprintln!("{}", render::visible(&text, &[], render::Escape::Json));
 }
 
 #[cfg(test)]

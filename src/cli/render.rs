@@ -1,6 +1,7 @@
 //! Human output: the state as aligned tables, the history as a chronology, a diff as a list of
 //! changes. Pure functions from library values to text.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
@@ -9,6 +10,59 @@ use detente::domain::{
     StateDiff,
 };
 use serde::Serialize;
+
+/// How [`visible`] writes a character it escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// `\u{1b}`, as Rust writes it: for text read by people (terminal, SVG).
+    Text,
+    /// `\u001b`, a JSON string escape: for JSON text, where the character can only be inside
+    /// a string, so that the output stays valid JSON with the same value.
+    Json,
+}
+
+/// Whether `c` must not reach a terminal or a picture as it is: a C0 or C1 control character
+/// (tab and line feed included) or a bidirectional control (U+202A to U+202E, U+2066 to
+/// U+2069), all of which can clear a screen, set a window title, overwrite a line or reorder
+/// what is shown.
+pub fn is_hidden_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every [hidden control](is_hidden_control) shown escaped, except the characters
+/// of `keep` (the text renderers keep `\n`, their own line breaks, and show a line break inside
+/// a field escaped, through [`one_line`]). Every renderer of text for people uses this, the SVG
+/// writer included.
+pub fn visible<'a>(text: &'a str, keep: &[char], style: Escape) -> Cow<'a, str> {
+    let hidden = |c: char| is_hidden_control(c) && !keep.contains(&c);
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            let _ = match style {
+                Escape::Text => write!(out, "{}", c.escape_unicode()),
+                Escape::Json => write!(out, "\\u{:04x}", c as u32),
+            };
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A field's text on one line: every hidden control escaped, line breaks and tabs included.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    visible(text, &[], Escape::Text)
+}
+
+/// `writeln!` of a line that holds a record's text: the line with [`one_line`] applied.
+macro_rules! data_line {
+    ($out:expr, $($format:tt)*) => {{
+        let _ = writeln!($out, "{}", one_line(&format!($($format)*)));
+    }};
+}
 
 /// A wire word in words: `under_discussion` becomes `under discussion`.
 pub fn words<T: Serialize>(value: &T) -> String {
@@ -40,8 +94,14 @@ impl Table {
         }
     }
 
+    /// A row; each cell is shown on [one line](one_line).
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| one_line(&c).into_owned())
+                .collect(),
+        );
     }
 
     pub fn render(&self, indent: &str) -> String {
@@ -163,16 +223,16 @@ pub fn state(state: &BilateralState, header: &str) -> String {
     if !state.rounds.is_empty() {
         let _ = writeln!(out, "\nRounds of talks ({})", state.rounds.len());
         for round in &state.rounds {
-            let _ = writeln!(out, "  {}", round_line(round));
+            data_line!(out, "  {}", round_line(round));
             let indent = "              ";
             if !round.heads.is_empty() {
-                let _ = writeln!(out, "{indent}heads: {}", heads(round));
+                data_line!(out, "{indent}heads: {}", heads(round));
             }
             if !round.topics.is_empty() {
-                let _ = writeln!(out, "{indent}topics: {}", round.topics.join("; "));
+                data_line!(out, "{indent}topics: {}", round.topics.join("; "));
             }
             if !round.sources.is_empty() {
-                let _ = writeln!(out, "{indent}sources: {}", source_names(&round.sources));
+                data_line!(out, "{indent}sources: {}", source_names(&round.sources));
             }
         }
     }
@@ -227,7 +287,7 @@ pub fn state(state: &BilateralState, header: &str) -> String {
         out.push_str(&table.render("  "));
         for (id, claim) in &state.claims {
             for property in &claim.properties {
-                let _ = writeln!(
+                data_line!(
                     out,
                     "    {id}: {}{}",
                     property.name,
@@ -311,7 +371,7 @@ pub fn state(state: &BilateralState, header: &str) -> String {
             if let Some(location) = &next.location {
                 let _ = write!(text, ", in {} ({})", location.city, location.country);
             }
-            let _ = writeln!(out, "{text}");
+            data_line!(out, "{text}");
         }
     }
 
@@ -345,10 +405,11 @@ pub fn state(state: &BilateralState, header: &str) -> String {
         out.push_str(&table.render("  "));
         for party in &parties {
             for mission in ledger.missions_closed.get(party).into_iter().flatten() {
-                let _ = writeln!(
+                data_line!(
                     out,
                     "    {}  {party} closed {}",
-                    mission.closed_on, mission.facility
+                    mission.closed_on,
+                    mission.facility
                 );
             }
         }
@@ -361,18 +422,24 @@ pub fn state(state: &BilateralState, header: &str) -> String {
             state.anomalies.len()
         );
         for anomaly in &state.anomalies {
-            let _ = writeln!(
+            data_line!(
                 out,
                 "  position {} (`{}`): {}",
-                anomaly.position, anomaly.event_id, anomaly.reason
+                anomaly.position,
+                anomaly.event_id,
+                anomaly.reason
             );
         }
     }
     out
 }
 
-/// One event in words, as a chronology reads.
+/// One event in words, as a chronology reads, on [one line](one_line).
 pub fn describe(record: &RecordedEvent) -> String {
+    one_line(&describe_raw(record)).into_owned()
+}
+
+fn describe_raw(record: &RecordedEvent) -> String {
     let dyad = record.dyad;
     match &record.event {
         Event::TalksHeld(talks) => {
@@ -507,27 +574,60 @@ pub fn describe(record: &RecordedEvent) -> String {
 
 /// The effective timeline as a chronology: a line per event, then who reported it.
 pub fn history(dyad: Dyad, events: &[RecordedEvent]) -> String {
+    history_marked(dyad, events, "", &|_| None)
+}
+
+/// [`history`] with `bounds` after the count (`, as known on …`), and the events that
+/// `retracted_by` names a retraction for marked `[retracted]`, with that retraction.
+pub fn history_marked<'a>(
+    dyad: Dyad,
+    events: &[RecordedEvent],
+    bounds: &str,
+    retracted_by: &dyn Fn(&RecordedEvent) -> Option<&'a RecordedEvent>,
+) -> String {
     let mut out = String::new();
     if events.is_empty() {
-        let _ = writeln!(out, "{dyad}: no events in this period");
+        let _ = writeln!(out, "{dyad}: no events in this period{bounds}");
         return out;
     }
+    let retracted = events.iter().filter(|e| retracted_by(e).is_some()).count();
     let _ = writeln!(
         out,
-        "{dyad}: {} event{}, {} to {}\n",
+        "{dyad}: {} event{}{}, {} to {}{bounds}\n",
         events.len(),
         if events.len() == 1 { "" } else { "s" },
+        match retracted {
+            0 => String::new(),
+            n => format!(" ({n} retracted, marked)"),
+        },
         events[0].occurred_on,
         events[events.len() - 1].occurred_on
     );
     for record in events {
-        let _ = writeln!(out, "{}  {}", record.occurred_on, describe(record));
+        let by = retracted_by(record);
+        data_line!(
+            out,
+            "{}  {}{}",
+            record.occurred_on,
+            if by.is_some() { "[retracted] " } else { "" },
+            describe(record)
+        );
         let mut note = format!("reported {}", record.reported_on);
         if !record.sources.is_empty() {
             let _ = write!(note, " by {}", source_names(&record.sources));
         }
         let _ = write!(note, " · {} at position {}", record.id, record.position);
-        let _ = writeln!(out, "            {note}");
+        data_line!(out, "            {note}");
+        if let Some(by) = by {
+            let mut note = format!(
+                "retracted by {} at position {}, reported {}",
+                by.id, by.position, by.reported_on
+            );
+            if let Event::EventRetracted(retraction) = &by.event {
+                let _ = write!(note, ": {}", retraction.reason);
+            }
+            data_line!(out, "            {note}");
+        }
     }
     out
 }
@@ -543,7 +643,7 @@ pub fn diff(dyad: Dyad, from: NaiveDate, to: NaiveDate, diff: &StateDiff) -> Str
     if !diff.rounds_added.is_empty() {
         out.push_str("\nRounds of talks held\n");
         for round in &diff.rounds_added {
-            let _ = writeln!(out, "  + {}", round_line(round));
+            data_line!(out, "  + {}", round_line(round));
         }
     }
     if !diff.items_added.is_empty()
@@ -597,7 +697,7 @@ pub fn diff(dyad: Dyad, from: NaiveDate, to: NaiveDate, diff: &StateDiff) -> Str
             if !change.missions_closed.is_empty() {
                 parts.push(format!("closed {}", change.missions_closed.join("; ")));
             }
-            let _ = writeln!(out, "  {}: {}", change.party, parts.join("; "));
+            data_line!(out, "  {}: {}", change.party, parts.join("; "));
         }
     }
     if let Some(next) = &diff.next_round {

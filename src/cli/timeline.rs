@@ -8,7 +8,9 @@
 //! The axis is piecewise so that a story of years with a busy week stays readable: gaps
 //! between dates with events up to the median gap are drawn to scale, a longer quiet stretch
 //! grows only with the logarithm of its length (marked `≈` on the axis when much compressed),
-//! and a short gap gets a minimum width. Tick labels always give true dates.
+//! and a short gap gets a minimum width. Each stretch between two compressed gaps has ticks of
+//! its own (days, weeks, months or years, as fit its width). Tick labels always give true
+//! dates. A row marks corrections (a retraction and its replacement) and late reports.
 
 use std::fmt::Write as _;
 
@@ -18,7 +20,7 @@ use detente::domain::{
 };
 use serde::Serialize;
 
-use super::render::words;
+use super::render::{one_line, words};
 
 /// What the picture is of.
 pub struct Options {
@@ -28,6 +30,8 @@ pub struct Options {
     pub as_of: Option<NaiveDate>,
     /// As known on this date, where given.
     pub known_at: Option<NaiveDate>,
+    /// The events that the retractions of the timeline removed, for the marks of corrections.
+    pub retracted: Vec<RecordedEvent>,
 }
 
 const WIDTH: f64 = 1200.0;
@@ -38,18 +42,19 @@ const TAIL: f64 = 80.0;
 const LANE: f64 = 20.0;
 const FONT: &str = r#"font-family="sans-serif""#;
 
-/// XML-escapes text for content and attribute values.
+/// XML-escapes text for content and attribute values, with its hidden controls shown escaped
+/// as in the text output ([`one_line`]: XML 1.0 does not allow most of them, and the others
+/// could reorder what is shown).
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let shown = one_line(text);
+    let mut out = String::with_capacity(shown.len());
+    for c in shown.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
             c => out.push(c),
         }
     }
@@ -72,28 +77,60 @@ fn text_width(text: &str, size: f64) -> f64 {
     text.chars().count() as f64 * size * 0.56
 }
 
-/// The colour of a stage or status, by kind and wire word: blue for raised or agreed, greens
-/// for progress and success, amber for delay, red for refusal or reversal, grey for withdrawn.
+/// The colour of a stage or status, by wire word, each its own, in families: blues for raised
+/// or agreed, teals for talks about it, greens for progress and success, yellow and oranges for
+/// conditions and delay, reds for refusal or reversal, grey for withdrawn.
 fn colour(word: &str) -> &'static str {
     match word {
-        "agreed" | "open" | "proposed" => "#4e79a7",
+        "agreed" => "#4e79a7",
+        "open" => "#1f4e79",
+        "proposed" => "#a0cbe8",
         "formalized" => "#76b7b2",
-        "under_discussion" => "#76b7b2",
-        "implementing" | "roadmap_agreed" | "conditioned" => "#8cd17d",
-        "implemented" | "resolved" | "accepted" => "#2e8b57",
-        "stalled" | "deferred" => "#f28e2b",
-        "reversed" | "rejected" => "#e15759",
+        "under_discussion" => "#499894",
+        "implementing" => "#8cd17d",
+        "roadmap_agreed" => "#b5cf6b",
+        "conditioned" => "#f1ce63",
+        "implemented" => "#2e8b57",
+        "resolved" => "#59a14f",
+        "accepted" => "#1b5e20",
+        "stalled" => "#f28e2b",
+        "deferred" => "#ffbe7d",
+        "reversed" => "#e15759",
+        "rejected" => "#a50f15",
         "withdrawn" => "#9d9d9d",
         _ => "#bab0ac",
     }
 }
 
-/// Irritants read the other way round: open is the trouble.
+/// Irritants read the other way round: open is the trouble. Their colours are their own, so
+/// that every legend entry has one.
 fn irritant_colour(word: &str) -> &'static str {
     match word {
-        "open" => "#f28e2b",
+        "open" => "#d37295",
+        "resolved" => "#17becf",
         other => colour(other),
     }
+}
+
+/// The colours of the marks that are not lanes: each distinct from every lane colour.
+const HELD: &str = "#222222";
+const EXPELLED: &str = "#7b3294";
+const CLOSED: &str = "#bcbd22";
+const CORRECTED: &str = "#8c564b";
+const LATE: &str = "#636363";
+
+/// A report more than this many days after the event is drawn as a late report.
+const LATE_AFTER_DAYS: i64 = 7;
+
+/// Dark text on a light fill, white on a dark one.
+fn text_colour(fill: &str) -> &'static str {
+    let channel = |at: usize| {
+        fill.get(at..at + 2)
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .map_or(0.0, |value| f64::from(value) / 255.0)
+    };
+    let luminance = 0.299 * channel(1) + 0.587 * channel(3) + 0.114 * channel(5);
+    if luminance > 0.6 { "#222" } else { "#fff" }
 }
 
 /// The piecewise date axis.
@@ -104,6 +141,9 @@ struct Scale {
     per_day: f64,
     /// Gaps drawn shorter than they are: (from, to) x.
     breaks: Vec<(f64, f64)>,
+    /// The stretches between the breaks, first and last date: each drawn to scale (but for
+    /// the minimum width of a short gap), each with ticks of its own.
+    runs: Vec<(NaiveDate, NaiveDate)>,
 }
 
 impl Scale {
@@ -128,6 +168,7 @@ impl Scale {
                     .collect(),
                 per_day: 1.0,
                 breaks: Vec::new(),
+                runs: dates.first().map(|d| (*d, *d)).into_iter().collect(),
             };
         }
         // Gaps up to the knee (the median gap, at least a week) are drawn to scale; longer
@@ -157,19 +198,25 @@ impl Scale {
         let per_day = per_day * width / total;
         let mut keys = Vec::with_capacity(dates.len());
         let mut breaks = Vec::new();
+        let mut runs = Vec::new();
+        let mut run_start = dates[0];
         let mut x = PLOT_LEFT;
         keys.push((dates[0], x));
         for (i, w) in widths.iter().enumerate() {
             if gaps[i] > knee * 3.0 {
                 breaks.push((x, x + w));
+                runs.push((run_start, dates[i]));
+                run_start = dates[i + 1];
             }
             x += w;
             keys.push((dates[i + 1], x));
         }
+        runs.push((run_start, dates[dates.len() - 1]));
         Scale {
             keys,
             per_day,
             breaks,
+            runs,
         }
     }
 
@@ -317,7 +364,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
     );
     y += 20.0;
 
-    let (Some(first), Some(end)) = (first, end) else {
+    let (Some(_), Some(end)) = (first, end) else {
         y += 20.0;
         let _ = writeln!(
             body,
@@ -336,7 +383,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         r##"<line x1="{PLOT_LEFT}" y1="{axis_y}" x2="{axis_end:.1}" y2="{axis_y}" stroke="#333"/>"##
     );
     let mut last_label = f64::NEG_INFINITY;
-    for (date, label) in ticks(first, end) {
+    for (date, label) in ticks(&scale) {
         let x = scale.x(date);
         grid.push(x);
         let _ = writeln!(
@@ -463,11 +510,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         } else {
             (x - 4.0, "start")
         };
-        let (fill, stroke) = if *held {
-            ("#222", "#222")
-        } else {
-            ("#fff", "#222")
-        };
+        let (fill, stroke) = if *held { (HELD, HELD) } else { ("#fff", HELD) };
         let _ = writeln!(
             body,
             r##"<g><title>{}</title><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#bbb"/><circle cx="{x:.1}" cy="{mark_y:.1}" r="6" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/><text x="{label_x:.1}" y="{label_y:.1}" {FONT} font-size="10" text-anchor="{anchor}">{}</text></g>"##,
@@ -478,6 +521,46 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         );
     }
     y = mark_y + 34.0;
+
+    // Corrections and late reports.
+    let corrections = corrections(history, &options.retracted);
+    let late: Vec<&RecordedEvent> = history
+        .iter()
+        .filter(|record| !matches!(record.event, Event::EventRetracted(_)))
+        .filter(|record| (record.reported_on - record.occurred_on).num_days() > LATE_AFTER_DAYS)
+        .collect();
+    if !corrections.is_empty() || !late.is_empty() {
+        let _ = writeln!(
+            body,
+            r#"<text x="20" y="{:.1}" {FONT} font-size="13" font-weight="bold">Corrections, late reports</text>"#,
+            y + 4.0
+        );
+        for record in &late {
+            let (x1, x2) = (scale.x(record.occurred_on), scale.x(record.reported_on));
+            let days = (record.reported_on - record.occurred_on).num_days();
+            let _ = writeln!(
+                body,
+                r##"<g><title>{}</title><line x1="{x1:.1}" y1="{y:.1}" x2="{x2:.1}" y2="{y:.1}" stroke="{LATE}" stroke-width="1.5" stroke-dasharray="3,2"/><circle cx="{x1:.1}" cy="{y:.1}" r="4" fill="#fff" stroke="{LATE}" stroke-width="1.5"/></g>"##,
+                escape(&format!(
+                    "late report: {} occurred on {}, reported on {} ({days} days later)",
+                    record.id, record.occurred_on, record.reported_on
+                ))
+            );
+        }
+        for correction in &corrections {
+            let x = scale.x(correction.on);
+            let _ = writeln!(
+                body,
+                r##"<g><title>{}</title><path d="M{x:.1},{:.1} L{:.1},{y:.1} L{x:.1},{:.1} L{:.1},{y:.1} Z" fill="{CORRECTED}"/></g>"##,
+                escape(&correction.title),
+                y - 6.0,
+                x + 6.0,
+                y + 6.0,
+                x - 6.0
+            );
+        }
+        y += 30.0;
+    }
 
     // The reciprocity ledger: a row per acting party.
     let mut ledger_rows: Vec<(String, Vec<LedgerMark>)> = Vec::new();
@@ -540,7 +623,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 if *expulsion {
                     let _ = writeln!(
                         body,
-                        r##"<g><title>{}</title><path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="#e15759"/><text x="{:.1}" y="{:.1}" {FONT} font-size="10" fill="#a00">{}</text></g>"##,
+                        r##"<g><title>{}</title><path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="{EXPELLED}"/><text x="{:.1}" y="{:.1}" {FONT} font-size="10" fill="{EXPELLED}">{}</text></g>"##,
                         escape(title),
                         x - 5.0,
                         my + 4.0,
@@ -555,7 +638,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 } else {
                     let _ = writeln!(
                         body,
-                        r##"<g><title>{}</title><rect x="{:.1}" y="{:.1}" width="8" height="8" fill="#59a14f" stroke="#2b5d2b"/></g>"##,
+                        r##"<g><title>{}</title><rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{CLOSED}" stroke="#5f5f11"/></g>"##,
                         escape(title),
                         x - 4.0,
                         my - 4.0
@@ -613,9 +696,10 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 if width >= text_width(&text, 10.0) + 8.0 {
                     let _ = write!(
                         body,
-                        r##"<text x="{:.1}" y="{:.1}" {FONT} font-size="10" fill="#fff">{}</text>"##,
+                        r##"<text x="{:.1}" y="{:.1}" {FONT} font-size="10" fill="{}">{}</text>"##,
                         x1 + 4.0,
                         top + 14.0,
+                        text_colour(fill),
                         escape(&text)
                     );
                 }
@@ -633,12 +717,35 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         r#"<text x="20" y="{y:.1}" {FONT} font-size="13" font-weight="bold">Legend</text>"#
     );
     let mut x = PLOT_LEFT;
-    let mut entries: Vec<(String, &str, &str)> = vec![
-        ("round of talks held".into(), "#222", "circle"),
-        ("next round (not held)".into(), "#fff", "circle"),
-        ("diplomats expelled (count)".into(), "#e15759", "triangle"),
-        ("mission closed".into(), "#59a14f", "square"),
-    ];
+    // Only what is drawn.
+    let mut entries: Vec<(String, &str, &str)> = Vec::new();
+    if round_marks.iter().any(|mark| mark.3) {
+        entries.push(("round of talks held".into(), HELD, "circle"));
+    }
+    if round_marks.iter().any(|mark| !mark.3) {
+        entries.push(("next round (not held)".into(), "#fff", "circle"));
+    }
+    let ledger_marks = || ledger_rows.iter().flat_map(|(_, marks)| marks);
+    if ledger_marks().any(|mark| mark.2) {
+        entries.push(("diplomats expelled (count)".into(), EXPELLED, "triangle"));
+    }
+    if ledger_marks().any(|mark| !mark.2) {
+        entries.push(("mission closed".into(), CLOSED, "square"));
+    }
+    if !corrections.is_empty() {
+        entries.push((
+            "correction (retraction and replacement)".into(),
+            CORRECTED,
+            "diamond",
+        ));
+    }
+    if !late.is_empty() {
+        entries.push((
+            format!("late report (over {LATE_AFTER_DAYS} days after)"),
+            LATE,
+            "late",
+        ));
+    }
     entries.extend(legend.into_iter().map(|(k, c)| (k, c, "bar")));
     y -= 4.0;
     for (label, fill, shape) in &entries {
@@ -663,9 +770,23 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 y - 5.0
             ),
             "square" => format!(
-                r##"<rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{fill}" stroke="#2b5d2b"/>"##,
+                r##"<rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{fill}" stroke="#5f5f11"/>"##,
                 x + 2.0,
                 y - 4.0
+            ),
+            "diamond" => format!(
+                r##"<path d="M{:.1},{:.1} L{:.1},{y:.1} L{:.1},{:.1} L{x:.1},{y:.1} Z" fill="{fill}"/>"##,
+                x + 6.0,
+                y - 6.0,
+                x + 12.0,
+                x + 6.0,
+                y + 6.0
+            ),
+            "late" => format!(
+                r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{fill}" stroke-width="1.5" stroke-dasharray="3,2"/><circle cx="{:.1}" cy="{y:.1}" r="4" fill="#fff" stroke="{fill}" stroke-width="1.5"/>"##,
+                x + 4.0,
+                x + 16.0,
+                x + 4.0
             ),
             _ => format!(
                 r#"<rect x="{x:.1}" y="{:.1}" width="16" height="10" fill="{fill}"/>"#,
@@ -696,6 +817,59 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
     wrap(&(grid_lines + &body), y + 16.0, options)
 }
 
+/// A correction to mark: where, and what its tooltip says.
+struct Correction {
+    on: NaiveDate,
+    title: String,
+}
+
+/// The corrections of a timeline: each retraction in it, with the event it removed (from
+/// `retracted`) and that event's replacement, where there is one: the first later event of the
+/// same type, dated within 31 days of the removed one and reported on or after the
+/// retraction. The mark goes on the replacement's date, else on the removed event's, else on
+/// the retraction's.
+fn corrections(history: &[RecordedEvent], retracted: &[RecordedEvent]) -> Vec<Correction> {
+    let mut out = Vec::new();
+    for record in history {
+        let Event::EventRetracted(retraction) = &record.event else {
+            continue;
+        };
+        let target = retracted.iter().find(|t| t.id == retraction.target);
+        let replacement = target.and_then(|target| {
+            history
+                .iter()
+                .filter(|e| {
+                    e.event.type_name() == target.event.type_name()
+                        && e.position > target.position
+                        && e.reported_on >= record.reported_on
+                        && (e.occurred_on - target.occurred_on).num_days().abs() <= 31
+                })
+                .min_by_key(|e| e.position)
+        });
+        let mut title = format!(
+            "correction reported on {} ({}): {} no longer counts: {}",
+            record.reported_on, record.id, retraction.target, retraction.reason
+        );
+        if let Some(target) = target {
+            let _ = write!(title, "; it was dated {}", target.occurred_on);
+        }
+        if let Some(replacement) = replacement {
+            let _ = write!(
+                title,
+                "; replaced by {}, dated {}",
+                replacement.id, replacement.occurred_on
+            );
+        }
+        out.push(Correction {
+            on: replacement
+                .or(target)
+                .map_or(record.occurred_on, |e| e.occurred_on),
+            title,
+        });
+    }
+    out
+}
+
 fn wrap(body: &str, height: f64, options: &Options) -> String {
     let height = height.ceil();
     format!(
@@ -707,52 +881,117 @@ fn wrap(body: &str, height: f64, options: &Options) -> String {
     )
 }
 
-/// Tick dates and labels between two dates: years over a long span, months over a medium
-/// one, weeks over a short one; thinned to about a dozen.
-fn ticks(first: NaiveDate, end: NaiveDate) -> Vec<(NaiveDate, String)> {
-    let days = (end - first).num_days();
+/// The least room, in pixels, between two ticks of a stretch.
+const TICK_ROOM: f64 = 70.0;
+
+/// A tick interval: days, months or years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Days(u32),
+    Months(u32),
+    Years(i32),
+}
+
+/// From the finest interval to the coarsest.
+const UNITS: [Unit; 15] = [
+    Unit::Days(1),
+    Unit::Days(2),
+    Unit::Days(7),
+    Unit::Days(14),
+    Unit::Months(1),
+    Unit::Months(3),
+    Unit::Months(6),
+    Unit::Years(1),
+    Unit::Years(2),
+    Unit::Years(5),
+    Unit::Years(10),
+    Unit::Years(20),
+    Unit::Years(50),
+    Unit::Years(100),
+    Unit::Years(500),
+];
+
+/// The dates of `unit` from `first` to `last` (both included): every day (counted from
+/// `first`), the first of every month or January 1 of every year, on multiples of the step.
+fn unit_dates(unit: Unit, first: NaiveDate, last: NaiveDate, max: usize) -> Vec<NaiveDate> {
     let mut out = Vec::new();
-    if days > 2 * 366 {
-        let years = (end.year() - first.year()).max(1);
-        let step = ((years + 11) / 12).max(1);
-        let mut year = first.year() + 1;
-        while year <= end.year() {
-            if let Some(date) = NaiveDate::from_ymd_opt(year, 1, 1) {
-                if year % step == 0 || step == 1 {
-                    out.push((date, year.to_string()));
+    match unit {
+        Unit::Days(step) => {
+            let mut date = first;
+            while date <= last && out.len() <= max {
+                out.push(date);
+                match date.checked_add_days(chrono::Days::new(u64::from(step))) {
+                    Some(next) => date = next,
+                    None => break,
                 }
             }
-            year += 1;
         }
-    } else if days > 62 {
-        let months = (days / 30).max(1);
-        let step = ((months + 11) / 12).max(1) as u32;
-        let (mut year, mut month) = (first.year(), first.month());
-        loop {
-            month += 1;
-            if month > 12 {
-                month = 1;
+        Unit::Months(step) => {
+            let (mut year, mut month) = (first.year(), first.month());
+            while out.len() <= max {
+                let Some(date) = NaiveDate::from_ymd_opt(year, month, 1) else {
+                    break;
+                };
+                if date > last {
+                    break;
+                }
+                if date >= first && (month - 1) % step == 0 {
+                    out.push(date);
+                }
+                month += 1;
+                if month > 12 {
+                    month = 1;
+                    year += 1;
+                }
+            }
+        }
+        Unit::Years(step) => {
+            let mut year = first.year();
+            while year <= last.year() && out.len() <= max {
+                if let Some(date) = NaiveDate::from_ymd_opt(year, 1, 1) {
+                    if date >= first && year.rem_euclid(step) == 0 {
+                        out.push(date);
+                    }
+                }
                 year += 1;
             }
-            let Some(date) = NaiveDate::from_ymd_opt(year, month, 1) else {
-                break;
-            };
-            if date > end {
-                break;
-            }
-            if (month - 1) % step == 0 {
-                out.push((date, date.format("%b %Y").to_string()));
-            }
         }
-    } else {
-        let step = (days / 10).max(1);
-        let mut date = first;
-        while date <= end {
-            out.push((date, date.format("%d %b").to_string()));
-            match date.checked_add_days(chrono::Days::new(step as u64)) {
-                Some(next) => date = next,
-                None => break,
+    }
+    out
+}
+
+fn tick_label(unit: Unit, date: NaiveDate, first_of_run: bool) -> String {
+    match unit {
+        Unit::Years(_) => date.year().to_string(),
+        Unit::Months(_) => date.format("%b %Y").to_string(),
+        Unit::Days(_) if first_of_run || (date.month() == 1 && date.day() == 1) => {
+            date.format("%-d %b %Y").to_string()
+        }
+        Unit::Days(_) => date.format("%-d %b").to_string(),
+    }
+}
+
+/// Tick dates and labels, stretch by stretch of the piecewise axis: each stretch between two
+/// compressed gaps gets the finest of days, weeks, months or years that leaves
+/// [`TICK_ROOM`] between its ticks, so that a busy stretch has its own months even when a
+/// lone event decades before it widens the span. A stretch too short for any tick of its
+/// interval gets one at its first date, written in full.
+fn ticks(scale: &Scale) -> Vec<(NaiveDate, String)> {
+    let mut out = Vec::new();
+    for &(first, last) in &scale.runs {
+        let width = scale.x(last) - scale.x(first);
+        let room = ((width / TICK_ROOM).floor() as usize).max(1);
+        let chosen = UNITS.iter().find_map(|&unit| {
+            let dates = unit_dates(unit, first, last, room);
+            (!dates.is_empty() && dates.len() <= room).then_some((unit, dates))
+        });
+        match chosen {
+            Some((unit, dates)) => {
+                for (i, date) in dates.into_iter().enumerate() {
+                    out.push((date, tick_label(unit, date, i == 0)));
+                }
             }
+            None => out.push((first, tick_label(Unit::Days(1), first, true))),
         }
     }
     out
@@ -793,19 +1032,116 @@ mod tests {
         assert!(!scale.breaks.is_empty());
     }
 
+    #[track_caller]
+    fn check_ticks(dates: &[&str], expected: &[&str]) {
+        let scale = Scale::new(dates.iter().map(|d| date(d)).collect());
+        let labels: Vec<String> = ticks(&scale).into_iter().map(|(_, label)| label).collect();
+        assert_eq!(labels, expected, "{dates:?}");
+    }
+
     #[test]
-    fn ticks_follow_the_span() {
-        assert!(
-            ticks(date("2016-01-01"), date("2025-03-01"))
-                .iter()
-                .all(|(_, label)| label.len() == 4)
+    fn ticks_fit_each_stretch_of_the_axis() {
+        // Years over years to scale.
+        check_ticks(
+            &[
+                "2016-06-01",
+                "2018-03-01",
+                "2020-02-01",
+                "2022-07-01",
+                "2025-01-01",
+            ],
+            &[
+                "2017", "2018", "2019", "2020", "2021", "2022", "2023", "2024", "2025",
+            ],
         );
-        assert!(
-            ticks(date("2025-01-01"), date("2025-09-01"))[0]
-                .1
-                .contains("2025")
+        // Months over months.
+        check_ticks(
+            &[
+                "2025-01-10",
+                "2025-03-01",
+                "2025-05-01",
+                "2025-07-01",
+                "2025-09-01",
+            ],
+            &[
+                "Feb 2025", "Mar 2025", "Apr 2025", "May 2025", "Jun 2025", "Jul 2025", "Aug 2025",
+                "Sep 2025",
+            ],
         );
-        assert!(!ticks(date("2025-02-27"), date("2025-03-01")).is_empty());
+        // Days over a few days.
+        check_ticks(
+            &["2025-02-27", "2025-02-28", "2025-03-01"],
+            &["27 Feb 2025", "28 Feb", "1 Mar"],
+        );
+        // One event decades before a busy stretch: the lone date gets its own tick, and the
+        // busy stretch its months, not one tick for the whole of it.
+        let mut dates = vec!["1994-05-05"];
+        let busy = [
+            "2023-05-01",
+            "2023-05-14",
+            "2023-06-20",
+            "2023-07-30",
+            "2023-09-19",
+            "2023-09-28",
+            "2023-10-04",
+            "2023-11-10",
+            "2023-12-06",
+            "2023-12-13",
+            "2024-01-20",
+            "2024-03-01",
+            "2024-04-19",
+            "2024-05-06",
+            "2024-05-13",
+            "2024-06-24",
+            "2024-08-01",
+            "2024-09-15",
+        ];
+        dates.extend(busy);
+        let scale = Scale::new(dates.iter().map(|d| date(d)).collect());
+        let ticks = ticks(&scale);
+        assert_eq!(ticks[0], (date("1994-05-05"), "5 May 1994".to_owned()));
+        let in_busy = ticks
+            .iter()
+            .filter(|(on, _)| *on >= date("2023-05-01"))
+            .count();
+        assert!(in_busy >= 5, "{ticks:?}");
+        assert!(ticks.iter().all(|(_, label)| !label.is_empty()));
+    }
+
+    #[test]
+    fn every_legend_entry_has_its_own_colour() {
+        let words = [
+            "agreed",
+            "formalized",
+            "implementing",
+            "implemented",
+            "stalled",
+            "reversed",
+            "withdrawn",
+            "open",
+            "under_discussion",
+            "roadmap_agreed",
+            "rejected",
+            "resolved",
+            "proposed",
+            "accepted",
+            "deferred",
+            "conditioned",
+        ];
+        let mut colours: Vec<&str> = words.iter().map(|w| colour(w)).collect();
+        colours.extend(["open", "resolved"].map(irritant_colour));
+        colours.extend([HELD, EXPELLED, CLOSED, CORRECTED, LATE, colour("?")]);
+        let mut unique = colours.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), colours.len(), "{colours:?}");
+    }
+
+    #[test]
+    fn segment_text_is_readable_on_its_fill() {
+        assert_eq!(text_colour("#1f4e79"), "#fff");
+        assert_eq!(text_colour("#a0cbe8"), "#222");
+        assert_eq!(text_colour("#f1ce63"), "#222");
     }
 
     #[test]
@@ -817,6 +1153,7 @@ mod tests {
                 dyad: "RUS-USA".parse().unwrap(),
                 as_of: None,
                 known_at: None,
+                retracted: Vec::new(),
             },
         );
         assert!(svg.contains("nothing is known"));
@@ -846,6 +1183,7 @@ mod scenario_tests {
                 dyad: "RUS-USA".parse().unwrap(),
                 as_of: None,
                 known_at: None,
+                retracted: Vec::new(),
             },
         );
         if let Ok(path) = std::env::var("DETENTE_SVG_OUT") {
@@ -860,5 +1198,50 @@ mod scenario_tests {
             assert!(svg.contains(id.as_str()), "{id}");
         }
         assert!(svg.contains("Istanbul 2025-02-27"));
+    }
+
+    #[test]
+    fn a_correction_is_marked_with_its_replacement_and_a_late_report_with_its_delay() {
+        let events = recorded(istanbul_2025().into_iter().chain(istanbul_2025_followups()));
+        let query = Query::default();
+        let timeline: Vec<RecordedEvent> = effective_timeline(&events, &query)
+            .into_iter()
+            .cloned()
+            .collect();
+        let retracted: Vec<RecordedEvent> = events
+            .iter()
+            .filter(|e| !timeline.iter().any(|t| t.id == e.id))
+            .cloned()
+            .collect();
+        assert_eq!(retracted.len(), 1);
+        let marks = corrections(&timeline, &retracted);
+        assert_eq!(marks.len(), 1);
+        assert_eq!(marks[0].on, "2025-02-27".parse::<NaiveDate>().unwrap());
+        assert!(
+            marks[0]
+                .title
+                .contains("istanbul-2025-talks no longer counts")
+                && marks[0]
+                    .title
+                    .contains("replaced by istanbul-2025-talks-at-residence"),
+            "{}",
+            marks[0].title
+        );
+        // One event reported two weeks late.
+        let mut late = timeline.clone();
+        late[0].reported_on = late[0].occurred_on + chrono::Days::new(14);
+        let svg = render(
+            &state_at(&events, &query),
+            &late,
+            &Options {
+                dyad: "RUS-USA".parse().unwrap(),
+                as_of: None,
+                known_at: None,
+                retracted,
+            },
+        );
+        assert!(svg.contains("(14 days later)"), "no late mark");
+        assert!(svg.contains("correction (retraction and replacement)"));
+        assert!(svg.contains("late report (over 7 days after)"));
     }
 }

@@ -1,4 +1,4 @@
-//! Checking a new fact against the state it lands in: DESIGN section 4.
+//! Checking a new fact against the state it lands in: `docs/contract.md`, checking a new event.
 
 use chrono::NaiveDate;
 
@@ -278,7 +278,7 @@ fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reje
     }
 }
 
-/// The whole of DESIGN section 4 for one candidate against a dyad's recorded events (in any
+/// The whole of `docs/contract.md`'s checks for one candidate against a dyad's recorded events (in any
 /// order): [`check`] against the state at its date, retraction targets, and the rule that a
 /// retroactive event must not make a later event fail. The reference the engine's faster path
 /// is tested against.
@@ -291,8 +291,8 @@ fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reje
 ///    date, having the highest position).
 /// 2. A retraction's target must be an event of the dyad ([`Rejection::UnknownEvent`]), not a
 ///    retraction itself ([`Rejection::RetractsRetraction`]), and not retracted already
-///    ([`Rejection::AlreadyRetracted`]). Retractions are exempt from step 3: DESIGN expects
-///    anomalies after a retraction.
+///    ([`Rejection::AlreadyRetracted`]). Retractions are exempt from step 3: the contract
+///    expects anomalies after a retraction (`docs/contract.md`).
 /// 3. Any other candidate: fold the whole effective timeline with and without it; an anomaly
 ///    (by event id) of the fold with it, other than the candidate's own, that the fold without
 ///    it has not, is [`Rejection::BreaksLaterEvent`] naming that event.

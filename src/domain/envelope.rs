@@ -242,7 +242,9 @@ pub struct RecordedEvent {
     /// Knowledge time.
     #[serde(with = "iso_date")]
     pub reported_on: NaiveDate,
-    /// System time: when this store learned it (UTC, never going backwards).
+    /// System time: when this store learned it (UTC, never going backwards). Read only as
+    /// detente writes it (`docs/integrity.md`), since the hash covers that text.
+    #[serde(with = "recorded_at")]
     pub recorded_at: DateTime<Utc>,
     /// The wire format version of this record.
     pub schema: u32,
@@ -386,6 +388,49 @@ impl fmt::Debug for ChainHash {
 ///
 /// chrono's own parser is lenient: it takes `2025-2-7`, `+2025-02-07`, ` 2025-02-07` and
 /// negative years. The wire format promises ISO dates, so only the one spelling is read.
+/// `recorded_at` as detente writes it, and only so: RFC 3339 in UTC with `Z`, the fraction
+/// of a second left out when it is zero, else written with the fewest of 3, 6 or 9 digits that
+/// hold it (chrono's `SecondsFormat::AutoSi`; detente keeps microseconds, so it writes no more
+/// than 6). The chain hash covers that text, so another spelling of the same instant
+/// (`.596000Z`, `+00:00`) could never verify once read: it is refused by name instead.
+mod recorded_at {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+
+    /// The one spelling of `at`.
+    pub(crate) fn written(at: &DateTime<Utc>) -> String {
+        at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(
+        at: &DateTime<Utc>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        written(at).serialize(serializer)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        let excerpt = crate::domain::limits::excerpt(&text);
+        let at = DateTime::parse_from_rfc3339(&text)
+            .map_err(|err| {
+                D::Error::custom(format!(
+                    "recorded_at `{excerpt}` is not an RFC 3339 time: {err}"
+                ))
+            })?
+            .with_timezone(&Utc);
+        let expected = written(&at);
+        if expected != text {
+            return Err(D::Error::custom(format!(
+                "recorded_at `{excerpt}` is not written as detente writes it, `{expected}`: the hash covers that text (in UTC with `Z`, no fraction when it is zero, else 3, 6 or 9 digits, the fewest that hold it)"
+            )));
+        }
+        Ok(at)
+    }
+}
+
 pub(super) mod iso_date {
     use chrono::NaiveDate;
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
@@ -554,6 +599,65 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads an export line whose `recorded_at` is `text`: the instant read back as written,
+    /// or the error's message.
+    #[track_caller]
+    fn check_recorded_at(text: &str, expected: Result<&str, &str>) {
+        let line = format!(
+            r#"{{"position":1,"version":1,"id":"e1","dyad":"RUS-USA","occurred_on":"2016-12-29","reported_on":"2016-12-29","recorded_at":"{text}","schema":1,"event":{{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}},"hash":"0000000000000000000000000000000000000000000000000000000000000000"}}"#
+        );
+        let read = serde_json::from_str::<RecordedEvent>(&line)
+            .map(|record| {
+                serde_json::to_value(record.recorded_at)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .map_err(|err| err.to_string());
+        match (read, expected) {
+            (Ok(found), Ok(expected)) => assert_eq!(found, expected),
+            (Err(found), Err(expected)) => assert!(found.contains(expected), "{found}"),
+            (found, expected) => panic!("{text}: expected {expected:?}, got {found:?}"),
+        }
+    }
+
+    #[test]
+    fn recorded_at_is_read_only_as_detente_writes_it() {
+        // An outside verifier read `docs/integrity.md` as allowing
+        // `.596000Z`; import refused it as an edited export. Now the page and the reader agree.
+        check_recorded_at("2025-03-01T10:00:00Z", Ok("2025-03-01T10:00:00Z"));
+        check_recorded_at("2025-03-01T10:00:00.596Z", Ok("2025-03-01T10:00:00.596Z"));
+        check_recorded_at(
+            "2025-03-01T10:00:00.596001Z",
+            Ok("2025-03-01T10:00:00.596001Z"),
+        );
+        check_recorded_at(
+            "2025-03-01T10:00:00.596000001Z",
+            Ok("2025-03-01T10:00:00.596000001Z"),
+        );
+        let not_as_written = "is not written as detente writes it";
+        check_recorded_at("2025-03-01T10:00:00.596000Z", Err(not_as_written));
+        check_recorded_at("2025-03-01T10:00:00.000Z", Err(not_as_written));
+        check_recorded_at("2025-03-01T10:00:00.5Z", Err(not_as_written));
+        check_recorded_at("2025-03-01T10:00:00+00:00", Err(not_as_written));
+        check_recorded_at("2025-03-01T13:00:00+03:00", Err("`2025-03-01T10:00:00Z`"));
+        check_recorded_at("2025-03-01t10:00:00z", Err(not_as_written));
+        check_recorded_at("2025-03-01", Err("is not an RFC 3339 time"));
+    }
+
+    #[test]
+    fn recorded_at_is_written_as_chrono_writes_it() {
+        // The hashes of every stored record cover this text: it must not change.
+        for nanos in [0, 596_000_000, 596_001_000, 596_000_001] {
+            let at = DateTime::from_timestamp(1_740_823_200, nanos).unwrap();
+            assert_eq!(
+                serde_json::to_value(at).unwrap().as_str().unwrap(),
+                recorded_at::written(&at)
+            );
+        }
+    }
 
     #[test]
     fn canonical_json_sorts_keys_and_escapes_like_rfc_8785() {

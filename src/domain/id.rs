@@ -90,6 +90,13 @@ macro_rules! text_id {
 
         impl $name {
             /// The id as text.
+            ///
+            /// # Example
+            ///
+            /// ```
+            #[doc = concat!("let id: detente::domain::", stringify!($name), " = \"visas\".parse().unwrap();")]
+            /// assert_eq!(id.as_str(), "visas");
+            /// ```
             pub fn as_str(&self) -> &str {
                 &self.0
             }

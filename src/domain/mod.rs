@@ -12,6 +12,7 @@ pub mod limits;
 mod party;
 mod projection;
 mod query;
+mod registry;
 mod shared;
 mod state;
 
@@ -23,7 +24,7 @@ pub use envelope::{
 };
 pub use event::*;
 pub use id::{Category, EventId, IdError, ItemId, MAX_ID_LEN};
-pub use party::{Dyad, Party, PartyError};
+pub use party::{Dyad, Party, PartyError, PartyKind};
 pub use projection::{Projection, ReadMode};
 pub use query::{Query, effective_timeline, state_at};
 pub use shared::{SharedMap, SharedMapIter, SharedVec, SharedVecIter};

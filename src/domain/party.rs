@@ -1,37 +1,18 @@
-//! Parties (states, by ISO 3166-1 alpha-3 code) and dyads (unordered pairs of parties).
+//! Parties (the codes of the registry, `registry.rs`) and dyads (unordered pairs of parties).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The ISO 3166-1 alpha-3 codes of the officially assigned country codes, sorted.
-const ISO_3166_ALPHA3: [&str; 249] = [
-    "ABW", "AFG", "AGO", "AIA", "ALA", "ALB", "AND", "ARE", "ARG", "ARM", "ASM", "ATA", "ATF",
-    "ATG", "AUS", "AUT", "AZE", "BDI", "BEL", "BEN", "BES", "BFA", "BGD", "BGR", "BHR", "BHS",
-    "BIH", "BLM", "BLR", "BLZ", "BMU", "BOL", "BRA", "BRB", "BRN", "BTN", "BVT", "BWA", "CAF",
-    "CAN", "CCK", "CHE", "CHL", "CHN", "CIV", "CMR", "COD", "COG", "COK", "COL", "COM", "CPV",
-    "CRI", "CUB", "CUW", "CXR", "CYM", "CYP", "CZE", "DEU", "DJI", "DMA", "DNK", "DOM", "DZA",
-    "ECU", "EGY", "ERI", "ESH", "ESP", "EST", "ETH", "FIN", "FJI", "FLK", "FRA", "FRO", "FSM",
-    "GAB", "GBR", "GEO", "GGY", "GHA", "GIB", "GIN", "GLP", "GMB", "GNB", "GNQ", "GRC", "GRD",
-    "GRL", "GTM", "GUF", "GUM", "GUY", "HKG", "HMD", "HND", "HRV", "HTI", "HUN", "IDN", "IMN",
-    "IND", "IOT", "IRL", "IRN", "IRQ", "ISL", "ISR", "ITA", "JAM", "JEY", "JOR", "JPN", "KAZ",
-    "KEN", "KGZ", "KHM", "KIR", "KNA", "KOR", "KWT", "LAO", "LBN", "LBR", "LBY", "LCA", "LIE",
-    "LKA", "LSO", "LTU", "LUX", "LVA", "MAC", "MAF", "MAR", "MCO", "MDA", "MDG", "MDV", "MEX",
-    "MHL", "MKD", "MLI", "MLT", "MMR", "MNE", "MNG", "MNP", "MOZ", "MRT", "MSR", "MTQ", "MUS",
-    "MWI", "MYS", "MYT", "NAM", "NCL", "NER", "NFK", "NGA", "NIC", "NIU", "NLD", "NOR", "NPL",
-    "NRU", "NZL", "OMN", "PAK", "PAN", "PCN", "PER", "PHL", "PLW", "PNG", "POL", "PRI", "PRK",
-    "PRT", "PRY", "PSE", "PYF", "QAT", "REU", "ROU", "RUS", "RWA", "SAU", "SDN", "SEN", "SGP",
-    "SGS", "SHN", "SJM", "SLB", "SLE", "SLV", "SMR", "SOM", "SPM", "SRB", "SSD", "STP", "SUR",
-    "SVK", "SVN", "SWE", "SWZ", "SXM", "SYC", "SYR", "TCA", "TCD", "TGO", "THA", "TJK", "TKL",
-    "TKM", "TLS", "TON", "TTO", "TUN", "TUR", "TUV", "TWN", "TZA", "UGA", "UKR", "UMI", "URY",
-    "USA", "UZB", "VAT", "VCT", "VEN", "VGB", "VIR", "VNM", "VUT", "WLF", "WSM", "YEM", "ZAF",
-    "ZMB", "ZWE",
-];
+pub use super::registry::PartyKind;
+use super::registry::{REGISTRY, SUCCESSIONS, succession_date};
 
-/// A party to a negotiation: a state, named by its ISO 3166-1 alpha-3 code.
+/// A party to a negotiation: a code of the registry (`detente::domain::registry`'s table): a
+/// state by its ISO 3166-1 alpha-3 code, a former state by its ISO 3166-3 code, `XKX` for
+/// Kosovo, or an international organization by its acronym.
 ///
-/// Parsing accepts only an assigned code in upper case.
+/// Parsing accepts only a registered code, in upper case.
 ///
 /// # Example
 ///
@@ -40,24 +21,27 @@ const ISO_3166_ALPHA3: [&str; 249] = [
 ///
 /// let russia: Party = "RUS".parse()?;
 /// assert_eq!(russia.as_str(), "RUS");
+/// assert_eq!("EU".parse::<Party>()?.as_str(), "EU");
 /// assert!("rus".parse::<Party>().is_err());
 /// assert!("XXX".parse::<Party>().is_err());
 /// # Ok::<(), detente::domain::PartyError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Party([u8; 3]);
+pub struct Party(u16); // its index in the registry, which is sorted by code
 
 /// Why a text is not a [`Party`] or a [`Dyad`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PartyError {
-    /// Not three upper-case ASCII letters.
+    /// Not 2 to 8 upper-case ASCII letters.
     #[error(
-        "party `{0}` is not an ISO 3166-1 alpha-3 code: expected three upper-case letters, like `RUS`"
+        "party `{0}` is not a party code: expected 2 to 8 upper-case letters, like `RUS` or `EU`"
     )]
     Malformed(String),
-    /// Three upper-case letters, but not an assigned ISO 3166-1 alpha-3 code.
-    #[error("party `{0}` is not an assigned ISO 3166-1 alpha-3 code")]
+    /// Well formed, but not in the registry of parties.
+    #[error(
+        "party `{0}` is not in the registry: give a state's ISO 3166-1 alpha-3 code, a former state's ISO 3166-3 code, `XKX` or an organization's acronym (docs/events.md, parties)"
+    )]
     Unassigned(String),
     /// A dyad that is not two codes joined by `-`.
     #[error("dyad `{0}` is malformed: expected two party codes joined by `-`, like `RUS-USA`")]
@@ -68,15 +52,69 @@ pub enum PartyError {
 }
 
 impl Party {
-    /// The three-letter code.
+    /// The code.
     ///
     /// ```
     /// # use detente::domain::Party;
     /// assert_eq!("USA".parse::<Party>().unwrap().as_str(), "USA");
     /// ```
-    pub fn as_str(&self) -> &str {
-        // The bytes are checked ASCII upper-case letters at construction.
-        std::str::from_utf8(&self.0).unwrap_or("???")
+    pub fn as_str(&self) -> &'static str {
+        self.entry().code
+    }
+
+    /// What kind of party the code names.
+    ///
+    /// ```
+    /// # use detente::domain::{Party, PartyKind};
+    /// assert_eq!("NATO".parse::<Party>().unwrap().kind(), PartyKind::Organization);
+    /// ```
+    pub fn kind(&self) -> PartyKind {
+        self.entry().kind
+    }
+
+    /// The party's name where its code alone does not say it (former states, `XKX`,
+    /// organizations); `None` for a state of ISO 3166-1, whose name is the standard's.
+    ///
+    /// ```
+    /// # use detente::domain::Party;
+    /// assert_eq!("SUN".parse::<Party>().unwrap().name(), Some("USSR"));
+    /// assert_eq!("RUS".parse::<Party>().unwrap().name(), None);
+    /// ```
+    pub fn name(&self) -> Option<&'static str> {
+        self.entry().name
+    }
+
+    /// The state that continues this one's international personality, and from when, where
+    /// the registry names such a succession (`SUN` is continued by `RUS` from 1991-12-26).
+    ///
+    /// ```
+    /// # use detente::domain::Party;
+    /// let (successor, from) = "SUN".parse::<Party>().unwrap().successor().unwrap();
+    /// assert_eq!(successor.as_str(), "RUS");
+    /// assert_eq!(from.to_string(), "1991-12-26");
+    /// assert!("RUS".parse::<Party>().unwrap().successor().is_none());
+    /// ```
+    pub fn successor(&self) -> Option<(Party, chrono::NaiveDate)> {
+        let code = self.as_str();
+        let (_, successor, on) = SUCCESSIONS.iter().find(|(from, _, _)| *from == code)?;
+        Some((successor.parse().ok()?, succession_date(*on)))
+    }
+
+    /// Every party of the registry, in the order of their codes.
+    ///
+    /// ```
+    /// # use detente::domain::Party;
+    /// let codes: Vec<&str> = Party::all().map(|party| party.as_str()).collect();
+    /// assert!(codes.contains(&"XKX") && codes.contains(&"EU") && codes.contains(&"SUN"));
+    /// assert!(codes.windows(2).all(|pair| pair[0] < pair[1]));
+    /// ```
+    pub fn all() -> impl Iterator<Item = Party> {
+        (0..REGISTRY.len()).map(|index| Party(index as u16))
+    }
+
+    fn entry(&self) -> &'static super::registry::Entry {
+        // A `Party` is only made from an index of the registry.
+        &REGISTRY[usize::from(self.0)]
     }
 }
 
@@ -85,13 +123,13 @@ impl FromStr for Party {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bytes = text.as_bytes();
-        if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_uppercase) {
+        if !(2..=8).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_uppercase) {
             return Err(PartyError::Malformed(crate::domain::limits::excerpt(text)));
         }
-        if ISO_3166_ALPHA3.binary_search(&text).is_err() {
-            return Err(PartyError::Unassigned(text.to_owned()));
+        match REGISTRY.binary_search_by(|entry| entry.code.cmp(text)) {
+            Ok(index) => Ok(Party(index as u16)),
+            Err(_) => Err(PartyError::Unassigned(text.to_owned())),
         }
-        Ok(Party([bytes[0], bytes[1], bytes[2]]))
     }
 }
 
@@ -200,7 +238,7 @@ impl FromStr for Dyad {
                 text,
             )));
         };
-        if a.len() != 3 || b.len() != 3 {
+        if a.is_empty() || b.is_empty() || b.contains('-') {
             return Err(PartyError::MalformedDyad(crate::domain::limits::excerpt(
                 text,
             )));
@@ -272,10 +310,14 @@ impl<'de> Deserialize<'de> for Party {
 
 impl Serialize for Dyad {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (a, b) = (self.first.0, self.second.0);
-        let text = [a[0], a[1], a[2], b'-', b[0], b[1], b[2]];
-        // Both parties are ASCII capitals (checked when made).
-        match std::str::from_utf8(&text) {
+        let (first, second) = (self.first.as_str(), self.second.as_str());
+        // At most 8 + 1 + 8 bytes: written on the stack, not in a `String`.
+        let mut text = [0u8; 17];
+        let length = first.len() + 1 + second.len();
+        text[..first.len()].copy_from_slice(first.as_bytes());
+        text[first.len()] = b'-';
+        text[first.len() + 1..length].copy_from_slice(second.as_bytes());
+        match std::str::from_utf8(&text[..length]) {
             Ok(text) => serializer.serialize_str(text),
             Err(_) => serializer.collect_str(self),
         }
@@ -312,11 +354,6 @@ mod tests {
         assert!(err.contains("XXX"), "{err}");
     }
 
-    #[test]
-    fn iso_table_is_sorted_and_unique() {
-        assert!(ISO_3166_ALPHA3.windows(2).all(|w| w[0] < w[1]));
-    }
-
     #[track_caller]
     fn check_party(text: &str, expected: Result<&str, PartyError>) {
         assert_eq!(
@@ -330,8 +367,16 @@ mod tests {
         check_party("RUS", Ok("RUS"));
         check_party("TUR", Ok("TUR"));
         check_party("rus", Err(PartyError::Malformed("rus".into())));
-        check_party("RU", Err(PartyError::Malformed("RU".into())));
-        check_party("RUSS", Err(PartyError::Malformed("RUSS".into())));
+        check_party("XKX", Ok("XKX"));
+        check_party("SUN", Ok("SUN"));
+        check_party("EU", Ok("EU"));
+        check_party("MERCOSUR", Ok("MERCOSUR"));
+        check_party("ANDEAN", Ok("ANDEAN"));
+        check_party("R", Err(PartyError::Malformed("R".into())));
+        check_party("MERCOSURX", Err(PartyError::Malformed("MERCOSURX".into())));
+        check_party("Eu", Err(PartyError::Malformed("Eu".into())));
+        check_party("RU", Err(PartyError::Unassigned("RU".into())));
+        check_party("RUSS", Err(PartyError::Unassigned("RUSS".into())));
         check_party("", Err(PartyError::Malformed("".into())));
         check_party("XXX", Err(PartyError::Unassigned("XXX".into())));
         check_party("Ä", Err(PartyError::Malformed("Ä".into())));
@@ -349,6 +394,10 @@ mod tests {
     fn dyads() {
         check_dyad("RUS-USA", Ok("RUS-USA"));
         check_dyad("USA-RUS", Ok("RUS-USA"));
+        check_dyad("GBR-EU", Ok("EU-GBR"));
+        check_dyad("XKX-SRB", Ok("SRB-XKX"));
+        check_dyad("SUN-USA", Ok("SUN-USA"));
+        check_dyad("NATO-RUS", Ok("NATO-RUS"));
         check_dyad("RUS", Err(PartyError::MalformedDyad("RUS".into())));
         check_dyad("RUS-", Err(PartyError::MalformedDyad("RUS-".into())));
         check_dyad(

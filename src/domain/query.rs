@@ -1,4 +1,4 @@
-//! The reference bitemporal query: DESIGN section 2, exactly.
+//! The reference bitemporal query: the time model of `docs/contract.md`, exactly.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -66,6 +66,20 @@ impl Query {
         }
     }
 
+    /// Whether the query knows of `event` at all: it was stored by `at_position` and reported
+    /// by `known_at` (step 1 of [`effective_timeline`]), whether or not it was retracted since.
+    ///
+    /// ```
+    /// # use detente::domain::Query;
+    /// let events = detente::scenario::recorded(detente::scenario::istanbul_2025());
+    /// assert!(Query::default().knows(&events[0]));
+    /// assert!(!Query::at_position(0).knows(&events[0]));
+    /// ```
+    pub fn knows(&self, event: &RecordedEvent) -> bool {
+        self.at_position.is_none_or(|at| event.position <= at)
+            && self.known_at.is_none_or(|at| event.reported_on <= at)
+    }
+
     /// This query with a knowledge-time bound too.
     ///
     /// ```
@@ -81,8 +95,8 @@ impl Query {
     }
 }
 
-/// The effective timeline of `events` (one dyad's) for `query`: steps 1 to 4 of DESIGN
-/// section 2 without the fold.
+/// The effective timeline of `events` (one dyad's) for `query`: steps 1 to 4 of the time
+/// model (`docs/contract.md`) without the fold.
 ///
 /// 1. Keep the events with `position <= at_position` and `reported_on <= known_at`.
 /// 2. Drop every event retracted by an `EventRetracted` that is itself in that set (one pass:
@@ -110,8 +124,7 @@ pub fn effective_timeline<'a>(
 ) -> Vec<&'a RecordedEvent> {
     let known: Vec<&RecordedEvent> = events
         .into_iter()
-        .filter(|event| query.at_position.is_none_or(|at| event.position <= at))
-        .filter(|event| query.known_at.is_none_or(|at| event.reported_on <= at))
+        .filter(|event| query.knows(event))
         .collect();
     let retracted: BTreeSet<&EventId> = known
         .iter()

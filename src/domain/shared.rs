@@ -49,6 +49,15 @@ pub struct SharedVec<T> {
 
 impl<T> SharedVec<T> {
     /// An empty vector.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let empty: SharedVec<u32> = SharedVec::new();
+    /// assert!(empty.is_empty());
+    /// ```
     pub fn new() -> SharedVec<T> {
         SharedVec {
             inner: imbl::Vector::new(),
@@ -56,31 +65,89 @@ impl<T> SharedVec<T> {
     }
 
     /// The number of elements.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let numbers: SharedVec<u32> = vec![1, 2, 3].into();
+    /// assert_eq!(numbers.len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.len()
     }
 
     /// Whether there is no element.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let mut numbers = SharedVec::new();
+    /// assert!(numbers.is_empty());
+    /// numbers.push(1);
+    /// assert!(!numbers.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }
 
     /// The element at `index`, if there is one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let numbers: SharedVec<u32> = vec![1, 2].into();
+    /// assert_eq!((numbers.get(1), numbers.get(2)), (Some(&2), None));
+    /// ```
     pub fn get(&self, index: usize) -> Option<&T> {
         self.inner.get(index).map(|value| &**value)
     }
 
     /// The first element.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let numbers: SharedVec<u32> = vec![1, 2].into();
+    /// assert_eq!(numbers.first(), Some(&1));
+    /// assert_eq!(SharedVec::<u32>::new().first(), None);
+    /// ```
     pub fn first(&self) -> Option<&T> {
         self.inner.front().map(|value| &**value)
     }
 
     /// The last element.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let numbers: SharedVec<u32> = vec![1, 2].into();
+    /// assert_eq!(numbers.last(), Some(&2));
+    /// ```
     pub fn last(&self) -> Option<&T> {
         self.inner.back().map(|value| &**value)
     }
 
     /// The elements, in order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let numbers: SharedVec<u32> = (0..100).collect::<Vec<_>>().into();
+    /// assert_eq!(numbers.iter().sum::<u32>(), 4950);
+    /// assert_eq!(numbers.iter().rev().next(), Some(&99));
+    /// ```
     pub fn iter(&self) -> SharedVecIter<'_, T> {
         SharedVecIter {
             chunks: self.inner.leaves(),
@@ -91,6 +158,15 @@ impl<T> SharedVec<T> {
     }
 
     /// Whether `value` is one of the elements.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let numbers: SharedVec<u32> = vec![1, 2].into();
+    /// assert!(numbers.contains(&2) && !numbers.contains(&3));
+    /// ```
     pub fn contains(&self, value: &T) -> bool
     where
         T: PartialEq,
@@ -99,6 +175,17 @@ impl<T> SharedVec<T> {
     }
 
     /// Appends `value`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let mut numbers = SharedVec::new();
+    /// numbers.push("a");
+    /// numbers.push("b");
+    /// assert_eq!(numbers, ["a", "b"]);
+    /// ```
     pub fn push(&mut self, value: T) {
         self.inner.push_back(Arc::new(value));
     }
@@ -106,11 +193,33 @@ impl<T> SharedVec<T> {
 
 impl<T: Clone> SharedVec<T> {
     /// The element at `index`, to change in place (copied first if a clone shares it).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let before: SharedVec<u32> = vec![1, 2].into();
+    /// let mut after = before.clone();
+    /// if let Some(first) = after.get_mut(0) {
+    ///     *first = 10;
+    /// }
+    /// assert_eq!((before[0], after[0]), (1, 10));
+    /// ```
     pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
         self.inner.get_mut(index).map(Arc::make_mut)
     }
 
     /// The elements as a `Vec` (a copy of each).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedVec;
+    ///
+    /// let numbers: SharedVec<u32> = vec![1, 2].into();
+    /// assert_eq!(numbers.to_vec(), vec![1, 2]);
+    /// ```
     pub fn to_vec(&self) -> Vec<T> {
         self.iter().cloned().collect()
     }
@@ -295,6 +404,15 @@ pub struct SharedMap<K, V> {
 
 impl<K, V> SharedMap<K, V> {
     /// An empty map.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let empty: SharedMap<String, u32> = SharedMap::new();
+    /// assert!(empty.is_empty());
+    /// ```
     pub fn new() -> SharedMap<K, V> {
         SharedMap {
             inner: imbl::OrdMap::new(),
@@ -302,11 +420,33 @@ impl<K, V> SharedMap<K, V> {
     }
 
     /// The number of entries.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map = SharedMap::new();
+    /// map.insert("a", 1);
+    /// map.insert("a", 2);
+    /// assert_eq!(map.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.len()
     }
 
     /// Whether there is no entry.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map = SharedMap::new();
+    /// assert!(map.is_empty());
+    /// map.insert("a", 1);
+    /// assert!(!map.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }
@@ -314,6 +454,16 @@ impl<K, V> SharedMap<K, V> {
 
 impl<K: Ord, V> SharedMap<K, V> {
     /// The value of `key`, if it has one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map: SharedMap<String, u32> = SharedMap::new();
+    /// map.insert("a".into(), 1);
+    /// assert_eq!((map.get("a"), map.get("b")), (Some(&1), None));
+    /// ```
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
@@ -323,6 +473,16 @@ impl<K: Ord, V> SharedMap<K, V> {
     }
 
     /// Whether `key` has a value.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map: SharedMap<String, u32> = SharedMap::new();
+    /// map.insert("a".into(), 1);
+    /// assert!(map.contains_key("a") && !map.contains_key("b"));
+    /// ```
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -331,16 +491,50 @@ impl<K: Ord, V> SharedMap<K, V> {
         self.inner.contains_key(key)
     }
     /// The entries, in key order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map = SharedMap::new();
+    /// map.insert("b", 2);
+    /// map.insert("a", 1);
+    /// assert_eq!(map.iter().collect::<Vec<_>>(), [(&"a", &1), (&"b", &2)]);
+    /// ```
     pub fn iter(&self) -> SharedMapIter<'_, K, V> {
         SharedMapIter(self.inner.iter())
     }
 
     /// The keys, in order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map = SharedMap::new();
+    /// map.insert("b", 2);
+    /// map.insert("a", 1);
+    /// assert_eq!(map.keys().collect::<Vec<_>>(), [&"a", &"b"]);
+    /// ```
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + '_ {
         self.iter().map(|(key, _)| key)
     }
 
     /// The values, in key order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map = SharedMap::new();
+    /// map.insert("b", 2);
+    /// map.insert("a", 1);
+    /// assert_eq!(map.values().sum::<u32>(), 3);
+    /// assert_eq!(map.values().next(), Some(&1));
+    /// ```
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + '_ {
         self.iter().map(|(_, value)| value)
     }
@@ -348,11 +542,36 @@ impl<K: Ord, V> SharedMap<K, V> {
 
 impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
     /// Sets the value of `key`, replacing any it had.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map = SharedMap::new();
+    /// map.insert("a", 1);
+    /// map.insert("a", 2);
+    /// assert_eq!(map.get("a"), Some(&2));
+    /// ```
     pub fn insert(&mut self, key: K, value: V) {
         self.inner.insert(key, Arc::new(value));
     }
 
     /// The value of `key`, to change in place (copied first if a clone shares it).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut before = SharedMap::new();
+    /// before.insert("a", 1);
+    /// let mut after = before.clone();
+    /// if let Some(a) = after.get_mut("a") {
+    ///     *a += 10;
+    /// }
+    /// assert_eq!((before["a"], after["a"]), (1, 11));
+    /// ```
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
@@ -362,6 +581,18 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
     }
 
     /// Removes `key`, saying whether it had a value.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::SharedMap;
+    ///
+    /// let mut map = SharedMap::new();
+    /// map.insert("a", 1);
+    /// assert!(map.remove("a"));
+    /// assert!(!map.remove("a"));
+    /// assert!(map.is_empty());
+    /// ```
     pub fn remove<Q>(&mut self, key: &Q) -> bool
     where
         K: Borrow<Q>,

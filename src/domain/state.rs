@@ -376,7 +376,7 @@ pub struct Anomaly {
 /// - The event is [`check`](super::check)ed against the state. On a [`Rejection`](super::Rejection)
 ///   it is appended to `anomalies` (its position, its id, and the rejection's message as the
 ///   reason) and has no other effect.
-/// - Otherwise it takes effect (DESIGN section 3) and `events_applied` counts it. An
+/// - Otherwise it takes effect (`docs/events.md`, each type's effect) and `events_applied` counts it. An
 ///   `EventRetracted` takes effect as a no-op apart from being counted: retractions are applied
 ///   by the query, which drops their targets before the fold (see [`state_at`](super::state_at)).
 ///
@@ -648,7 +648,7 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
                     closed_on: on,
                 });
         }
-        // Applied by the query (DESIGN section 2, step 2), not by the fold.
+        // Applied by the query (`docs/contract.md`, the time model, step 2), not by the fold.
         Event::EventRetracted(_) => {}
     }
 }

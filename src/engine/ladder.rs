@@ -109,7 +109,8 @@ impl Ladders {
         }
     }
 
-    /// Drops every rung.
+    /// Drops every rung (only the test hook `Engine::drop_caches_for_tests` does).
+    #[cfg(feature = "testing")]
     pub fn clear(&mut self) {
         self.dyads.clear();
         self.weight = 0;

@@ -1,5 +1,5 @@
 //! The engine: what library users hold. It checks new facts, appends them to the store, keeps
-//! projections and snapshots current, and answers the bitemporal queries of DESIGN section 2,
+//! projections and snapshots current, and answers the bitemporal queries of `docs/contract.md` (the time model),
 //! always exactly what [`state_at`] answers, only faster.
 //!
 //! **Invariant:** every answer of the engine equals the reference fold over the stored log.
@@ -24,7 +24,9 @@ use crate::domain::{
     BilateralState, Dyad, Event, EventId, NewEvent, Projection, Query, ReadMode, RecordedEvent,
     Rejection, StateDiff, check, check_continuing, check_in_history, evolve, state_at,
 };
-use crate::store::{AppendOptions, Durability, ExpectedVersion, Store, StoreConfig, StoreError};
+use crate::store::{
+    AppendOptions, Durability, ExpectedVersion, OpenMode, Store, StoreConfig, StoreError,
+};
 
 pub use crate::store::{Appended, Head, StoreStats};
 use keys::TimeKey;
@@ -61,6 +63,10 @@ pub struct Config {
     /// The most bytes of pages the store keeps in memory
     /// ([`StoreConfig::cache_capacity`], default 64 MiB).
     pub cache_capacity: u64,
+    /// Whether opening may create a store (the default) or requires one
+    /// ([`OpenMode::Existing`], what readers want: an absent or empty path is then
+    /// [`StoreError::NoStore`] and nothing is created).
+    pub open: OpenMode,
 }
 
 impl Default for Config {
@@ -71,6 +77,7 @@ impl Default for Config {
             rung_every: ladder::RUNG_EVERY,
             max_retries: 8,
             cache_capacity: crate::store::DEFAULT_CACHE_CAPACITY,
+            open: OpenMode::default(),
         }
     }
 }
@@ -82,7 +89,7 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// An event of a batch was refused by the checks of DESIGN section 4; nothing was stored.
+    /// An event of a batch was refused by the checks of `docs/contract.md` (checking a new event); nothing was stored.
     #[error("event {} of the batch (`{id}`) is refused: {rejection}", .index + 1)]
     Rejected {
         /// Its index in the batch, from 0.
@@ -269,6 +276,7 @@ impl Engine {
             StoreConfig {
                 durability: config.durability,
                 cache_capacity: config.cache_capacity,
+                open: config.open,
                 ..StoreConfig::default()
             },
         )?;
@@ -290,8 +298,32 @@ impl Engine {
     }
 
     /// The store's path.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// assert_eq!(engine.path(), dir.path());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.shared.path
+    }
+
+    /// The format version the store was migrated from when this engine opened it, if it was
+    /// (see [`Store::migrated_from`]): the one change a reader's open may make to the log.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// let dir = tempfile::tempdir()?;
+    /// assert_eq!(Engine::open(dir.path())?.migrated_from(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn migrated_from(&self) -> Option<u32> {
+        self.shared.store.migrated_from()
     }
 
     /// Records one event: see [`Engine::record_batch`].
@@ -319,7 +351,7 @@ impl Engine {
         }
     }
 
-    /// Records a batch, all or nothing. Each event is checked (DESIGN section 4) against the
+    /// Records a batch, all or nothing. Each event is checked (`docs/contract.md`, checking a new event) against the
     /// state it lands in, including the batch's earlier events, then the batch is appended
     /// with the dyad versions it was checked against; on a version conflict it is checked
     /// again and retried, at most [`Config::max_retries`] times. An event whose id is stored
@@ -388,6 +420,20 @@ impl Engine {
     }
 
     /// The end of the log.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// assert_eq!(engine.head().position, 0);
+    /// let recorded = engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// assert_eq!(engine.head().position, recorded.len() as u64);
+    /// assert_eq!(engine.head().hash, recorded.last().unwrap().record.hash);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn head(&self) -> Head {
         self.shared.store.head()
     }
@@ -408,6 +454,19 @@ impl Engine {
     }
 
     /// Counts and sizes of the store.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let stats = engine.stats()?;
+    /// assert_eq!((stats.events, stats.dyads), (engine.head().position, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> Result<StoreStats, EngineError> {
         Ok(self.shared.store.stats()?)
     }
@@ -550,6 +609,22 @@ impl Engine {
     }
 
     /// A dyad's recorded events in version order (its raw stream), streaming.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let versions: Vec<u64> = engine
+    ///     .stream("RUS-USA".parse()?)
+    ///     .map(|record| record.map(|record| record.version))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(versions, (1..=versions.len() as u64).collect::<Vec<_>>());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stream(
         &self,
         dyad: Dyad,
@@ -561,6 +636,20 @@ impl Engine {
     }
 
     /// One recorded event by id.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// let talks = engine.get(&"istanbul-2025-talks".parse()?)?;
+    /// assert_eq!(talks.map(|record| record.occurred_on.to_string()), Some("2025-02-27".to_owned()));
+    /// assert!(engine.get(&"no-such-event".parse()?)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, id: &EventId) -> Result<Option<RecordedEvent>, EngineError> {
         Ok(self.shared.store.get(id)?)
     }
@@ -634,6 +723,31 @@ impl Engine {
 
     /// A registered projection's current value: per dyad, or for `None` the raw-log value of a
     /// [`ReadMode::RawLog`] projection.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::{Projection, ReadMode, RecordedEvent};
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    ///
+    /// /// Every record of the log, retractions included.
+    /// #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Records(u64);
+    /// impl Projection for Records {
+    ///     const NAME: &'static str = "records";
+    ///     const VERSION: u32 = 1;
+    ///     const MODE: ReadMode = ReadMode::RawLog;
+    ///     fn apply(&mut self, _: &RecordedEvent) { self.0 += 1 }
+    /// }
+    ///
+    /// engine.register::<Records>()?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// assert_eq!(engine.projection::<Records>(None)?.0, engine.head().position);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn projection<P: Projection>(&self, dyad: Option<Dyad>) -> Result<P, EngineError> {
         let folds = read(&self.shared.folds);
         let slot = folds
@@ -745,6 +859,30 @@ impl Engine {
     /// Folds the whole log into any projection: a [`ReadMode::RawLog`] projection sees every
     /// record once in position order; an effective-timeline one sees each dyad's effective
     /// timeline in turn, dyads in canonical order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::{BilateralState, Projection, RecordedEvent};
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    ///
+    /// /// How many events each effective timeline folds, over every dyad.
+    /// #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Folded(u64);
+    /// impl Projection for Folded {
+    ///     const NAME: &'static str = "folded";
+    ///     const VERSION: u32 = 1;
+    ///     fn apply(&mut self, _: &RecordedEvent) { self.0 += 1 }
+    /// }
+    ///
+    /// let state: BilateralState = engine.state("RUS-USA".parse()?)?;
+    /// assert_eq!(engine.replay::<Folded>()?.0, state.events_applied);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn replay<P: Projection>(&self) -> Result<P, EngineError> {
         let mut value = P::default();
         match P::MODE {
@@ -808,6 +946,20 @@ impl Engine {
     }
 
     /// Flushes everything to disk (appends are flushed already in the default durability).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// engine.flush()?;
+    /// drop(engine);
+    /// assert_eq!(Engine::open(dir.path())?.head().position, 14);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&self) -> Result<(), EngineError> {
         {
             let _writer = lock(&self.shared.writer);
@@ -819,6 +971,7 @@ impl Engine {
     /// Test-only: deletes every cache the engine keeps in the store (folds, snapshots,
     /// projections, checkpoint), as if they had been lost; the next open rebuilds
     /// them from the log.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn drop_caches_for_tests(&self) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -839,6 +992,7 @@ impl Engine {
 
     /// Test-only: moves the caches' checkpoint back to `position`, as a crash between the
     /// log append and the cache write would leave it; the next open catches up from there.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn rewind_checkpoint_for_tests(&self, position: u64) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -853,6 +1007,7 @@ impl Engine {
     /// Test-only: takes the event `id` out of its dyad's effective timeline behind the
     /// engine's back (it marks it retracted, by the event itself, in the store), so that
     /// tests can prove `verify` finds it. Never use it on a real store.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn untrack_for_tests(&self, id: &EventId) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
@@ -866,6 +1021,7 @@ impl Engine {
 
     /// Test-only: alters the stored `BilateralState` of `dyad` behind the engine's back, so
     /// that tests can prove `verify` finds it. Never use it on a real store.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_projection_for_tests(&self, dyad: Dyad) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);

@@ -41,11 +41,40 @@ impl Subscription {
     }
 
     /// The position of the next event this feed will deliver.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let mut feed = engine.subscribe();
+    /// assert_eq!(feed.next_position(), 1);
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// feed.try_next()?;
+    /// assert_eq!(feed.next_position(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_position(&self) -> u64 {
         self.next
     }
 
     /// The next event if one is recorded already, without waiting.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let mut feed = engine.subscribe();
+    /// assert!(feed.try_next()?.is_none());
+    /// engine.record_batch(detente::scenario::istanbul_2025())?;
+    /// assert_eq!(feed.try_next()?.map(|record| record.position), Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn try_next(&mut self) -> Result<Option<RecordedEvent>, EngineError> {
         let head = *lock(&self.shared.head);
         if head < self.next {
@@ -55,6 +84,23 @@ impl Subscription {
     }
 
     /// The next event, waiting at most `timeout` for it to be recorded.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use detente::engine::Engine;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let mut feed = engine.subscribe();
+    /// let writer = engine.clone();
+    /// let recording = std::thread::spawn(move || writer.record_batch(detente::scenario::istanbul_2025()));
+    /// let first = feed.next_timeout(Duration::from_secs(10))?;
+    /// assert_eq!(first.map(|record| record.position), Some(1));
+    /// recording.join().unwrap()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_timeout(
         &mut self,
         timeout: Duration,

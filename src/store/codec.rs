@@ -37,7 +37,7 @@
 //! | 4 | schema, u32 big-endian |
 //! | 32 | chain hash |
 //! | 4 | `reported_on`, as `occurred_on` |
-//! | 1 | event type: its index in [`Event::TYPE_NAMES`] |
+//! | 1 | event type: its code, its index in [`Event::TYPE_NAMES`] (the order of the one table of types in `domain::event`) |
 //! | 1 | id length `n` (an id is at most 128 bytes) |
 //! | n | id |
 //! | 4 | number of sources, u32 big-endian |
@@ -203,8 +203,22 @@ pub(crate) fn id_key(id: &EventId) -> Vec<u8> {
     key
 }
 
+/// Whether the key layout of store format 2 holds `dyad`: it keys a dyad by its text in 7
+/// bytes, `AAA-BBB`, so both parties must have three-letter codes (every state, former state
+/// and `XKX`; not an organization such as `EU`).
+pub(crate) fn layout_holds(dyad: Dyad) -> bool {
+    let (first, second) = dyad.parties();
+    first.as_str().len() == 3 && second.as_str().len() == 3
+}
+
+/// A dyad's 7 bytes in keys and records: its text `AAA-BBB`. A dyad the layout cannot hold
+/// ([`layout_holds`]) gets seven `0xFF` bytes, which no stored key or record holds, so that a
+/// read of it finds nothing; appends and restores refuse such a dyad before anything is
+/// encoded.
 fn dyad_bytes(dyad: Dyad) -> [u8; 7] {
-    // A dyad's text is always `AAA-BBB`: 7 ASCII bytes.
+    if !layout_holds(dyad) {
+        return [0xFF; 7];
+    }
     let (first, second) = dyad.parties();
     let mut out = [b'-'; 7];
     out[..3].copy_from_slice(first.as_str().as_bytes());
@@ -285,97 +299,6 @@ struct Body {
     event: Event,
 }
 
-/// Runs `$then` with the variant's struct of an [`Event`] bound to `$inner` and the variant's
-/// index in [`Event::TYPE_NAMES`] bound to `$index`, for every variant.
-macro_rules! each_variant {
-    ($event:expr, |$index:ident, $inner:ident| $then:expr) => {
-        match $event {
-            Event::TalksHeld($inner) => {
-                let $index = 0u8;
-                $then
-            }
-            Event::StepAgreed($inner) => {
-                let $index = 1u8;
-                $then
-            }
-            Event::StepProgressed($inner) => {
-                let $index = 2u8;
-                $then
-            }
-            Event::PropertyClaimRaised($inner) => {
-                let $index = 3u8;
-                $then
-            }
-            Event::ClaimProgressed($inner) => {
-                let $index = 4u8;
-                $then
-            }
-            Event::FlightsProposed($inner) => {
-                let $index = 5u8;
-                $then
-            }
-            Event::ProposalAnswered($inner) => {
-                let $index = 6u8;
-                $then
-            }
-            Event::IrritantRaised($inner) => {
-                let $index = 7u8;
-                $then
-            }
-            Event::IrritantResolved($inner) => {
-                let $index = 8u8;
-                $then
-            }
-            Event::RoundScheduled($inner) => {
-                let $index = 9u8;
-                $then
-            }
-            Event::RoundCancelled($inner) => {
-                let $index = 10u8;
-                $then
-            }
-            Event::DiplomatsExpelled($inner) => {
-                let $index = 11u8;
-                $then
-            }
-            Event::MissionClosed($inner) => {
-                let $index = 12u8;
-                $then
-            }
-            Event::EventRetracted($inner) => {
-                let $index = 13u8;
-                $then
-            }
-        }
-    };
-}
-
-/// The event of type `index` (in [`Event::TYPE_NAMES`]) from the JSON of its variant's struct.
-fn decode_event(index: u8, json: &[u8]) -> Result<Event, serde_json::Error> {
-    use serde_json::from_slice;
-    Ok(match index {
-        0 => Event::TalksHeld(from_slice(json)?),
-        1 => Event::StepAgreed(from_slice(json)?),
-        2 => Event::StepProgressed(from_slice(json)?),
-        3 => Event::PropertyClaimRaised(from_slice(json)?),
-        4 => Event::ClaimProgressed(from_slice(json)?),
-        5 => Event::FlightsProposed(from_slice(json)?),
-        6 => Event::ProposalAnswered(from_slice(json)?),
-        7 => Event::IrritantRaised(from_slice(json)?),
-        8 => Event::IrritantResolved(from_slice(json)?),
-        9 => Event::RoundScheduled(from_slice(json)?),
-        10 => Event::RoundCancelled(from_slice(json)?),
-        11 => Event::DiplomatsExpelled(from_slice(json)?),
-        12 => Event::MissionClosed(from_slice(json)?),
-        13 => Event::EventRetracted(from_slice(json)?),
-        other => {
-            return Err(serde::de::Error::custom(format_args!(
-                "unknown event type {other}"
-            )));
-        }
-    })
-}
-
 /// The kinds of source, in the order of their codes (code = 1 + index; 0 is none).
 const SOURCE_KINDS: [SourceKind; 5] = [
     SourceKind::OfficialStatement,
@@ -417,26 +340,23 @@ pub(crate) fn encode_record(record: &RecordedEvent) -> Vec<u8> {
     out.extend_from_slice(&record.schema.to_be_bytes());
     out.extend_from_slice(&record.hash.0);
     out.extend_from_slice(&day_bytes(record.reported_on));
-    let written = each_variant!(&record.event, |index, inner| {
-        out.push(index);
-        let id = record.id.as_str().as_bytes();
-        // An id is at most 128 bytes (`EventId`).
-        out.push(id.len() as u8);
-        out.extend_from_slice(id);
-        out.extend_from_slice(&(record.sources.len() as u32).to_be_bytes());
-        for source in &record.sources {
-            out.push(source_kind_code(source.kind));
-            let flags = if source.url.is_some() { HAS_URL } else { 0 }
-                | if source.quote.is_some() { HAS_QUOTE } else { 0 };
-            out.push(flags);
-            put_text(&mut out, &source.name);
-            for text in [&source.url, &source.quote].into_iter().flatten() {
-                put_text(&mut out, text);
-            }
+    out.push(record.event.type_code());
+    let id = record.id.as_str().as_bytes();
+    // An id is at most 128 bytes (`EventId`).
+    out.push(id.len() as u8);
+    out.extend_from_slice(id);
+    out.extend_from_slice(&(record.sources.len() as u32).to_be_bytes());
+    for source in &record.sources {
+        out.push(source_kind_code(source.kind));
+        let flags = if source.url.is_some() { HAS_URL } else { 0 }
+            | if source.quote.is_some() { HAS_QUOTE } else { 0 };
+        out.push(flags);
+        put_text(&mut out, &source.name);
+        for text in [&source.url, &source.quote].into_iter().flatten() {
+            put_text(&mut out, text);
         }
-        serde_json::to_writer(&mut out, inner)
-    });
-    if written.is_err() {
+    }
+    if record.event.write_fields_json(&mut out).is_err() {
         unreachable!("domain types always serialize to a Vec")
     }
     out
@@ -580,7 +500,7 @@ fn decode_record_2(bytes: &[u8], expected: Option<Dyad>) -> Result<RecordedEvent
             quote,
         });
     }
-    let event = decode_event(event_type, cursor.rest)
+    let event = Event::from_fields_json(event_type, cursor.rest)
         .map_err(|err| format!("record event does not decode: {err}"))?;
     Ok(RecordedEvent {
         position,
@@ -601,6 +521,72 @@ fn decode_record_2(bytes: &[u8], expected: Option<Dyad>) -> Result<RecordedEvent
 mod tests {
     use super::*;
     use serde::Serialize;
+
+    /// The frozen export of every event type (`tests/fixtures/export-wire1-every-type.jsonl`)
+    /// and the bytes this build's record encoding gave each of its records when the fixture
+    /// was made (`tests/fixtures/record-encoding-2.hex`, one record a line, in hex).
+    const EVERY_TYPE_EXPORT: &str =
+        include_str!("../../tests/fixtures/export-wire1-every-type.jsonl");
+    const ENCODING_2_HEX: &str = include_str!("../../tests/fixtures/record-encoding-2.hex");
+
+    fn to_hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    fn from_hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Encoding 2 is pinned byte for byte: a build that changes what it writes for any event
+    /// type (a field renamed, a type's index moved in `Event::TYPE_NAMES`, a header field
+    /// reordered) fails here, and so does one that can no longer read the bytes an earlier
+    /// build wrote. A deliberate change of encoding gets a new tag and keeps decoding these
+    /// bytes; to re-freeze after adding records to the fixture, run this test with
+    /// `DETENTE_BLESS_FIXTURES=1` and review the diff.
+    #[test]
+    fn encoding_2_of_every_event_type_is_frozen_byte_for_byte() {
+        let records: Vec<RecordedEvent> = EVERY_TYPE_EXPORT
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let types: std::collections::BTreeSet<&str> = records
+            .iter()
+            .map(|record| record.event.type_name())
+            .collect();
+        assert_eq!(
+            types,
+            Event::TYPE_NAMES.iter().copied().collect(),
+            "the fixture holds every event type"
+        );
+        let encoded: Vec<String> = records.iter().map(|r| to_hex(&encode_record(r))).collect();
+        if std::env::var_os("DETENTE_BLESS_FIXTURES").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/record-encoding-2.hex"
+            );
+            std::fs::write(path, encoded.join("\n") + "\n").unwrap();
+        }
+        let frozen: Vec<&str> = ENCODING_2_HEX.lines().collect();
+        assert_eq!(
+            frozen.len(),
+            records.len(),
+            "one frozen record per exported line"
+        );
+        for ((record, now), frozen) in records.iter().zip(&encoded).zip(&frozen) {
+            assert_eq!(now, frozen, "encoding of position {}", record.position);
+            let bytes = from_hex(frozen);
+            assert_eq!(bytes[0], ENCODING_2);
+            assert_eq!(
+                &decode_record(&bytes).unwrap(),
+                record,
+                "position {}",
+                record.position
+            );
+        }
+    }
 
     #[derive(Serialize)]
     struct BodyRef<'a> {

@@ -72,6 +72,46 @@ pub struct StoreConfig {
     /// sled's own default is 1 GiB). A dyad's records are contiguous, so a replay reads each
     /// page once and a small cache costs it little (`docs/performance.md`).
     pub cache_capacity: u64,
+    /// Whether opening may create a store ([`OpenMode::OpenOrCreate`], the default) or
+    /// requires one to be there ([`OpenMode::Existing`]).
+    pub open: OpenMode,
+}
+
+/// What opening a store does where the path holds none.
+///
+/// Whatever the mode, a path that holds something other than a store (a file, or a directory
+/// with files of its own and none of a store's) is refused with [`StoreError::NotAStore`]
+/// before anything is written there.
+///
+/// # Example
+///
+/// ```
+/// use detente::store::{OpenMode, Store, StoreConfig, StoreError};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("store");
+/// let existing = StoreConfig { open: OpenMode::Existing, ..StoreConfig::default() };
+/// let err = Store::open(&path, existing.clone()).unwrap_err();
+/// assert!(matches!(err, StoreError::NoStore { .. }));
+/// assert!(!path.exists()); // nothing was created
+///
+/// drop(Store::open(&path, StoreConfig::default())?); // creates it
+/// assert_eq!(Store::open(&path, existing)?.head().position, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OpenMode {
+    /// Open the store at the path, or create one where the path is absent or an empty
+    /// directory.
+    #[default]
+    OpenOrCreate,
+    /// Open the store at the path only: an absent path or an empty directory is
+    /// [`StoreError::NoStore`], and nothing is created. For readers: sled 0.34 cannot open its
+    /// files read-only, so it still writes its own files on open, but no event, index or format
+    /// version changes, except by a migration of an older format
+    /// ([`Store::migrated_from`]).
+    Existing,
 }
 
 /// The default of [`StoreConfig::cache_capacity`]: 64 MiB.
@@ -83,12 +123,13 @@ impl Default for StoreConfig {
             durability: Durability::default(),
             aux_durability: Durability::Buffered,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            open: OpenMode::default(),
         }
     }
 }
 
 /// A place on a dyad's effective timeline: `(occurred_on, position)`, the order of
-/// DESIGN section 2 and of a dyad's records in the store.
+/// `docs/contract.md` (the time model) and of a dyad's records in the store.
 ///
 /// # Example
 ///
@@ -227,13 +268,14 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// A restored record that does not continue the log.
+    /// A restored record that does not continue the log; match on its `reason` to tell a
+    /// newer export or a foreign store from an edited one.
     #[error("record at position {position} does not continue the log: {reason}")]
     BadRestore {
         /// The position of the record that does not fit.
         position: u64,
         /// What is wrong.
-        reason: String,
+        reason: RestoreMismatch,
     },
     /// The store's files are damaged: sled cannot open them, or they hold less than the store
     /// held when it was last used. Nothing was changed by detente.
@@ -245,6 +287,22 @@ pub enum StoreError {
         path: PathBuf,
         /// What was found.
         what: String,
+    },
+    /// A salvaged copy of a damaged store (one whose high-water mark was set aside as
+    /// [`SALVAGE_MARK_FILE`]) holds less than the store it came from. `verify` reports it, so
+    /// that what sled kept is never taken for the whole log.
+    #[error(
+        "the store at {path} is a salvaged copy that holds less than the store it came from: {}, but that store reached position {reached} (its mark is in {SALVAGE_MARK_FILE}): positions {} to {reached} are lost; export what is left into a new store, or restore the whole log from an earlier export",
+        if *.position == 0 { "it holds no events".to_owned() } else { format!("its log ends at position {}", .position) },
+        .position + 1
+    )]
+    Salvaged {
+        /// The store path.
+        path: PathBuf,
+        /// The last position the copy holds (0: none).
+        position: u64,
+        /// The last position the store reached before the damage.
+        reached: u64,
     },
     /// A store of an older format could not be migrated to this build's format; it is left
     /// readable by the build that wrote it.
@@ -261,6 +319,38 @@ pub enum StoreError {
         /// What went wrong.
         reason: String,
     },
+    /// There is no store at the path (it is absent, or an empty directory), and the store was
+    /// opened with [`OpenMode::Existing`]; nothing was created.
+    #[error(
+        "no store at {path}: {found}: record or import events first, or name the store with --store or $DETENTE_STORE"
+    )]
+    NoStore {
+        /// The store path.
+        path: PathBuf,
+        /// What is there instead: `the path does not exist`, `the directory is empty`.
+        found: String,
+    },
+    /// The path holds something other than a store: a file, or a directory with files of its
+    /// own and none of a store's. Nothing was written there.
+    #[error(
+        "{path} is not a detente store: {found}: name the directory of a store, or an absent or empty one for a new store"
+    )]
+    NotAStore {
+        /// The path.
+        path: PathBuf,
+        /// What is there instead.
+        found: String,
+    },
+    /// A dyad with a party whose code is not three letters (an organization such as `EU`):
+    /// the key layout of store format 2 keys dyads by two three-letter codes. Nothing was
+    /// written.
+    #[error(
+        "dyad {dyad} cannot be stored yet: this store format keys a dyad by two three-letter codes, and an organization's code such as `EU` or `NATO` needs the next store format; record the talks in a dyad of states, with the organization as a mediator"
+    )]
+    DyadNotHeld {
+        /// The dyad.
+        dyad: Dyad,
+    },
     /// An error from sled or the file system.
     #[error("store {path}: {message}")]
     Io {
@@ -268,6 +358,75 @@ pub enum StoreError {
         path: PathBuf,
         /// What sled or the system said.
         message: String,
+    },
+}
+
+/// Why a restored record does not continue the log: the `reason` of
+/// [`StoreError::BadRestore`].
+///
+/// # Example
+///
+/// ```
+/// use detente::store::RestoreMismatch;
+///
+/// let reason = RestoreMismatch::Position { expected: 1 };
+/// assert_eq!(reason.to_string(), "expected position 1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreMismatch {
+    /// The store already holds a different record at this position: the export is not a
+    /// copy of this store's log.
+    #[error("the store holds another record at this position")]
+    HeldOtherwise,
+    /// The record is not at the next position: a record before it is missing, or the
+    /// records are out of order (an export that starts after position 1 gives this too).
+    #[error("expected position {expected}")]
+    Position {
+        /// The position that would continue the log.
+        expected: u64,
+    },
+    /// The record's dyad version is not the next one of its dyad.
+    #[error("expected version {expected} of dyad {dyad}, found {found}")]
+    Version {
+        /// The dyad.
+        dyad: Dyad,
+        /// The version that would continue the dyad.
+        expected: u64,
+        /// The record's version.
+        found: u64,
+    },
+    /// The record's wire format version is not the one this build restores (a newer export).
+    #[error("schema {found} is not the {supported} this build restores")]
+    Schema {
+        /// The record's schema.
+        found: u32,
+        /// The schema this build restores.
+        supported: u32,
+    },
+    /// The record's id is already stored, or appears earlier in the same restore.
+    #[error("event id `{id}` is already stored")]
+    IdStored {
+        /// The id.
+        id: EventId,
+    },
+    /// The record's `recorded_at` is before the previous record's: system time never goes
+    /// backwards.
+    #[error("recorded_at {found} is before the previous {previous}")]
+    RecordedAtBackwards {
+        /// The record's `recorded_at`.
+        found: DateTime<Utc>,
+        /// The previous record's.
+        previous: DateTime<Utc>,
+    },
+    /// The record's hash is not the chain hash over the previous record and its content: the
+    /// record, or one before it, was edited.
+    #[error("hash {found} is not the chain hash {expected} over the previous record")]
+    Hash {
+        /// The hash the record carries.
+        found: ChainHash,
+        /// The chain hash of its content.
+        expected: ChainHash,
     },
 }
 
@@ -304,10 +463,15 @@ pub struct Store {
     db: sled::Db,
     log: sled::Tree,
     aux: sled::Tree,
+    /// The format the store was migrated from by this open, if it was.
+    migrated_from: Option<u32>,
     /// sled's data file, opened again (without a lock) to `fdatasync` it in
     /// [`Durability::Synced`].
     data_file: std::fs::File,
     writer: Mutex<Writer>,
+    /// The high-water mark set aside by a salvage ([`SALVAGE_MARK_FILE`]): how far the
+    /// store reached before the damage, which `verify` holds the log to.
+    salvaged_from: Option<HighWaterMark>,
     /// Declared last, so it is dropped after every sled handle: it waits until sled has let go
     /// of the file lock, so that the store can be opened again as soon as this one is dropped.
     _release: ReleaseOnDrop,
@@ -378,14 +542,42 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
-        let mark = HighWaterMark::read(path)?;
+        match (presence(path)?, config.open) {
+            (Presence::Store, _) | (Presence::Vacant(_), OpenMode::OpenOrCreate) => {}
+            (Presence::Vacant(found), OpenMode::Existing) => {
+                return Err(StoreError::NoStore {
+                    path: path.to_owned(),
+                    found: found.to_owned(),
+                });
+            }
+            (Presence::Other(found), _) => {
+                return Err(StoreError::NotAStore {
+                    path: path.to_owned(),
+                    found,
+                });
+            }
+        }
+        let mark = HighWaterMark::read(path, HIGH_WATER_MARK_FILE)?;
+        let salvaged_from = HighWaterMark::read(path, SALVAGE_MARK_FILE)?;
         if let Some(mark) = &mark {
             mark.check_files(path)?;
         }
         let db = open_sled(path, config.cache_capacity)?;
         let io = |err: sled::Error| io_error(path, err);
+        if config.open == OpenMode::Existing
+            && !db
+                .tree_names()
+                .iter()
+                .any(|name| name.as_ref() == META_TREE)
+        {
+            return Err(StoreError::NotAStore {
+                path: path.to_owned(),
+                found: "it holds sled's files, but not a detente store's trees".into(),
+            });
+        }
         let meta = db.open_tree(META_TREE).map_err(io)?;
         let log = db.open_tree(LOG_TREE).map_err(io)?;
+        let mut migrated_from = None;
         match meta.get(FORMAT_KEY).map_err(io)? {
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_ref())
@@ -405,8 +597,19 @@ impl Store {
                 }
                 if found == 1 {
                     migrate::from_v1(path, &db, &meta, &log, mark.as_ref())?;
+                    migrated_from = Some(found);
                 }
                 migrate::remove_leftovers(path, &db, &log)?;
+            }
+            None if log.is_empty()
+                && mark.as_ref().is_none_or(|mark| mark.position == 0)
+                && config.open == OpenMode::Existing =>
+            {
+                // sled's files of a store whose creation stopped before its format was written.
+                return Err(StoreError::NoStore {
+                    path: path.to_owned(),
+                    found: "the directory holds an empty store that was never written to".into(),
+                });
             }
             None if log.is_empty() && mark.as_ref().is_none_or(|mark| mark.position == 0) => {
                 meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
@@ -449,12 +652,30 @@ impl Store {
             db,
             log,
             aux,
+            migrated_from,
             data_file,
             writer: Mutex::new(writer),
+            salvaged_from,
             _release: ReleaseOnDrop {
                 lock_file: path.join("db"),
             },
         })
+    }
+
+    /// The format version this open migrated the store from (`Some(1)` for a store of format
+    /// 1, now of [`FORMAT_VERSION`]), or `None` when the store was already of this format.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::open(&dir.path().join("store"), StoreConfig::default())?;
+    /// assert_eq!(store.migrated_from(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn migrated_from(&self) -> Option<u32> {
+        self.migrated_from
     }
 
     /// The path the store was opened at.
@@ -531,6 +752,9 @@ impl Store {
             let mut batch = sled::Batch::default();
             let mut staged = Staged::default();
             for event in events {
+                if !codec::layout_holds(event.dyad) {
+                    return Err(StoreError::DyadNotHeld { dyad: event.dyad });
+                }
                 let id = event.effective_id();
                 dyads_in_batch.insert(event.dyad);
                 let earlier = match in_batch.get(&id) {
@@ -642,7 +866,10 @@ impl Store {
             let mut staged = Staged::default();
             let mut batch = sled::Batch::default();
             for record in records {
-                let bad = |reason: String| StoreError::BadRestore {
+                if !codec::layout_holds(record.dyad) {
+                    return Err(StoreError::DyadNotHeld { dyad: record.dyad });
+                }
+                let bad = |reason: RestoreMismatch| StoreError::BadRestore {
                     position: record.position,
                     reason,
                 };
@@ -651,38 +878,36 @@ impl Store {
                     && held.is_none_or(|last| record.position == last + 1);
                 if leading {
                     if self.read_position(record.position)?.as_ref() != Some(record) {
-                        return Err(bad(
-                            "the store holds another record at this position".to_owned()
-                        ));
+                        return Err(bad(RestoreMismatch::HeldOtherwise));
                     }
                     held = Some(record.position);
                     continue;
                 }
                 if held.is_some_and(|last| last != held_up_to) {
-                    return Err(bad(format!(
-                        "expected position {}",
-                        held.map_or(0, |last| last + 1)
-                    )));
+                    return Err(bad(RestoreMismatch::Position {
+                        expected: held.map_or(0, |last| last + 1),
+                    }));
                 }
                 if record.position != position + 1 {
-                    return Err(bad(format!("expected position {}", position + 1)));
+                    return Err(bad(RestoreMismatch::Position {
+                        expected: position + 1,
+                    }));
                 }
                 let version = new_versions
                     .entry(record.dyad)
                     .or_insert_with(|| writer.version(record.dyad));
                 if record.version != *version + 1 {
-                    return Err(bad(format!(
-                        "expected version {} of dyad {}, found {}",
-                        *version + 1,
-                        record.dyad,
-                        record.version
-                    )));
+                    return Err(bad(RestoreMismatch::Version {
+                        dyad: record.dyad,
+                        expected: *version + 1,
+                        found: record.version,
+                    }));
                 }
                 if record.schema != SCHEMA_VERSION {
-                    return Err(bad(format!(
-                        "schema {} is not the {SCHEMA_VERSION} this build restores",
-                        record.schema
-                    )));
+                    return Err(bad(RestoreMismatch::Schema {
+                        found: record.schema,
+                        supported: SCHEMA_VERSION,
+                    }));
                 }
                 if staged.places.contains_key(&record.id)
                     || self
@@ -690,20 +915,22 @@ impl Store {
                         .contains_key(id_key(&record.id))
                         .map_err(|err| self.io(err))?
                 {
-                    return Err(bad(format!("event id `{}` is already stored", record.id)));
+                    return Err(bad(RestoreMismatch::IdStored {
+                        id: record.id.clone(),
+                    }));
                 }
                 if record.recorded_at < last_recorded_at {
-                    return Err(bad(format!(
-                        "recorded_at {} is before the previous {}",
-                        record.recorded_at, last_recorded_at
-                    )));
+                    return Err(bad(RestoreMismatch::RecordedAtBackwards {
+                        found: record.recorded_at,
+                        previous: last_recorded_at,
+                    }));
                 }
                 let expected_hash = record.chain_hash(&hash);
                 if record.hash != expected_hash {
-                    return Err(bad(format!(
-                        "hash {} is not the chain hash {expected_hash} over the previous record",
-                        record.hash
-                    )));
+                    return Err(bad(RestoreMismatch::Hash {
+                        found: record.hash,
+                        expected: expected_hash,
+                    }));
                 }
                 *version += 1;
                 position = record.position;
@@ -839,7 +1066,7 @@ impl Store {
             .chain(failed.map(Err))
     }
 
-    /// A dyad's effective timeline as known now (DESIGN section 2 without bounds: every
+    /// A dyad's effective timeline as known now (`docs/contract.md`, the time model, without bounds: every
     /// retracted event left out, retractions kept, in `(occurred_on, position)` order), from
     /// just after the place `after` (from the start for `None`) through the date `through`
     /// (to the end for `None`), streaming.
@@ -1138,6 +1365,9 @@ impl Store {
                 ),
             });
         }
+        if let Some(before) = &self.salvaged_from {
+            before.check_salvaged(&self.path, &head, |position| self.read_position(position))?;
+        }
         let mut stored_versions = HashMap::new();
         for (dyad, version) in self.dyads()? {
             stored_versions.insert(dyad, version);
@@ -1359,6 +1589,7 @@ impl Store {
 
     /// Changes one byte of the stored record at `position` (XOR `0xff`), behind the store's
     /// back, so that tests can check that [`Store::verify`] finds it. Never use it otherwise.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_record_byte_for_tests(
         &self,
@@ -1388,6 +1619,7 @@ impl Store {
     /// Sets (`Some(retraction position)`) or removes (`None`) the retraction mark of the
     /// record at `position` behind the store's back, so that tests can check that
     /// [`Store::verify`] finds it. Never use it otherwise.
+    #[cfg(feature = "testing")]
     #[doc(hidden)]
     pub fn tamper_retraction_mark_for_tests(
         &self,
@@ -1580,6 +1812,12 @@ struct HighWaterMark {
 /// The name of the high-water mark's file in a store directory.
 pub const HIGH_WATER_MARK_FILE: &str = "detente-head";
 
+/// The name under which a salvage sets the high-water mark aside (`docs/failures.md`,
+/// "Recovery"): a copy of a damaged store with its mark renamed to this opens as what sled
+/// kept, and [`Store::verify`] reports it as [`StoreError::Salvaged`] while it holds less
+/// than the mark.
+pub const SALVAGE_MARK_FILE: &str = "detente-head.before-salvage";
+
 impl HighWaterMark {
     fn of(head: &Head, db_length: Option<u64>) -> HighWaterMark {
         HighWaterMark {
@@ -1589,8 +1827,10 @@ impl HighWaterMark {
         }
     }
 
-    fn read(path: &Path) -> Result<Option<HighWaterMark>, StoreError> {
-        let file = path.join(HIGH_WATER_MARK_FILE);
+    /// The mark in the store's file `name` ([`HIGH_WATER_MARK_FILE`], or
+    /// [`SALVAGE_MARK_FILE`] for the one a salvage set aside), if there is one.
+    fn read(path: &Path, name: &str) -> Result<Option<HighWaterMark>, StoreError> {
+        let file = path.join(name);
         let text = match std::fs::read_to_string(&file) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -1598,7 +1838,7 @@ impl HighWaterMark {
             Err(err) => {
                 return Err(damaged(
                     path,
-                    format!("its file {HIGH_WATER_MARK_FILE} cannot be read: {err}"),
+                    format!("its file {name} cannot be read: {err}"),
                 ));
             }
         };
@@ -1620,7 +1860,7 @@ impl HighWaterMark {
             _ => Err(damaged(
                 path,
                 format!(
-                    "its file {HIGH_WATER_MARK_FILE} is not `POSITION HASH [LENGTH]`: {:?}",
+                    "its file {name} is not `POSITION HASH [LENGTH]`: {:?}",
                     text.chars().take(200).collect::<String>()
                 ),
             )),
@@ -1695,6 +1935,33 @@ impl HighWaterMark {
                 path,
                 format!("the record at position {} is missing", self.position),
             )),
+        }
+    }
+
+    /// A salvaged copy (this is the mark set aside) holds the whole log it marks: it reaches
+    /// the mark's position, with the same hash there.
+    fn check_salvaged(
+        &self,
+        path: &Path,
+        head: &Head,
+        read: impl FnOnce(u64) -> Result<Option<RecordedEvent>, StoreError>,
+    ) -> Result<(), StoreError> {
+        if head.position < self.position {
+            return Err(StoreError::Salvaged {
+                path: path.to_owned(),
+                position: head.position,
+                reached: self.position,
+            });
+        }
+        match read(self.position)? {
+            Some(record) if record.hash != self.hash => Err(damaged(
+                path,
+                format!(
+                    "the record at position {} has hash {}, but it had {} before the salvage (its mark is in {SALVAGE_MARK_FILE})",
+                    self.position, record.hash, self.hash
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -1879,8 +2146,16 @@ fn sync_directory(path: &Path) -> Result<(), StoreError> {
 }
 
 fn io_error(path: &Path, err: sled::Error) -> StoreError {
-    if let sled::Error::Corruption { .. } = err {
-        return damaged(path, format!("sled found its files corrupt: {err}"));
+    if let sled::Error::Corruption { at, .. } = &err {
+        // sled's own text is its debug form ("Read corrupted data at file offset None
+        // backtrace ()"): say what it means instead.
+        let place = at
+            .map(|pointer| format!(" at offset {}", pointer.lid()))
+            .unwrap_or_default();
+        return damaged(
+            path,
+            format!("sled found corrupt data{place} in its data file `db` (a checksum failed)"),
+        );
     }
     StoreError::Io {
         path: path.to_owned(),
@@ -1899,6 +2174,59 @@ fn is_lock_error(err: &sled::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// What a path holds, as far as a store goes, decided from the names of the files there
+/// before sled opens (and so writes) anything.
+enum Presence {
+    /// Nothing: the path is absent, or an empty directory (said how).
+    Vacant(&'static str),
+    /// A store's files (sled's `db` or `conf`, or the high-water mark), whole or damaged.
+    Store,
+    /// Something else (said what).
+    Other(String),
+}
+
+/// The files whose presence in a directory makes it a store's (damaged or not): sled's data
+/// and configuration files and the high-water mark.
+const STORE_FILES: [&str; 3] = ["db", "conf", HIGH_WATER_MARK_FILE];
+
+fn presence(path: &Path) -> Result<Presence, StoreError> {
+    let io = |err: std::io::Error| StoreError::Io {
+        path: path.to_owned(),
+        message: format!("cannot read the directory: {err}"),
+    };
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Presence::Vacant("the path does not exist"));
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotADirectory => {
+            return Ok(Presence::Other("it is a file, not a directory".into()));
+        }
+        Err(err) => return Err(io(err)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let name = entry.map_err(io)?.file_name();
+        if STORE_FILES.iter().any(|file| name == *file) {
+            return Ok(Presence::Store);
+        }
+        names.push(name.to_string_lossy().into_owned());
+    }
+    if names.is_empty() {
+        return Ok(Presence::Vacant("the directory is empty"));
+    }
+    names.sort();
+    let shown: Vec<String> = names.iter().take(3).map(|n| format!("`{n}`")).collect();
+    let more = match names.len() - shown.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Ok(Presence::Other(format!(
+        "the directory holds {}{more}, and none of a store's files",
+        shown.join(", ")
+    )))
 }
 
 fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, StoreError> {
@@ -2019,6 +2347,28 @@ impl Drop for ReleaseOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sleds_corruption_error_is_named_without_its_debug_text() {
+        // Story: one changed byte in sled's `db` file makes sled report corruption on open,
+        // and its text ("Read corrupted data at file offset None backtrace ()") reached the
+        // user's terminal as is.
+        let err = io_error(
+            Path::new("aa"),
+            sled::Error::Corruption { at: None, bt: () },
+        );
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Damaged { .. }), "{text}");
+        assert!(
+            text.starts_with(
+                "the store at aa is damaged: sled found corrupt data in its data file `db` (a checksum failed): restore it from an export"
+            ),
+            "{text}"
+        );
+        for debug_text in ["None", "backtrace", "()"] {
+            assert!(!text.contains(debug_text), "{text}");
+        }
+    }
 
     #[test]
     fn a_store_of_a_newer_format_is_refused_and_left_alone() {

@@ -83,6 +83,15 @@ impl Law {
     ];
 
     /// Its name in reports, in `snake_case`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::testing::Law;
+    ///
+    /// assert_eq!(Law::SnapshotAndContinue.name(), "snapshot_and_continue");
+    /// assert_eq!(Law::ReplayEqualsFold.to_string(), Law::ReplayEqualsFold.name());
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Law::OverflowChecks => "overflow_checks",
@@ -98,6 +107,15 @@ impl Law {
     }
 
     /// Whether it opens an engine (and so runs [`LawConfig::engine_cases`] cases).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::testing::Law;
+    ///
+    /// assert!(Law::ReplayEqualsFold.uses_engine());
+    /// assert!(!Law::Determinism.uses_engine());
+    /// ```
     pub fn uses_engine(self) -> bool {
         matches!(
             self,
@@ -113,6 +131,17 @@ impl Law {
     /// to ignore them. The two laws about the effective timeline do not apply; the others run
     /// on raw logs in which dyads interleave, dates go back and retractions arrive, and an
     /// oracle ([`FoldLaws::with_oracle`]) states what a raw-log answer should be.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::ReadMode;
+    /// use detente::testing::Law;
+    ///
+    /// assert!(Law::Determinism.applies_to(ReadMode::RawLog));
+    /// assert!(!Law::AppendOrderIndependence.applies_to(ReadMode::RawLog));
+    /// assert!(Law::AppendOrderIndependence.applies_to(ReadMode::EffectiveTimeline));
+    /// ```
     pub fn applies_to(self, mode: ReadMode) -> bool {
         match self {
             Law::AppendOrderIndependence | Law::DyadIsolation => mode != ReadMode::RawLog,
@@ -223,6 +252,30 @@ pub struct LawFailure {
 
 impl LawFailure {
     /// The history as JSON Lines of [`NewEvent`], one event a line.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::{Projection, RecordedEvent};
+    /// use detente::testing::{FoldLaws, Law};
+    ///
+    /// /// Counts events, but forgets the count when restored.
+    /// #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Forgetful {
+    ///     #[serde(skip_deserializing)]
+    ///     count: u64,
+    /// }
+    /// impl Projection for Forgetful {
+    ///     const NAME: &'static str = "forgetful";
+    ///     const VERSION: u32 = 1;
+    ///     fn apply(&mut self, _: &RecordedEvent) { self.count += 1 }
+    /// }
+    ///
+    /// let failure = FoldLaws::<Forgetful>::new().cases(32).check().unwrap_err();
+    /// let history = detente::testing::history_from_jsonl(&failure.history_jsonl())?;
+    /// assert_eq!(history, failure.history);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn history_jsonl(&self) -> String {
         to_jsonl(&self.history)
     }
@@ -323,6 +376,16 @@ impl<P: Projection> Default for FoldLaws<P> {
 
 impl<P: Projection> FoldLaws<P> {
     /// Every law, with the default [`LawConfig`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::BilateralState;
+    /// use detente::testing::FoldLaws;
+    ///
+    /// FoldLaws::<BilateralState>::new().cases(4).engine_cases(1).check()?;
+    /// # Ok::<(), detente::testing::LawFailure>(())
+    /// ```
     pub fn new() -> Self {
         FoldLaws::with_config(LawConfig::default())
     }
@@ -345,24 +408,77 @@ impl<P: Projection> FoldLaws<P> {
     }
 
     /// Cases per in-memory law.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::BilateralState;
+    /// use detente::testing::{FoldLaws, Law};
+    ///
+    /// FoldLaws::<BilateralState>::new().laws(&[Law::Determinism]).cases(4).check()?;
+    /// # Ok::<(), detente::testing::LawFailure>(())
+    /// ```
     pub fn cases(mut self, cases: u32) -> Self {
         self.config.cases = cases;
         self
     }
 
     /// Cases per law that opens an engine.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::BilateralState;
+    /// use detente::testing::{FoldLaws, Law};
+    ///
+    /// FoldLaws::<BilateralState>::new().laws(&[Law::IdempotentRecord]).engine_cases(2).check()?;
+    /// # Ok::<(), detente::testing::LawFailure>(())
+    /// ```
     pub fn engine_cases(mut self, cases: u32) -> Self {
         self.config.engine_cases = cases;
         self
     }
 
     /// Only these laws, in this order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::{Projection, RecordedEvent};
+    /// use detente::testing::{FoldLaws, Law};
+    ///
+    /// /// Counts events, but forgets the count when restored.
+    /// #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Forgetful {
+    ///     #[serde(skip_deserializing)]
+    ///     count: u64,
+    /// }
+    /// impl Projection for Forgetful {
+    ///     const NAME: &'static str = "forgetful";
+    ///     const VERSION: u32 = 1;
+    ///     fn apply(&mut self, _: &RecordedEvent) { self.count += 1 }
+    /// }
+    ///
+    /// // Forgetting on restore breaks no law but the one about snapshots.
+    /// FoldLaws::<Forgetful>::new().laws(&[Law::NoPanic, Law::Determinism]).cases(8).check()?;
+    /// # Ok::<(), detente::testing::LawFailure>(())
+    /// ```
     pub fn laws(mut self, laws: &[Law]) -> Self {
         self.config.laws = laws.to_vec();
         self
     }
 
     /// A fixed seed for every law's runner, so that the run repeats exactly (CI).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::BilateralState;
+    /// use detente::testing::{FoldLaws, Law};
+    ///
+    /// let laws = FoldLaws::<BilateralState>::new().laws(&[Law::Determinism]).cases(4).seed(7);
+    /// assert!(laws.check().is_ok());
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.seed = Some(seed);
         self
@@ -416,6 +532,28 @@ impl<P: Projection> FoldLaws<P> {
     /// its shrunk history. Panics of the projection are caught, and their messages silenced on
     /// this thread while the kit runs (other threads print theirs as usual): the one report is
     /// the returned failure.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::{Projection, RecordedEvent};
+    /// use detente::testing::{FoldLaws, Law};
+    ///
+    /// /// Counts events, but forgets the count when restored.
+    /// #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Forgetful {
+    ///     #[serde(skip_deserializing)]
+    ///     count: u64,
+    /// }
+    /// impl Projection for Forgetful {
+    ///     const NAME: &'static str = "forgetful";
+    ///     const VERSION: u32 = 1;
+    ///     fn apply(&mut self, _: &RecordedEvent) { self.count += 1 }
+    /// }
+    ///
+    /// let failure = FoldLaws::<Forgetful>::new().cases(32).check().unwrap_err();
+    /// assert_eq!(failure.law, Law::SnapshotAndContinue);
+    /// ```
     pub fn check(&self) -> Result<(), LawFailure> {
         for &law in &self.config.laws {
             if self.applies(law) {
@@ -431,6 +569,15 @@ impl<P: Projection> FoldLaws<P> {
     }
 
     /// Checks the laws, panicking with the report of the first broken.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::BilateralState;
+    /// use detente::testing::{FoldLaws, Law};
+    ///
+    /// FoldLaws::<BilateralState>::new().laws(&[Law::Determinism]).cases(4).assert();
+    /// ```
     #[track_caller]
     pub fn assert(&self) {
         if let Err(failure) = self.check() {

@@ -48,6 +48,20 @@ pub const DYADS: [&str; 3] = ["RUS-USA", "CHN-USA", "RUS-TUR"];
 pub const EPOCH: &str = "2025-01-01";
 
 /// A party: `RUS` or `USA` four times in five.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::party().new_tree(&mut runner).unwrap().current();
+///     assert!(strategies::PARTIES.contains(&value.to_string().as_str()));
+/// }
+/// ```
 pub fn party() -> impl Strategy<Value = Party> {
     prop_oneof![
         4 => Just(PARTIES[0]),
@@ -59,6 +73,20 @@ pub fn party() -> impl Strategy<Value = Party> {
 }
 
 /// A dyad: `RUS-USA` three times in five.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::dyad().new_tree(&mut runner).unwrap().current();
+///     assert!(strategies::DYADS.contains(&value.to_string().as_str()));
+/// }
+/// ```
 pub fn dyad() -> impl Strategy<Value = Dyad> {
     prop_oneof![
         3 => Just(DYADS[0]),
@@ -69,31 +97,110 @@ pub fn dyad() -> impl Strategy<Value = Dyad> {
 }
 
 /// The date `days` after [`EPOCH`].
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::strategies;
+///
+/// assert_eq!(strategies::day(0).to_string(), strategies::EPOCH);
+/// assert_eq!(strategies::day(31).to_string(), "2025-02-01");
+/// ```
 pub fn day(days: u64) -> NaiveDate {
     constant::<NaiveDate>(EPOCH) + Days::new(days)
 }
 
 /// A date within `0..span` days of [`EPOCH`].
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::date(10).new_tree(&mut runner).unwrap().current();
+///     assert!(value >= strategies::day(0) && value < strategies::day(10));
+/// }
+/// ```
 pub fn date(span: u64) -> impl Strategy<Value = NaiveDate> {
     (0..span).prop_map(day)
 }
 
 /// An item id from a pool of three, so that raises collide and progress meets orphans.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::item_id().new_tree(&mut runner).unwrap().current();
+///     assert!(["a", "b", "c"].contains(&value.as_str()));
+/// }
+/// ```
 pub fn item_id() -> impl Strategy<Value = ItemId> {
     prop::sample::select(vec!["a", "b", "c"]).prop_map(constant)
 }
 
 /// A round id from a pool of two.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::round_id().new_tree(&mut runner).unwrap().current();
+///     assert!(["r1", "r2"].contains(&value.as_str()));
+/// }
+/// ```
 pub fn round_id() -> impl Strategy<Value = ItemId> {
     prop::sample::select(vec!["r1", "r2"]).prop_map(constant)
 }
 
 /// An event id `e{index}` for an index below `n`: the ids [`history`] gives its events.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::event_id(3).new_tree(&mut runner).unwrap().current();
+///     assert!(["e0", "e1", "e2"].contains(&value.as_str()));
+/// }
+/// ```
 pub fn event_id(n: usize) -> impl Strategy<Value = EventId> {
     (0..n.max(1)).prop_map(|index| numbered("e", index))
 }
 
 /// A category, or none.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::category().new_tree(&mut runner).unwrap().current();
+///     assert!(value.is_none_or(|category| !category.as_str().is_empty()));
+/// }
+/// ```
 pub fn category() -> impl Strategy<Value = Option<Category>> {
     prop::option::of(
         prop::sample::select(vec!["mission_financing", "staffing", "flights"]).prop_map(constant),
@@ -101,11 +208,39 @@ pub fn category() -> impl Strategy<Value = Option<Category>> {
 }
 
 /// Free text, any printable characters (quotes, backslashes and non-ASCII included).
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::text().new_tree(&mut runner).unwrap().current();
+///     assert!(value.chars().count() <= 12);
+/// }
+/// ```
 pub fn text() -> impl Strategy<Value = String> {
     "\\PC{0,12}"
 }
 
 /// A location; the country may be anyone's (a host).
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::location().new_tree(&mut runner).unwrap().current();
+///     assert!(strategies::PARTIES.contains(&value.country.to_string().as_str()));
+/// }
+/// ```
 pub fn location() -> impl Strategy<Value = Location> {
     (text(), party(), prop::option::of(text())).prop_map(|(city, country, venue)| Location {
         city,
@@ -115,11 +250,39 @@ pub fn location() -> impl Strategy<Value = Location> {
 }
 
 /// A person.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::person().new_tree(&mut runner).unwrap().current();
+///     assert!(value.name.chars().count() <= 12);
+/// }
+/// ```
 pub fn person() -> impl Strategy<Value = Person> {
     (text(), prop::option::of(text())).prop_map(|(name, title)| Person { name, title })
 }
 
 /// A source.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::source().new_tree(&mut runner).unwrap().current();
+///     assert!(["Xinhua", "TASS", "Russian Foreign Ministry"].contains(&value.name.as_str()));
+/// }
+/// ```
 pub fn source() -> impl Strategy<Value = Source> {
     let kind = prop::option::of(prop::sample::select(vec![
         SourceKind::OfficialStatement,
@@ -200,6 +363,23 @@ pub struct Actors {
     target: BoxedStrategy<EventId>,
 }
 
+impl Actors {
+    /// Acting parties from `actor`, retraction targets from `target`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::testing::strategies::{Actors, event_id, party};
+    /// use detente::testing::proptest::prelude::*;
+    ///
+    /// let actors = Actors::new(party().boxed(), event_id(4).boxed());
+    /// # let _ = actors;
+    /// ```
+    pub fn new(actor: BoxedStrategy<Party>, target: BoxedStrategy<EventId>) -> Actors {
+        Actors { actor, target }
+    }
+}
+
 /// One event type the kit generates: a row of [`EVENT_KINDS`].
 #[derive(Debug, Clone, Copy)]
 pub struct EventKind {
@@ -214,6 +394,23 @@ pub struct EventKind {
 
 impl EventKind {
     /// Its strategy, with acting parties and retraction targets drawn from `actors`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::{Event, EventId, Party};
+    /// use detente::testing::strategies::{Actors, EVENT_KINDS};
+    /// use detente::testing::proptest::prelude::*;
+    /// use detente::testing::proptest::strategy::ValueTree;
+    /// use detente::testing::proptest::test_runner::TestRunner;
+    ///
+    /// let usa: Party = "USA".parse().unwrap();
+    /// let actors = Actors::new(Just(usa).boxed(), Just("e0".parse::<EventId>().unwrap()).boxed());
+    /// let expelled = EVENT_KINDS.iter().find(|kind| kind.name == "DiplomatsExpelled").unwrap();
+    /// let mut runner = TestRunner::deterministic();
+    /// let event = expelled.strategy(&actors).new_tree(&mut runner).unwrap().current();
+    /// assert!(matches!(event, Event::DiplomatsExpelled(e) if e.expelled_by == usa));
+    /// ```
     pub fn strategy(&self, actors: &Actors) -> BoxedStrategy<Event> {
         (self.make)(actors)
     }
@@ -340,6 +537,19 @@ fn from_table(actors: &Actors, weight: impl Fn(&EventKind) -> u32) -> BoxedStrat
 
 /// A host city: one of a few, so that talks share cities and differ, sometimes empty, sometimes
 /// any text.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::strategies::city;
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let cities: Vec<String> = (0..200).map(|_| city().new_tree(&mut runner).unwrap().current()).collect();
+/// assert!(cities.iter().any(String::is_empty));
+/// assert!(cities.iter().any(|c| c == "Istanbul"));
+/// ```
 pub fn city() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => prop::sample::select(vec!["Istanbul", "Riyadh", "Geneva", "Vienna"]).prop_map(str::to_owned),
@@ -349,6 +559,18 @@ pub fn city() -> impl Strategy<Value = String> {
 }
 
 /// Talks' topics: often several, from a small pool (so that they repeat), sometimes any text.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::strategies::topics;
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let many = (0..50).any(|_| topics().new_tree(&mut runner).unwrap().current().len() >= 2);
+/// assert!(many);
+/// ```
 pub fn topics() -> impl Strategy<Value = Vec<String>> {
     let topic = prop_oneof![
         4 => prop::sample::select(vec!["embassies", "flights", "property", "prisoners"]).prop_map(str::to_owned),
@@ -538,6 +760,20 @@ fn round_cancelled(actors: &Actors) -> BoxedStrategy<Event> {
 
 /// An input without an id: any dyad, a date within 60 days, a report between 3 days before
 /// (an invalid input) and 20 days after, or none.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::new_event(strategies::dyad(), 4).new_tree(&mut runner).unwrap().current();
+///     assert!(value.id.is_none() && value.occurred_on < strategies::day(60));
+/// }
+/// ```
 pub fn new_event(
     dyad: impl Strategy<Value = Dyad>,
     n_targets: usize,
@@ -562,6 +798,23 @@ pub fn new_event(
 
 /// A history of up to `max_len` inputs, the `i`th with id `e{i}`, in append order. Retractions
 /// target `e0` to `e{max_len + 1}`: known events, retractions and unknown ids alike.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::history(strategies::dyad(), 5).new_tree(&mut runner).unwrap().current();
+///     assert!(value.len() <= 5);
+///     for (index, event) in value.iter().enumerate() {
+///         assert_eq!(event.id.as_ref().map(|id| id.to_string()), Some(format!("e{index}")));
+///     }
+/// }
+/// ```
 pub fn history(
     dyad: impl Strategy<Value = Dyad>,
     max_len: usize,
@@ -579,11 +832,39 @@ pub fn history(
 }
 
 /// A history of one dyad, `RUS-USA`.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::dyad_history(5).new_tree(&mut runner).unwrap().current();
+///     assert!(value.iter().all(|event| event.dyad.to_string() == "RUS-USA"));
+/// }
+/// ```
 pub fn dyad_history(max_len: usize) -> impl Strategy<Value = Vec<NewEvent>> {
     history(Just(constant::<Dyad>(DYADS[0])), max_len)
 }
 
 /// A bitemporal query with each bound present or not.
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::query().new_tree(&mut runner).unwrap().current();
+///     assert!(value.at_position.is_none_or(|position| position < 40));
+/// }
+/// ```
 pub fn query() -> impl Strategy<Value = Query> {
     (
         prop::option::of(date(70)),
@@ -598,6 +879,20 @@ pub fn query() -> impl Strategy<Value = Query> {
 }
 
 /// A query without the system-time bound (for comparing logs whose positions differ).
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::proptest::strategy::{Strategy, ValueTree};
+/// use detente::testing::proptest::test_runner::TestRunner;
+/// use detente::testing::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let value = strategies::date_query().new_tree(&mut runner).unwrap().current();
+///     assert!(value.at_position.is_none());
+/// }
+/// ```
 pub fn date_query() -> impl Strategy<Value = Query> {
     query().prop_map(|query| Query {
         at_position: None,

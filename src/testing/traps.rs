@@ -58,6 +58,15 @@ pub enum Trap {
 
 impl Trap {
     /// Every trap, in a fixed order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::domain::ItemKind;
+    /// use detente::testing::Trap;
+    ///
+    /// assert!(Trap::all().contains(&Trap::OrphanNotYetKnown(ItemKind::Claim)));
+    /// ```
     pub fn all() -> Vec<Trap> {
         const KINDS: [ItemKind; 5] = [
             ItemKind::Step,
@@ -81,7 +90,7 @@ impl Trap {
             Trap::EmptyCity,
             Trap::TwoCities,
         ]);
-        all.extend(Event::TYPE_NAMES.map(Trap::EventType));
+        all.extend(Event::TYPE_NAMES.iter().copied().map(Trap::EventType));
         all
     }
 }
@@ -120,6 +129,21 @@ fn moved_to(event: &Event) -> Option<String> {
 
 /// The traps `history` holds (each once, in the order of [`Trap::all`]), read from the
 /// records the kit makes of it ([`records`]).
+///
+/// # Example
+///
+/// ```
+/// use detente::testing::{Trap, history_from_jsonl, traps_in};
+///
+/// let history = history_from_jsonl(r#"
+/// {"id":"e0","dyad":"RUS-USA","occurred_on":"2025-01-01","event":{"type":"StepAgreed","step":"a","description":"x"}}
+/// {"id":"e1","dyad":"RUS-USA","occurred_on":"2025-01-02","event":{"type":"StepProgressed","step":"a","stage":"implemented"}}
+/// {"id":"e2","dyad":"RUS-USA","occurred_on":"2025-01-03","event":{"type":"EventRetracted","target":"e0","reason":"typo"}}
+/// "#)?;
+/// let traps = traps_in(&history);
+/// assert!(traps.contains(&Trap::OrphanAfterRetraction(detente::domain::ItemKind::Step)));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 pub fn traps_in(history: &[NewEvent]) -> Vec<Trap> {
     let log = records(history);
     let mut found: BTreeSet<usize> = BTreeSet::new();

@@ -189,36 +189,174 @@ fn record_refuses_bad_events_and_leaves_the_store_alone() {
     );
 }
 
+/// Every read command, with the arguments it needs.
+const READ_COMMANDS: [&[&str]; 7] = [
+    &["state", "--dyad", "RUS-USA"],
+    &["history", "--dyad", "RUS-USA"],
+    &[
+        "diff",
+        "--dyad",
+        "RUS-USA",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-03-01",
+    ],
+    &["export"],
+    &["verify"],
+    &["stats"],
+    &["timeline", "--dyad", "RUS-USA", "--svg", "-"],
+];
+
+/// The names of the entries of a directory, sorted (empty when it is absent).
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn read_commands_need_a_store_and_never_create_one() {
-    let (_dir, store) = empty();
-    for args in [
-        &["state", "--dyad", "RUS-USA"][..],
-        &["history", "--dyad", "RUS-USA"],
-        &[
-            "diff",
-            "--dyad",
-            "RUS-USA",
-            "--from",
-            "2025-01-01",
-            "--to",
-            "2025-03-01",
-        ],
-        &["export"],
-        &["verify"],
-        &["stats"],
-        &["timeline", "--dyad", "RUS-USA", "--svg", "x.svg"],
-    ] {
-        fails(&store, args, None, 1, "no store at");
-        assert!(!store.exists(), "{args:?} created the store");
+    let (dir, absent) = empty();
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let foreign = dir.path().join("papers");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join(".keep"), b"").unwrap();
+    std::fs::write(foreign.join("notes.txt"), b"mine").unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a store").unwrap();
+    #[track_caller]
+    fn check(path: &Path, needle: &str) {
+        let before = entries(path);
+        for args in READ_COMMANDS {
+            let out = detente(path, args, None);
+            assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+            assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(&path.display().to_string()),
+                "{args:?}: the error does not name the path: {}",
+                out.stderr
+            );
+            assert_eq!(entries(path), before, "{args:?} wrote into {path:?}");
+        }
     }
+    check(&absent, "no store at");
+    assert!(!absent.exists());
+    check(&absent, "the path does not exist");
+    check(&empty_dir, "the directory is empty");
+    check(
+        &foreign,
+        "is not a detente store: the directory holds `.keep`, `notes.txt`, and none of a store's files",
+    );
+    check(&file, "is not a detente store: it is a file");
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a store");
+}
+
+/// A store's `log` and `meta` trees, every key and value, read behind the store's back.
+fn trees(store: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let db = sled::open(store).unwrap();
+    let mut all = Vec::new();
+    for name in ["log", "meta"] {
+        for entry in db.open_tree(name).unwrap().iter() {
+            let (key, value) = entry.unwrap();
+            all.push(([name.as_bytes(), &key].concat(), value.to_vec()));
+        }
+    }
+    all
+}
+
+#[test]
+fn read_commands_change_no_event_index_or_format_of_a_store() {
+    let (_dir, store) = seeded(true);
+    let before = trees(&store);
+    for args in READ_COMMANDS {
+        let out = detente(&store, args, None);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        // No migration: nothing to say on stderr.
+        assert_eq!(out.stderr, "", "{args:?}");
+        assert!(
+            before == trees(&store),
+            "{args:?} changed the log or meta tree"
+        );
+    }
+}
+
+#[test]
+fn a_migration_on_open_is_said_on_stderr() {
+    let (dir, _) = empty();
+    let store = dir.path().join("v1");
+    crate::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1"),
+        &store,
+    );
     let out = detente(&store, &["stats"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("record or import events first, or pass --store"),
+            .contains("was migrated from format 1 to format 2"),
         "{}",
         out.stderr
     );
+    // Once migrated, there is nothing more to say.
+    let out = detente(&store, &["stats"], None);
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn a_refused_write_leaves_no_trace() {
+    let (dir, _) = empty();
+    let refused = r#"{"dyad": "ARM-AZE", "occurred_on": "2024-01-01", "event": {"type": "IrritantResolved", "irritant": "none"}}"#;
+    let import = dir.path().join("refused.jsonl");
+    std::fs::write(&import, format!("{refused}\n")).unwrap();
+    let import = import.to_str().unwrap();
+    #[track_caller]
+    fn check(store: &Path, args: &[&str], stdin: Option<&str>, needle: &str) {
+        let out = detente(store, args, stdin);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+    }
+    // Into an absent path (nested too): nothing is created.
+    let absent = dir.path().join("a/b/store");
+    check(
+        &absent,
+        &["record"],
+        Some(refused),
+        "does not exist on 2024-01-01",
+    );
+    assert!(!dir.path().join("a").exists());
+    check(&absent, &["import", import], None, "line 1");
+    assert!(!dir.path().join("a").exists());
+    // Into an empty directory: it stays empty.
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    check(&empty_dir, &["record"], Some(refused), "does not exist");
+    check(&empty_dir, &["import", import], None, "line 1");
+    assert_eq!(entries(&empty_dir), Vec::<String>::new());
+    // Into a directory of the user's files: refused before anything is written there.
+    let foreign = dir.path().join("papers");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), b"mine").unwrap();
+    check(
+        &foreign,
+        &["record"],
+        Some(EXPELLED),
+        "is not a detente store",
+    );
+    check(
+        &foreign,
+        &["import", import],
+        None,
+        "is not a detente store",
+    );
+    assert_eq!(entries(&foreign), vec!["notes.txt".to_owned()]);
+    // A write that succeeds into an absent path keeps its store.
+    ok(&absent, &["record"], Some(EXPELLED));
+    assert!(absent.exists());
 }
 
 #[test]
@@ -265,7 +403,7 @@ fn usage_errors_exit_with_2() {
         &["state", "--dyad", "RUS-XXX"],
         None,
         2,
-        "party `XXX` is not an assigned",
+        "party `XXX` is not in the registry",
     );
     fails(
         &store,
@@ -685,4 +823,433 @@ fn the_timeline_is_well_formed_svg_naming_every_round_and_item() {
     );
     assert!(out.contains("1 round"), "{out}");
     roxmltree::Document::parse(&std::fs::read_to_string(&svg).unwrap()).expect("well-formed XML");
+}
+
+/// The characters of text output that must never reach a terminal raw.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+#[test]
+fn control_characters_of_recorded_text_are_shown_escaped() {
+    let (_dir, store) = empty();
+    // ANSI and OSC escapes, a carriage return that would overwrite the line, a C1 control, a
+    // right-to-left override, and a line break that would start a fake line.
+    let hostile = r#"{"id": "esc", "dyad": "ARM-AZE", "occurred_on": "2024-07-02", "reported_on": "2024-07-02",
+      "sources": [{"name": "wire\u001b[2J"}],
+      "event": {"type": "IrritantRaised", "irritant": "ir3", "raised_by": "AZE",
+        "description": "normal \u001b[2J\u001b[31mRED\u001b[0m \u001b]0;pwned\u0007 end\r\u001b[Kfake \u009b1m \u202egnp.exe\n2024-07-03  fake line\tx"}}"#;
+    ok(&store, &["record"], Some(hostile));
+    for args in [
+        &["history", "--dyad", "ARM-AZE"][..],
+        &["state", "--dyad", "ARM-AZE"],
+        &["state", "--dyad", "ARM-AZE", "--json"],
+        &["history", "--dyad", "ARM-AZE", "--json"],
+        &["timeline", "--dyad", "ARM-AZE", "--svg", "-"],
+    ] {
+        let out = ok(&store, args, None);
+        assert_eq!(raw_controls(&out), Vec::<char>::new(), "{args:?}: {out}");
+        if args.contains(&"--json") {
+            // The same value, written with JSON escapes.
+            let value = json(&out);
+            assert!(value.to_string().contains("RED"), "{out}");
+            assert!(
+                out.contains(r"\u001b[2J") && out.contains(r"\u202e"),
+                "{out}"
+            );
+        } else {
+            assert!(out.contains(r"\u{1b}[2J"), "{args:?}: {out}");
+            assert!(out.contains(r"\u{202e}gnp.exe"), "{args:?}: {out}");
+        }
+        if args[0] == "history" && !args.contains(&"--json") {
+            // The line break inside the description does not start a line of its own.
+            assert!(out.contains(r"\u{a}2024-07-03  fake line\u{9}x"), "{out}");
+            assert!(
+                !out.lines().any(|line| line.starts_with("2024-07-03")),
+                "{out}"
+            );
+        }
+    }
+    // Errors too: an id quoted back in a message.
+    let out = detente(
+        &store,
+        &["state", "--dyad", "ARM-AZE", "--as-of", "\u{1b}[2J"],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    let out = detente(
+        &store,
+        &["record"],
+        Some(
+            "{\"dyad\": \"ARM-AZE\", \"occurred_on\": \"2024-01-01\", \"event\": {\"type\": \"\u{1b}]0;x\u{7}\"}}",
+        ),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        raw_controls(&out.stderr),
+        Vec::<char>::new(),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn small_things_of_the_command_line() {
+    let (_dir, store) = seeded(true);
+    // A dyad in lower case on the command line.
+    let upper = ok(&store, &["state", "--dyad", "RUS-USA"], None);
+    assert_eq!(ok(&store, &["state", "--dyad", "usa-rus"], None), upper);
+    ok(&store, &["export", "--dyad", "rus-usa"], None);
+    // A position at the head is fine; past it is refused, naming the head.
+    ok(
+        &store,
+        &["state", "--dyad", "RUS-USA", "--at-position", "16"],
+        None,
+    );
+    fails(
+        &store,
+        &["state", "--dyad", "RUS-USA", "--at-position", "17"],
+        None,
+        1,
+        "--at-position 17 is past the head of store",
+    );
+    fails(
+        &store,
+        &["state", "--dyad", "RUS-USA", "--at-position", "-1"],
+        None,
+        2,
+        "`-1` is not a position",
+    );
+    // An export from just past the head is empty (an incremental backup with nothing new).
+    assert_eq!(ok(&store, &["export", "--from-position", "17"], None), "");
+
+    // A reported_on left out is said to have defaulted.
+    let out = ok(&store, &["record"], Some(EXPELLED));
+    assert!(
+        out.contains("note: the event had no reported_on: it defaulted to"),
+        "{out}"
+    );
+    let value = json(&ok(
+        &store,
+        &["record", "--json"],
+        Some(&EXPELLED.replace("\"e1\"", "\"e2\"")),
+    ));
+    assert_eq!(value["reported_on_defaulted"], true);
+    let out = ok(
+        &store,
+        &["record"],
+        Some(&EXPELLED.replace("\"e1\"", "\"e3\"").replace(
+            "\"occurred_on\": \"2018-03-26\"",
+            "\"occurred_on\": \"2018-03-26\", \"reported_on\": \"2018-03-27\"",
+        )),
+    );
+    assert!(!out.contains("note:"), "{out}");
+}
+
+#[test]
+fn the_dyads_named_in_an_error_are_a_few() {
+    let (_dir, store) = empty();
+    let parties = ["ARM", "AZE", "CHN", "DEU", "FRA", "GBR", "IND", "JPN"];
+    let lines: Vec<String> = parties
+        .iter()
+        .map(|party| {
+            format!(
+                r#"{{"dyad": "{party}-USA", "occurred_on": "2020-01-01", "event": {{"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 1}}}}"#
+            )
+        })
+        .collect();
+    let file = store.with_extension("jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    ok(&store, &["import", file.to_str().unwrap()], None);
+    let out = detente(&store, &["state", "--dyad", "RUS-USA"], None);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(
+            "it holds ARM-USA, AZE-USA, CHN-USA, DEU-USA, FRA-USA and 3 more (`detente stats` lists them all)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn with_json_an_error_is_a_json_object_too() {
+    let (_dir, store) = seeded(false);
+    #[track_caller]
+    fn check(store: &Path, args: &[&str], code: i32, needle: &str) {
+        let out = detente(store, args, None);
+        assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+        let value = json(out.stderr.trim_end());
+        assert_eq!(value["error"]["exit_code"], code, "{value}");
+        let message = value["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{args:?}: {message}");
+        assert!(!message.starts_with("error:"), "{message}");
+    }
+    check(
+        &store,
+        &["state", "--dyad", "ARM-AZE", "--json"],
+        1,
+        "dyad ARM-AZE has no events",
+    );
+    check(
+        &store,
+        &["--json", "state", "--dyad", "ARM-AZE"],
+        1,
+        "has no events",
+    );
+    check(
+        &store,
+        &["state", "--dyad", "RUSUSA", "--json"],
+        2,
+        "dyad `RUSUSA` is malformed",
+    );
+    check(
+        &store,
+        &["teleport", "--json"],
+        2,
+        "unrecognized subcommand",
+    );
+}
+
+#[test]
+fn history_and_diff_take_knowledge_and_system_time() {
+    let (_dir, store) = seeded(true);
+    // As known on 2025-02-28, the talks were at the consulate general; the correction of
+    // 2025-03-01 is not known yet.
+    let then = ok(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--on",
+            "2025-02-27",
+            "--known-at",
+            "2025-02-28",
+        ],
+        None,
+    );
+    assert!(then.contains("as known on 2025-02-28"), "{then}");
+    assert!(then.contains("at US consulate general"), "{then}");
+    assert!(!then.contains("Consul General's residence"), "{then}");
+    let now = ok(
+        &store,
+        &["history", "--dyad", "RUS-USA", "--on", "2025-02-27"],
+        None,
+    );
+    assert!(now.contains("Consul General's residence") && !now.contains("consulate general,"));
+    // The same by position: the store before the correction was recorded.
+    let stored = json(&ok(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--at-position",
+            "14",
+            "--json",
+        ],
+        None,
+    ));
+    let positions: Vec<u64> = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(positions.len(), 14);
+    assert!(positions.iter().all(|&p| p <= 14), "{positions:?}");
+
+    // diff: what the correction changed, by knowledge time.
+    let before = ok(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--known-at",
+            "2025-02-28",
+        ],
+        None,
+    );
+    assert!(before.contains("as known on 2025-02-28"), "{before}");
+    assert!(before.contains("at US consulate general"), "{before}");
+    let after = ok(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+        ],
+        None,
+    );
+    assert!(after.contains("Consul General's residence"), "{after}");
+    let at_nine = json(&ok(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--at-position",
+            "9",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(at_nine["rounds_added"].as_array().map(Vec::len), Some(1));
+    assert_eq!(at_nine["items_added"].as_array().map(Vec::len), Some(0));
+    fails(
+        &store,
+        &[
+            "diff",
+            "--dyad",
+            "RUS-USA",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-03-01",
+            "--at-position",
+            "99",
+        ],
+        None,
+        1,
+        "--at-position 99 is past the head",
+    );
+}
+
+#[test]
+fn history_with_retracted_shows_each_retracted_event_with_its_retraction() {
+    let (_dir, store) = seeded(true);
+    let plain = ok(&store, &["history", "--dyad", "RUS-USA"], None);
+    assert!(!plain.contains("[retracted]"), "{plain}");
+    let out = ok(
+        &store,
+        &["history", "--dyad", "RUS-USA", "--with-retracted"],
+        None,
+    );
+    assert!(out.contains("16 events (1 retracted, marked)"), "{out}");
+    let marked: Vec<&str> = out.lines().filter(|l| l.contains("[retracted]")).collect();
+    assert_eq!(marked.len(), 1, "{out}");
+    assert!(
+        marked[0].starts_with("2025-02-27  [retracted] talks held in Istanbul"),
+        "{out}"
+    );
+    assert!(
+        out.contains("retracted by istanbul-2025-talks-retracted at position 15, reported 2025-03-01: the venue was"),
+        "{out}"
+    );
+    let value = json(&ok(
+        &store,
+        &["history", "--dyad", "RUS-USA", "--with-retracted", "--json"],
+        None,
+    ));
+    let retracted: Vec<&Value> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event.get("retracted_by").is_some())
+        .collect();
+    assert_eq!(retracted.len(), 1);
+    assert_eq!(retracted[0]["id"], "istanbul-2025-talks");
+    assert_eq!(
+        retracted[0]["retracted_by"]["id"],
+        "istanbul-2025-talks-retracted"
+    );
+    // Before the retraction was known, nothing is retracted.
+    let then = ok(
+        &store,
+        &[
+            "history",
+            "--dyad",
+            "RUS-USA",
+            "--with-retracted",
+            "--known-at",
+            "2025-02-28",
+        ],
+        None,
+    );
+    assert!(!then.contains("[retracted]"), "{then}");
+}
+
+#[test]
+fn a_partial_export_is_refused_as_a_restore_and_recorded_with_as_new() {
+    let (dir, store) = seeded(true);
+    let other = r#"{"id": "arm-aze-1", "dyad": "ARM-AZE", "occurred_on": "2024-01-01", "reported_on": "2024-01-02",
+      "sources": [{"name": "wire"}],
+      "event": {"type": "StepAgreed", "step": "border", "description": "border delimitation"}}"#;
+    ok(&store, &["record"], Some(other));
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let one_dyad = file(
+        "one.jsonl",
+        &ok(&store, &["export", "--dyad", "arm-aze"], None),
+    );
+    let from_nine = file(
+        "from-nine.jsonl",
+        &ok(&store, &["export", "--from-position", "9"], None),
+    );
+    let (_new_dir, new) = empty();
+    // As a restore: refused, naming the cause and the way out, and no store is left.
+    fails(
+        &new,
+        &["import", &one_dyad],
+        None,
+        1,
+        "line 1 (position 17): expected position 1: the store is empty and the file skips positions 1 to 16: it is a partial export",
+    );
+    fails(
+        &new,
+        &["import", &from_nine],
+        None,
+        1,
+        "record its events as new ones with `detente import --as-new`",
+    );
+    assert!(!new.exists());
+    // As new events: recorded, with their ids, dates and sources, at new positions.
+    let out = ok(&new, &["import", "--as-new", &one_dyad], None);
+    assert!(
+        out.contains("1 recorded, 0 already present; head position 1"),
+        "{out}"
+    );
+    let line = json(ok(&new, &["export"], None).trim());
+    assert_eq!(line["id"], "arm-aze-1");
+    assert_eq!(line["position"], 1);
+    assert_eq!(line["reported_on"], "2024-01-02");
+    assert_eq!(line["sources"][0]["name"], "wire");
+    // Again: nothing changes. And into a store that holds other events.
+    assert!(
+        ok(&new, &["import", "--as-new", &one_dyad], None)
+            .contains("0 recorded, 1 already present")
+    );
+    let out = ok(&new, &["import", "--as-new", &from_nine], None);
+    assert!(out.contains("8 recorded, 1 already present"), "{out}");
+    // A whole export works as new events too, into an empty store: the same facts.
+    let whole = file("whole.jsonl", &ok(&store, &["export"], None));
+    let (_copy_dir, copy) = empty();
+    ok(&copy, &["import", "--as-new", &whole], None);
+    assert_eq!(
+        ok(&copy, &["state", "--dyad", "RUS-USA", "--json"], None),
+        ok(&store, &["state", "--dyad", "RUS-USA", "--json"], None)
+    );
 }

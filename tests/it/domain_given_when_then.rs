@@ -1,5 +1,5 @@
 //! Given these facts, when this one is recorded, then this state or this rejection: every event
-//! type's effect and every rule of DESIGN section 4, through `check_in_history` and `state_at`.
+//! type's effect and every rule of `docs/contract.md` (checking a new event), through `check_in_history` and `state_at`.
 
 use detente::domain::*;
 use detente::scenario::recorded;

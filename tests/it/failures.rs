@@ -29,6 +29,9 @@ enum Input {
 #[derive(Clone, Copy)]
 enum Trouble {
     StoreIsAFile,
+    ReadOfAForeignFolder,
+    ReadOfAnAbsentStore,
+    RefusedRecordIntoAnAbsentStore,
     UnwritableDirectory,
     LockedByAnotherProcess,
     TamperedRecord,
@@ -127,7 +130,44 @@ fn cases() -> Vec<Case> {
             "empty input",
             Record(Vec::new()),
             1,
-            "EOF while parsing a value",
+            "standard input is empty: `record` takes one event, a JSON object",
+        ),
+        case(
+            "blank input",
+            Record(b"  \n\n".to_vec()),
+            1,
+            "standard input is empty",
+        ),
+        case(
+            "an array of events given to record",
+            Record([b"[".to_vec(), on_rus_usa(EXPELLED), b"]".to_vec()].concat()),
+            1,
+            "holds a JSON array: `record` takes one event, a JSON object; for several, put one event per line in a file and run `detente import FILE`",
+        ),
+        case(
+            "an export line given to record",
+            Record(br#"{"position": 1, "hash": "00", "id": "x", "dyad": "RUS-USA"}"#.to_vec()),
+            1,
+            "holds a recorded event (an export line, with `position` and `hash`), not a new one: restore export lines with `detente import FILE`",
+        ),
+        case(
+            "an empty import file",
+            Import(b"\n  \n".to_vec()),
+            1,
+            "holds no events: nothing to import",
+        ),
+        case(
+            "a byte order mark in an import file",
+            Import(
+                [
+                    b"\xef\xbb\xbf".to_vec(),
+                    on_rus_usa(EXPELLED),
+                    b"\n".to_vec(),
+                ]
+                .concat(),
+            ),
+            1,
+            "starts with a UTF-8 byte order mark (U+FEFF), which is not JSON: save it as UTF-8 without one",
         ),
         case(
             "trailing characters",
@@ -139,7 +179,7 @@ fn cases() -> Vec<Case> {
             "a JSON array, not an object",
             Record(b"[1, 2]".to_vec()),
             1,
-            "invalid type: integer `1`, expected a string (in `[0]`)",
+            "holds a JSON array: `record` takes one event",
         ),
         case(
             "invalid UTF-8",
@@ -151,7 +191,7 @@ fn cases() -> Vec<Case> {
             "a byte order mark",
             Record([b"\xef\xbb\xbf".to_vec(), on_rus_usa(EXPELLED)].concat()),
             1,
-            "expected value",
+            "standard input starts with a UTF-8 byte order mark (U+FEFF), which is not JSON: save it as UTF-8 without one",
         ),
         case(
             "a NUL byte",
@@ -467,7 +507,7 @@ fn cases() -> Vec<Case> {
                 r#""dyad": "rus-usa", "occurred_on": "2025-03-01", "#,
             )),
             1,
-            "party `rus` is not an ISO 3166-1 alpha-3 code",
+            "party `rus` is not a party code",
         ),
         case(
             "an unassigned party code",
@@ -475,7 +515,7 @@ fn cases() -> Vec<Case> {
                 r#""dyad": "RUS-XXX", "occurred_on": "2025-03-01", "#,
             )),
             1,
-            "party `XXX` is not an assigned ISO 3166-1 alpha-3 code",
+            "party `XXX` is not in the registry",
         ),
         case(
             "an actor outside the dyad",
@@ -739,6 +779,12 @@ fn cases() -> Vec<Case> {
             "line 2 (position 3): expected position 2",
         ),
         case(
+            "a partial export restored into an empty store",
+            DamagedExport(|lines| lines[2..].to_vec()),
+            1,
+            "line 1 (position 3): expected position 1: the store is empty and the file skips positions 1 to 2: it is a partial export (`export --dyad` or `export --from-position`), or a cut one; a partial export cannot be restored as a copy of its store: record its events as new ones with `detente import --as-new`",
+        ),
+        case(
             "an export of a future schema",
             DamagedExport(|mut lines| {
                 lines[0] = lines[0].replacen("\"schema\":1", "\"schema\":2", 1);
@@ -758,7 +804,25 @@ fn cases() -> Vec<Case> {
             "a store path that is a file",
             Special(Trouble::StoreIsAFile),
             1,
-            "Not a directory",
+            "is not a detente store: it is a file, not a directory",
+        ),
+        case(
+            "a read of a folder that holds no store",
+            Special(Trouble::ReadOfAForeignFolder),
+            1,
+            "is not a detente store: the directory holds `.keep`, and none of a store's files",
+        ),
+        case(
+            "a read of an absent store",
+            Special(Trouble::ReadOfAnAbsentStore),
+            1,
+            "/absent: the path does not exist: record or import events first",
+        ),
+        case(
+            "a refused record into an absent store",
+            Special(Trouble::RefusedRecordIntoAnAbsentStore),
+            1,
+            "does not exist on 2025-03-01",
         ),
         case(
             "an unwritable directory",
@@ -819,7 +883,25 @@ fn cases() -> Vec<Case> {
             "a negative position argument",
             Args(&["state", "--dyad", "RUS-USA", "--at-position", "-1"]),
             2,
-            "unexpected argument '-1'",
+            "`-1` is not a position: give a whole number from 0 (before the first event) to the store's head",
+        ),
+        case(
+            "a position past the head",
+            Args(&["state", "--dyad", "RUS-USA", "--at-position", "1000"]),
+            1,
+            "--at-position 1000 is past the head of store",
+        ),
+        case(
+            "an export from past the head",
+            Args(&["export", "--from-position", "99"]),
+            1,
+            "--from-position 99 is past the head of store",
+        ),
+        case(
+            "a dyad the store does not hold",
+            Args(&["state", "--dyad", "ARM-AZE"]),
+            1,
+            "dyad ARM-AZE has no events in store",
         ),
     ]
 }
@@ -941,6 +1023,34 @@ fn run_special(special: Trouble, dir: &Path, store: &Path) -> Outcome {
             assert_eq!(std::fs::read(&file).unwrap(), b"not a store");
             outcome
         }
+        Trouble::ReadOfAForeignFolder => {
+            let folder = dir.join("papers");
+            std::fs::create_dir(&folder).unwrap();
+            std::fs::write(folder.join(".keep"), b"").unwrap();
+            let outcome = detente(&folder, &["stats"], b"");
+            let names: Vec<_> = std::fs::read_dir(&folder)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name())
+                .collect();
+            assert_eq!(names, [".keep"], "stats wrote into the folder");
+            outcome
+        }
+        Trouble::ReadOfAnAbsentStore => {
+            let absent = dir.join("absent");
+            let outcome = detente(&absent, &["state", "--dyad", "RUS-USA"], b"");
+            assert!(!absent.exists(), "state created a store");
+            outcome
+        }
+        Trouble::RefusedRecordIntoAnAbsentStore => {
+            let absent = dir.join("absent");
+            let outcome = detente(
+                &absent,
+                &["record", "-"],
+                &on_rus_usa(r#"{"type": "IrritantResolved", "irritant": "none"}"#),
+            );
+            assert!(!absent.exists(), "the refused record left a store behind");
+            outcome
+        }
         Trouble::UnwritableDirectory => {
             // Tests may run as root, whom file modes do not stop: /sys refuses everyone.
             let path = Path::new("/sys/detente-store");
@@ -1037,6 +1147,15 @@ fn describe(input: &Input) -> String {
         }
         Input::Args(args) => format!("detente {}", args.join(" ")),
         Input::Special(Trouble::StoreIsAFile) => "detente --store A-FILE record -".into(),
+        Input::Special(Trouble::ReadOfAForeignFolder) => {
+            "detente --store DIR stats, where DIR holds only a file `.keep`".into()
+        }
+        Input::Special(Trouble::ReadOfAnAbsentStore) => {
+            "detente --store ABSENT state --dyad RUS-USA".into()
+        }
+        Input::Special(Trouble::RefusedRecordIntoAnAbsentStore) => {
+            "detente --store ABSENT record - with an event the checks refuse".into()
+        }
         Input::Special(Trouble::UnwritableDirectory) => {
             "detente --store /sys/detente-store record - (a directory no one may create)".into()
         }

@@ -2,16 +2,20 @@
 
 mod cli;
 mod damage;
+mod doctests;
 mod domain_given_when_then;
 mod domain_props;
 mod engine;
 mod engine_props;
 mod examples;
 mod failures;
+mod fixtures;
 mod fuzz_regressions;
+mod integrity;
 mod istanbul;
 mod kit;
 mod kit_broken;
+mod parties;
 mod store;
 mod store_crash;
 mod store_model;

@@ -16,6 +16,7 @@ mod istanbul;
 mod kit;
 mod kit_broken;
 mod parties;
+mod postgres_server;
 mod store;
 mod store_crash;
 mod store_model;

@@ -30,6 +30,7 @@ const PUBLIC: &[&str] = &[
     "testing/laws.rs",
     "testing/mod.rs",
     "testing/strategies.rs",
+    "testing/traps.rs",
 ];
 
 /// The files that are not: the program, module roots that only re-export, private modules.
@@ -44,6 +45,7 @@ const NOT_PUBLIC: &[&str] = &[
     "engine/maintain.rs",
     "store/codec.rs",
     "store/migrate.rs",
+    "testing/quiet.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<String>, root: &Path) {

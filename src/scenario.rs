@@ -260,6 +260,7 @@ pub fn istanbul_2025() -> Vec<NewEvent> {
                     "irritants in bilateral relations".to_owned(),
                     "operation of diplomatic missions".to_owned(),
                 ],
+                mediators: Vec::new(),
             }),
         ),
         event(

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use detente::domain::{
-    BilateralState, Dyad, Event, Party, RecordedEvent, Round, SharedVec, Source, StateDiff,
+    AgreementForm, BilateralState, Dyad, Event, Party, RecordedEvent, Round, SharedVec, Source,
+    StateDiff,
 };
 use serde::Serialize;
 
@@ -168,6 +169,15 @@ fn round_line(round: &Round) -> String {
     text
 }
 
+/// Parties as a comma-separated list.
+fn parties_list(parties: &[Party]) -> String {
+    parties
+        .iter()
+        .map(Party::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The other party of the dyad than `party`, where the dyad is known.
 fn other(dyad: Dyad, party: Party) -> Party {
     let (a, b) = dyad.parties();
@@ -229,6 +239,9 @@ pub fn state(state: &BilateralState, header: &str) -> String {
             }
             if !round.topics.is_empty() {
                 data_line!(out, "{indent}topics: {}", round.topics.join("; "));
+            }
+            if !round.mediators.is_empty() {
+                data_line!(out, "{indent}mediators: {}", parties_list(&round.mediators));
             }
             if !round.sources.is_empty() {
                 data_line!(out, "{indent}sources: {}", source_names(&round.sources));
@@ -341,6 +354,57 @@ pub fn state(state: &BilateralState, header: &str) -> String {
         out.push_str(&table.render("  "));
     }
 
+    if !state.agreements.is_empty() {
+        let _ = writeln!(out, "\nAgreements ({})", state.agreements.len());
+        let mut table = Table::new(&["agreement", "status", "reached", "changed", "what"]);
+        for (id, agreement) in &state.agreements {
+            let mut what = agreement.title.clone();
+            if let Some(kind) = agreement.kind {
+                let _ = write!(what, " ({})", words(&kind));
+            }
+            if let Some(at) = &agreement.at {
+                let _ = write!(what, ", in {} ({})", at.city, at.country);
+            }
+            for (party, changes) in &agreement.by_party {
+                if let Some(last) = changes.iter().last() {
+                    let _ = write!(what, "; {} by {party} on {}", words(&last.to), last.on);
+                }
+            }
+            if !agreement.steps.is_empty() {
+                let steps: Vec<String> = agreement.steps.iter().map(|s| format!("`{s}`")).collect();
+                let _ = write!(what, "; formalizes {}", steps.join(", "));
+            }
+            table.row(vec![
+                id.to_string(),
+                words(&agreement.status),
+                agreement.reached_on.to_string(),
+                agreement.changed_on.to_string(),
+                what,
+            ]);
+        }
+        out.push_str(&table.render("  "));
+    }
+
+    if !state.measures.is_empty() {
+        let _ = writeln!(out, "\nMeasures ({})", state.measures.len());
+        let mut table = Table::new(&["measure", "status", "imposed", "changed", "what"]);
+        for (id, measure) in &state.measures {
+            table.row(vec![
+                id.to_string(),
+                words(&measure.status),
+                measure.imposed_on.to_string(),
+                measure.changed_on.to_string(),
+                format!(
+                    "{} by {}: {}",
+                    words(&measure.kind),
+                    measure.imposed_by,
+                    measure.description
+                ),
+            ]);
+        }
+        out.push_str(&table.render("  "));
+    }
+
     if !state.scheduled_rounds.is_empty() {
         let _ = writeln!(out, "\nScheduled rounds ({})", state.scheduled_rounds.len());
         let mut table = Table::new(&["round", "status", "scheduled", "changed", "what"]);
@@ -393,20 +457,30 @@ pub fn state(state: &BilateralState, header: &str) -> String {
     }
 
     let ledger = &state.reciprocity;
-    if !ledger.diplomats_expelled.is_empty() || !ledger.missions_closed.is_empty() {
+    if !ledger.diplomats_expelled.is_empty()
+        || !ledger.missions_closed.is_empty()
+        || !ledger.prisoners_released.is_empty()
+        || !ledger.missions_reopened.is_empty()
+    {
         out.push_str("\nReciprocity ledger\n");
         let mut parties: Vec<Party> = ledger
             .diplomats_expelled
             .keys()
             .chain(ledger.missions_closed.keys())
+            .chain(ledger.prisoners_released.keys())
+            .chain(ledger.missions_reopened.keys())
             .copied()
             .collect();
         parties.sort();
         parties.dedup();
-        let mut table = Table::new(&["party", "expelled", "closed"]);
+        let mut table = Table::new(&["party", "expelled", "closed", "reopened", "released"]);
         for party in &parties {
-            let closed = ledger
-                .missions_closed
+            let count = |map: &std::collections::BTreeMap<Party, SharedVec<_>>| {
+                map.get(party).map(SharedVec::len).unwrap_or(0)
+            };
+            let closed = count(&ledger.missions_closed);
+            let reopened = ledger
+                .missions_reopened
                 .get(party)
                 .map(SharedVec::len)
                 .unwrap_or(0);
@@ -417,17 +491,46 @@ pub fn state(state: &BilateralState, header: &str) -> String {
                     ledger.diplomats_expelled.get(party).copied().unwrap_or(0)
                 ),
                 format!("{closed} missions"),
+                format!("{reopened} missions"),
+                format!("{} prisoners", ledger.prisoners_released_by(*party)),
             ]);
         }
         out.push_str(&table.render("  "));
         for party in &parties {
             for mission in ledger.missions_closed.get(party).into_iter().flatten() {
+                let reopened = mission
+                    .reopened_on
+                    .map(|on| format!(", reopened on {on}"))
+                    .unwrap_or_default();
                 data_line!(
                     out,
-                    "    {}  {party} closed {}",
+                    "    {}  {party} closed {}{reopened}",
                     mission.closed_on,
                     mission.facility
                 );
+            }
+            for mission in ledger.missions_reopened.get(party).into_iter().flatten() {
+                let never = if mission.was_closed {
+                    ""
+                } else {
+                    " (no closing recorded)"
+                };
+                data_line!(
+                    out,
+                    "    {}  {party} reopened {}{never}",
+                    mission.reopened_on,
+                    mission.facility
+                );
+            }
+            for release in ledger.prisoners_released.get(party).into_iter().flatten() {
+                let mut text = format!("{} prisoners", release.count);
+                if !release.names.is_empty() {
+                    let _ = write!(text, " ({})", release.names.join(", "));
+                }
+                if let Some(exchange) = &release.exchange {
+                    let _ = write!(text, " in exchange `{exchange}`");
+                }
+                data_line!(out, "    {}  {party} released {text}", release.released_on);
             }
         }
     }
@@ -483,6 +586,9 @@ fn describe_raw(record: &RecordedEvent) -> String {
                     .map(|d| format!("{} ({})", d.head.name, d.party))
                     .collect();
                 let _ = write!(text, " — heads: {}", heads.join(", "));
+            }
+            if !talks.mediators.is_empty() {
+                let _ = write!(text, " — mediated by {}", parties_list(&talks.mediators));
             }
             text
         }
@@ -588,6 +694,69 @@ fn describe_raw(record: &RecordedEvent) -> String {
             "correction: event {} no longer counts ({})",
             retracted.target, retracted.reason
         ),
+        Event::AgreementReached(reached) => {
+            let form = reached.form.unwrap_or(AgreementForm::Signed);
+            let mut text = format!("{} {}", words(&form), reached.title);
+            if let Some(kind) = reached.kind {
+                let _ = write!(text, " ({})", words(&kind));
+            }
+            let _ = write!(text, ", agreement `{}`", reached.agreement);
+            if let Some(at) = &reached.at {
+                let _ = write!(text, ", in {} ({})", at.city, at.country);
+            }
+            if !reached.steps.is_empty() {
+                let steps: Vec<String> = reached.steps.iter().map(|s| format!("`{s}`")).collect();
+                let _ = write!(text, "; formalizes {}", steps.join(", "));
+            }
+            text
+        }
+        Event::AgreementProgressed(progress) => {
+            let mut text = format!(
+                "agreement `{}` {}",
+                progress.agreement,
+                words(&progress.status)
+            );
+            if let Some(by) = progress.by {
+                let _ = write!(text, " by {by}");
+            }
+            if let Some(note) = &progress.note {
+                let _ = write!(text, " ({note})");
+            }
+            text
+        }
+        Event::MeasureImposed(imposed) => format!(
+            "{} imposes {} on {}, measure `{}`: {}",
+            imposed.imposed_by,
+            words(&imposed.kind),
+            other(dyad, imposed.imposed_by),
+            imposed.measure,
+            imposed.description
+        ),
+        Event::MeasureProgressed(progress) => {
+            let mut text = format!("measure `{}` {}", progress.measure, words(&progress.status));
+            if let Some(note) = &progress.note {
+                let _ = write!(text, " ({note})");
+            }
+            text
+        }
+        Event::PrisonersReleased(released) => {
+            let mut text = format!(
+                "{} releases {} prisoners",
+                released.released_by, released.count
+            );
+            if !released.names.is_empty() {
+                let _ = write!(text, " ({})", released.names.join(", "));
+            }
+            if let Some(exchange) = &released.exchange {
+                let _ = write!(text, " in exchange `{exchange}`");
+            }
+            text
+        }
+        Event::MissionReopened(reopened) => {
+            format!("{} reopens {}", reopened.reopened_by, reopened.facility)
+        }
+        // `Event` is `#[non_exhaustive]` outside the library: every type is named above, and
+        // `every_frozen_type_is_rendered_by_the_command_line` checks each has its line.
         other => format!("{} event", other.type_name()),
     }
 }
@@ -717,6 +886,12 @@ pub fn diff(dyad: Dyad, from: NaiveDate, to: NaiveDate, diff: &StateDiff) -> Str
             if !change.missions_closed.is_empty() {
                 parts.push(format!("closed {}", change.missions_closed.join("; ")));
             }
+            if !change.missions_reopened.is_empty() {
+                parts.push(format!("reopened {}", change.missions_reopened.join("; ")));
+            }
+            if change.prisoners_released > 0 {
+                parts.push(format!("released {} prisoners", change.prisoners_released));
+            }
             data_line!(out, "  {}: {}", change.party, parts.join("; "));
         }
     }
@@ -797,6 +972,7 @@ mod tests {
                 ),
             ]),
             topics: Vec::new(),
+            mediators: Vec::new(),
             sources: vec![Source {
                 name: "Xinhua".into(),
                 kind: None,

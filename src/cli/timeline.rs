@@ -2,7 +2,7 @@
 //!
 //! A date axis across the top; a row of rounds of talks (marks with their city and date); a row
 //! per party of the reciprocity ledger (expulsions as triangles, closures as squares); then a
-//! lane per step, claim, proposal and irritant, whose segments are coloured by stage or status
+//! lane per step, claim, proposal, irritant, agreement and measure, whose segments are coloured by stage or status
 //! from one dated change to the next; and a legend.
 //!
 //! The axis is piecewise so that a story of years with a busy week stays readable: gaps
@@ -106,6 +106,36 @@ fn irritant_colour(word: &str) -> &'static str {
     match word {
         "open" => "#d37295",
         "resolved" => "#17becf",
+        other => colour(other),
+    }
+}
+
+/// Agreements have colours of their own (so that every legend entry has one): golds and
+/// browns while they are being concluded, greens once ratified and in force, orange, brown-red and purple when
+/// suspended, terminated or left.
+fn agreement_colour(word: &str) -> &'static str {
+    match word {
+        "agreed" => "#e7cb94",
+        "initialled" => "#bd9e39",
+        "signed" => "#8c6d31",
+        "ratified" => "#31a354",
+        "in_force" => "#006d2c",
+        "suspended" => "#fdae6b",
+        "terminated" => "#843c39",
+        "withdrawn" => "#756bb1",
+        other => colour(other),
+    }
+}
+
+/// Measures read the other way round, like irritants: in force is the trouble. Their colours
+/// are their own.
+fn measure_colour(word: &str) -> &'static str {
+    match word {
+        "in_force" => "#ce1256",
+        "eased" => "#df65b0",
+        "suspended" => "#d4b9da",
+        "lifted" => "#74c476",
+        "reimposed" => "#67000d",
         other => colour(other),
     }
 }
@@ -246,7 +276,11 @@ struct Lane {
     id: String,
     what: String,
     changes: Vec<(NaiveDate, String)>,
-    irritant: bool,
+    /// What its legend entries say before the word (`irritant `), where its colours are not
+    /// the shared ones.
+    prefix: &'static str,
+    /// The colour of each of its stages or statuses.
+    palette: fn(&str) -> &'static str,
 }
 
 fn changes<S: Serialize>(history: &SharedVec<Change<S>>) -> Vec<(NaiveDate, String)> {
@@ -274,7 +308,8 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 id: id.to_string(),
                 what: step.description.clone(),
                 changes: changes(&step.history),
-                irritant: false,
+                prefix: "",
+                palette: colour,
             })
             .collect(),
     ));
@@ -287,7 +322,8 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 id: id.to_string(),
                 what: format!("{} claims {} properties", claim.claimant, claim.count),
                 changes: changes(&claim.history),
-                irritant: false,
+                prefix: "",
+                palette: colour,
             })
             .collect(),
     ));
@@ -300,7 +336,8 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 id: id.to_string(),
                 what: format!("{} proposes flights", proposal.proposer),
                 changes: changes(&proposal.history),
-                irritant: false,
+                prefix: "",
+                palette: colour,
             })
             .collect(),
     ));
@@ -313,7 +350,36 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 id: id.to_string(),
                 what: irritant.description.clone(),
                 changes: changes(&irritant.history),
-                irritant: true,
+                prefix: "irritant ",
+                palette: irritant_colour,
+            })
+            .collect(),
+    ));
+    groups.push((
+        "Agreements",
+        state
+            .agreements
+            .iter()
+            .map(|(id, agreement)| Lane {
+                id: id.to_string(),
+                what: agreement.title.clone(),
+                changes: changes(&agreement.history),
+                prefix: "agreement ",
+                palette: agreement_colour,
+            })
+            .collect(),
+    ));
+    groups.push((
+        "Measures",
+        state
+            .measures
+            .iter()
+            .map(|(id, measure)| Lane {
+                id: id.to_string(),
+                what: format!("{} by {}", measure.description, measure.imposed_by),
+                changes: changes(&measure.history),
+                prefix: "measure ",
+                palette: measure_colour,
             })
             .collect(),
     ));
@@ -695,13 +761,9 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                     Some((next, _)) => (scale.x(*next), next.to_string()),
                     None => (axis_end, format!("{end} and on")),
                 };
-                let fill = if lane.irritant {
-                    irritant_colour(word)
-                } else {
-                    colour(word)
-                };
+                let fill = (lane.palette)(word);
                 let text = word.replace('_', " ");
-                let key = format!("{}{text}", if lane.irritant { "irritant " } else { "" });
+                let key = format!("{}{text}", lane.prefix);
                 if !legend.iter().any(|(k, _)| *k == key) {
                     legend.push((key, fill));
                 }
@@ -1150,6 +1212,21 @@ mod tests {
         ];
         let mut colours: Vec<&str> = words.iter().map(|w| colour(w)).collect();
         colours.extend(["open", "resolved"].map(irritant_colour));
+        colours.extend(
+            [
+                "agreed",
+                "initialled",
+                "signed",
+                "ratified",
+                "in_force",
+                "suspended",
+                "terminated",
+                "withdrawn",
+            ]
+            .map(agreement_colour),
+        );
+        colours
+            .extend(["in_force", "eased", "suspended", "lifted", "reimposed"].map(measure_colour));
         colours.extend([HELD, EXPELLED, CLOSED, CORRECTED, LATE, colour("?")]);
         let mut unique = colours.clone();
         unique.sort();

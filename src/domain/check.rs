@@ -25,6 +25,10 @@ pub enum ItemKind {
     Irritant,
     /// A round.
     Round,
+    /// An agreement.
+    Agreement,
+    /// A coercive measure.
+    Measure,
 }
 
 /// Why a new event is refused. Each message names the item, party or date at fault.
@@ -200,6 +204,8 @@ impl std::fmt::Display for ItemKind {
             ItemKind::Proposal => "proposal",
             ItemKind::Irritant => "irritant",
             ItemKind::Round => "round",
+            ItemKind::Agreement => "agreement",
+            ItemKind::Measure => "measure",
         })
     }
 }
@@ -288,13 +294,16 @@ pub fn check_retraction_dates(
 ///
 /// 1. The event's dyad is the state's (when the state has one): else [`Rejection::DyadMismatch`].
 /// 2. Every party the event names as an actor ([`Event::parties`]) is in the dyad, and talks
-///    list at most one delegation per party.
+///    list at most one delegation per party (their mediators and a location's country may be
+///    any party).
 /// 3. `reported_on` is not before `occurred_on`.
 /// 4. Items, the same rules for every kind: progressing, answering, resolving, cancelling or
 ///    replacing an item that does not exist is [`Rejection::UnknownItem`]; raising, agreeing,
 ///    proposing or scheduling an id that exists is [`Rejection::DuplicateItem`]; moving an item
-///    to the stage or status it already has is [`Rejection::NoChange`]. Any other transition of
-///    a step, claim, proposal or irritant is allowed (a step may stall and resume, a claim
+///    to the stage or status it already has is [`Rejection::NoChange`] (for an agreement
+///    progressed `by` one party: the status it already has for that party). An agreement
+///    that names steps it formalizes needs each to exist. Any other transition of
+///    a step, claim, proposal, irritant, agreement or measure is allowed (a step may stall and resume, a claim
 ///    rejected may be discussed again). Rounds follow their life cycle: a `scheduled` round may
 ///    become `held`, `cancelled` or `superseded` (by a `RoundScheduled` that `replaces` it), a
 ///    `cancelled` one `superseded`; talks naming a `held` round are another session of it,
@@ -367,13 +376,20 @@ pub(crate) enum ItemEffect<'a> {
     Raises(ItemKind, &'a ItemId),
     /// Moves the item to a stage or status (its wire word).
     Moves(ItemKind, &'a ItemId, String),
+    /// Moves an agreement to a status (its wire word) for one party only.
+    MovesFor(ItemKind, &'a ItemId, Party, String),
+    /// Names an item that must exist, without changing it (the steps an agreement formalizes).
+    Names(ItemKind, &'a ItemId),
 }
 
 impl ItemEffect<'_> {
     /// The item the effect names.
     pub(crate) fn item(&self) -> (ItemKind, &ItemId) {
         match self {
-            ItemEffect::Raises(kind, id) | ItemEffect::Moves(kind, id, _) => (*kind, id),
+            ItemEffect::Raises(kind, id)
+            | ItemEffect::Moves(kind, id, _)
+            | ItemEffect::MovesFor(kind, id, _, _)
+            | ItemEffect::Names(kind, id) => (*kind, id),
         }
     }
 }
@@ -381,8 +397,11 @@ impl ItemEffect<'_> {
 /// The item effects of `event`, in the order they apply (a rescheduling supersedes the round
 /// it replaces, then schedules the new one).
 pub(crate) fn item_effects(event: &Event) -> Vec<ItemEffect<'_>> {
-    use super::{ClaimStatus, IrritantStatus, ProposalStatus, RoundStatus, StepStage, word};
-    use ItemEffect::{Moves, Raises};
+    use super::{
+        AgreementStatus, ClaimStatus, IrritantStatus, MeasureStatus, ProposalStatus, RoundStatus,
+        StepStage, word,
+    };
+    use ItemEffect::{Moves, MovesFor, Names, Raises};
     match event {
         Event::TalksHeld(e) => match &e.round {
             Some(round) => vec![Moves(ItemKind::Round, round, word(&RoundStatus::Held))],
@@ -435,9 +454,33 @@ pub(crate) fn item_effects(event: &Event) -> Vec<ItemEffect<'_>> {
                 word(&RoundStatus::Cancelled),
             )]
         }
-        Event::DiplomatsExpelled(_) | Event::MissionClosed(_) | Event::EventRetracted(_) => {
-            Vec::new()
+        Event::AgreementReached(e) => {
+            let mut effects: Vec<ItemEffect<'_>> = e
+                .steps
+                .iter()
+                .map(|step| Names(ItemKind::Step, step))
+                .collect();
+            effects.push(Raises(ItemKind::Agreement, &e.agreement));
+            effects
         }
+        Event::AgreementProgressed(e) => {
+            let to = word(&AgreementStatus::from(e.status));
+            match e.by {
+                Some(party) => vec![MovesFor(ItemKind::Agreement, &e.agreement, party, to)],
+                None => vec![Moves(ItemKind::Agreement, &e.agreement, to)],
+            }
+        }
+        Event::MeasureImposed(e) => vec![Raises(ItemKind::Measure, &e.measure)],
+        Event::MeasureProgressed(e) => vec![Moves(
+            ItemKind::Measure,
+            &e.measure,
+            word(&MeasureStatus::from(e.status)),
+        )],
+        Event::DiplomatsExpelled(_)
+        | Event::MissionClosed(_)
+        | Event::PrisonersReleased(_)
+        | Event::MissionReopened(_)
+        | Event::EventRetracted(_) => Vec::new(),
     }
 }
 
@@ -461,12 +504,25 @@ fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reje
             // Talks may name a round never scheduled: they add it, held.
             (ItemEffect::Moves(ItemKind::Round, _, _), None)
                 if matches!(event.event, Event::TalksHeld(_)) => {}
-            (ItemEffect::Moves(..), None) => {
+            (ItemEffect::Moves(..) | ItemEffect::MovesFor(..) | ItemEffect::Names(..), None) => {
                 return Err(Rejection::UnknownItem {
                     kind,
                     id: id.clone(),
                     on,
                 });
+            }
+            (ItemEffect::Names(..), Some(_)) => {}
+            (ItemEffect::MovesFor(_, _, party, to), Some(_)) => {
+                if let Some((status, since)) = state.agreement_status_for(id, *party) {
+                    if *to == status {
+                        return Err(Rejection::NoChange {
+                            kind,
+                            id: id.clone(),
+                            status: format!("{status} for {party}"),
+                            since,
+                        });
+                    }
+                }
             }
             (ItemEffect::Moves(_, _, to), Some((status, since))) => {
                 if kind == ItemKind::Round {

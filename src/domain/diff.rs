@@ -47,6 +47,16 @@ pub struct LedgerChange {
     pub diplomats_expelled: u64,
     /// Facilities it closed in between.
     pub missions_closed: Vec<String>,
+    /// Prisoners it released in between.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prisoners_released: u64,
+    /// Facilities it reopened in between.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missions_reopened: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What changed in a dyad's state between two dates: the answer of `detente diff`.
@@ -181,6 +191,16 @@ impl StateDiff {
             before_of(listed(&before.scheduled_rounds)),
             listed(&after.scheduled_rounds),
         );
+        items(
+            ItemKind::Agreement,
+            before_of(listed(&before.agreements)),
+            listed(&after.agreements),
+        );
+        items(
+            ItemKind::Measure,
+            before_of(listed(&before.measures)),
+            listed(&after.measures),
+        );
         diff.rounds_added = after
             .rounds
             .iter()
@@ -192,6 +212,8 @@ impl StateDiff {
             .diplomats_expelled
             .keys()
             .chain(after.reciprocity.missions_closed.keys())
+            .chain(after.reciprocity.prisoners_released.keys())
+            .chain(after.reciprocity.missions_reopened.keys())
             .copied()
             .collect();
         for party in parties {
@@ -211,17 +233,41 @@ impl StateDiff {
                     .cloned()
                     .unwrap_or_default()
             };
+            let reopened = |state: &BilateralState| {
+                state
+                    .reciprocity
+                    .missions_reopened
+                    .get(&party)
+                    .cloned()
+                    .unwrap_or_default()
+            };
             let (old_closed, new_closed) = (closed(before), closed(after));
+            let (old_reopened, new_reopened) = (reopened(before), reopened(after));
+            // A closing is the same closing once reopened: compared by facility and date.
+            let closing = |m: &super::ClosedMission| (m.facility.clone(), m.closed_on);
             let change = LedgerChange {
                 party,
                 diplomats_expelled: count(after).saturating_sub(count(before)),
                 missions_closed: new_closed
                     .iter()
-                    .filter(|m| !old_closed.contains(m))
+                    .filter(|m| !old_closed.iter().any(|old| closing(old) == closing(m)))
+                    .map(|m| m.facility.clone())
+                    .collect(),
+                prisoners_released: after
+                    .reciprocity
+                    .prisoners_released_by(party)
+                    .saturating_sub(before.reciprocity.prisoners_released_by(party)),
+                missions_reopened: new_reopened
+                    .iter()
+                    .filter(|m| !old_reopened.contains(m))
                     .map(|m| m.facility.clone())
                     .collect(),
             };
-            if change.diplomats_expelled > 0 || !change.missions_closed.is_empty() {
+            if change.diplomats_expelled > 0
+                || !change.missions_closed.is_empty()
+                || change.prisoners_released > 0
+                || !change.missions_reopened.is_empty()
+            {
                 diff.ledger.push(change);
             }
         }

@@ -1,4 +1,4 @@
-//! The event vocabulary of wire format version 1: fourteen facts, named in the past tense.
+//! The event vocabulary of wire format version 1: twenty facts, named in the past tense.
 //!
 //! Every type here serializes exactly as `docs/events.md` describes: a `type` tag with the event
 //! name, `snake_case` fields, optional fields left out when absent, and unknown fields or types
@@ -132,11 +132,23 @@ event_types! {
     MissionClosed,
     /// An earlier event no longer counts (a correction is a retraction plus a new event).
     EventRetracted,
+    /// An agreement was reached: agreed, initialled or signed.
+    AgreementReached,
+    /// An agreement moved to another status, for one party or for both.
+    AgreementProgressed,
+    /// A party imposed a coercive measure on the other.
+    MeasureImposed,
+    /// A measure was eased, suspended, lifted or reimposed.
+    MeasureProgressed,
+    /// A party released prisoners.
+    PrisonersReleased,
+    /// A mission or facility reopened.
+    MissionReopened,
 }
 
 impl Event {
-    /// Every party the event names as an actor (a location's country is not one: a host or a
-    /// mediator may be outside the dyad).
+    /// Every party the event names as an actor (a location's country and a mediator of talks
+    /// are not: a host or a mediator may be outside the dyad).
     ///
     /// ```
     /// # use detente::domain::{Event, DiplomatsExpelled};
@@ -152,6 +164,11 @@ impl Event {
             Event::RoundCancelled(e) => e.cancelled_by.into_iter().collect(),
             Event::DiplomatsExpelled(e) => vec![e.expelled_by],
             Event::MissionClosed(e) => vec![e.closed_by],
+            Event::AgreementProgressed(e) => e.by.into_iter().collect(),
+            Event::MeasureImposed(e) => vec![e.imposed_by],
+            Event::PrisonersReleased(e) => vec![e.released_by],
+            Event::MissionReopened(e) => vec![e.reopened_by],
+            Event::AgreementReached(_) | Event::MeasureProgressed(_) => Vec::new(),
             Event::StepAgreed(_)
             | Event::StepProgressed(_)
             | Event::ClaimProgressed(_)
@@ -244,6 +261,10 @@ pub struct TalksHeld {
     /// Topics discussed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topics: Vec<String>,
+    /// Third parties that facilitated the talks (any party of the registry, outside the dyad:
+    /// the only actors an event may name outside it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mediators: Vec<Party>,
 }
 
 /// `StepAgreed`: a step at stage `agreed`.
@@ -495,6 +516,184 @@ pub struct EventRetracted {
     pub target: EventId,
     /// Why.
     pub reason: String,
+}
+
+/// The kind of an agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementKind {
+    /// A treaty.
+    Treaty,
+    /// An agreement.
+    Agreement,
+    /// A memorandum (of understanding).
+    Memorandum,
+    /// A joint statement.
+    JointStatement,
+    /// A framework.
+    Framework,
+    /// A ceasefire.
+    Ceasefire,
+    /// A roadmap.
+    Roadmap,
+}
+
+/// How far an agreement went when it was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementForm {
+    /// A text agreed, neither initialled nor signed.
+    Agreed,
+    /// Initialled.
+    Initialled,
+    /// Signed.
+    Signed,
+}
+
+/// `AgreementReached`: an agreement at status `agreed`, `initialled` or `signed` (its `form`,
+/// `signed` when absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementReached {
+    /// The agreement's id.
+    pub agreement: ItemId,
+    /// Its title.
+    pub title: String,
+    /// Its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AgreementKind>,
+    /// How far it went: `signed` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<AgreementForm>,
+    /// The steps it formalizes (each must exist).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<ItemId>,
+    /// Where it was reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Location>,
+}
+
+/// The status an agreement can move to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementProgress {
+    /// Initialled.
+    Initialled,
+    /// Signed.
+    Signed,
+    /// Ratified.
+    Ratified,
+    /// In force.
+    InForce,
+    /// Suspended.
+    Suspended,
+    /// Terminated.
+    Terminated,
+    /// Left (withdrawn from).
+    Withdrawn,
+}
+
+/// `AgreementProgressed`: an agreement takes a status, for the party `by` where given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementProgressed {
+    /// The agreement's id.
+    pub agreement: ItemId,
+    /// The new status.
+    pub status: AgreementProgress,
+    /// The party for which it takes that status (one side ratifies, then the other); the
+    /// agreement as a whole where absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Party>,
+    /// A note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The kind of a coercive measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureKind {
+    /// Sanctions.
+    Sanctions,
+    /// Visa restrictions.
+    VisaRestrictions,
+    /// A flight ban.
+    FlightBan,
+    /// An asset freeze.
+    AssetFreeze,
+    /// A trade restriction.
+    TradeRestriction,
+    /// Anything else.
+    Other,
+}
+
+/// `MeasureImposed`: a coercive measure at status `in_force`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureImposed {
+    /// The measure's id.
+    pub measure: ItemId,
+    /// The party that imposes it.
+    pub imposed_by: Party,
+    /// Its kind.
+    pub kind: MeasureKind,
+    /// What it is.
+    pub description: String,
+}
+
+/// The status a measure can move to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureProgress {
+    /// Eased.
+    Eased,
+    /// Suspended.
+    Suspended,
+    /// Lifted.
+    Lifted,
+    /// Imposed again.
+    Reimposed,
+}
+
+/// `MeasureProgressed`: a measure takes a status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureProgressed {
+    /// The measure's id.
+    pub measure: ItemId,
+    /// The new status.
+    pub status: MeasureProgress,
+    /// A note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `PrisonersReleased`: adds to the reciprocity ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrisonersReleased {
+    /// The releasing party.
+    pub released_by: Party,
+    /// How many prisoners.
+    pub count: u32,
+    /// Their names, where reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// An id shared by both sides' releases of one exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<String>,
+}
+
+/// `MissionReopened`: adds to the reciprocity ledger; a mission closed under the same
+/// facility name shows as reopened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissionReopened {
+    /// The acting party.
+    pub reopened_by: Party,
+    /// The facility reopened.
+    pub facility: String,
 }
 
 #[cfg(test)]

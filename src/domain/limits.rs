@@ -238,7 +238,8 @@ impl Checker {
                         head.title.as_ref(),
                     )?;
                 }
-                self.texts("event.topics", &e.topics)
+                self.texts("event.topics", &e.topics)?;
+                self.list("event.mediators", e.mediators.len(), MAX_LIST_ITEMS)
             }
             Event::StepAgreed(e) => self.text(|| field("description"), &e.description),
             Event::StepProgressed(e) => self.optional(|| field("note"), e.note.as_ref()),
@@ -268,6 +269,22 @@ impl Checker {
             Event::RoundCancelled(_) | Event::DiplomatsExpelled(_) => Ok(()),
             Event::MissionClosed(e) => self.text(|| field("facility"), &e.facility),
             Event::EventRetracted(e) => self.text(|| field("reason"), &e.reason),
+            Event::AgreementReached(e) => {
+                self.text(|| field("title"), &e.title)?;
+                self.list("event.steps", e.steps.len(), MAX_LIST_ITEMS)?;
+                match &e.at {
+                    Some(location) => self.location("event.at", location),
+                    None => Ok(()),
+                }
+            }
+            Event::AgreementProgressed(e) => self.optional(|| field("note"), e.note.as_ref()),
+            Event::MeasureImposed(e) => self.text(|| field("description"), &e.description),
+            Event::MeasureProgressed(e) => self.optional(|| field("note"), e.note.as_ref()),
+            Event::PrisonersReleased(e) => {
+                self.texts("event.names", &e.names)?;
+                self.optional(|| field("exchange"), e.exchange.as_ref())
+            }
+            Event::MissionReopened(e) => self.text(|| field("facility"), &e.facility),
         }
     }
 }

@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Category, ClaimProgress, Dyad, Event, EventId, ItemId, Location, Party, Person, Property,
-    ProposalResponse, RecordedEvent, SharedMap, SharedVec, Source, StepProgress, TalksFormat,
-    TalksLevel, YearRange,
+    AgreementForm, AgreementKind, AgreementProgress, Category, ClaimProgress, Dyad, Event, EventId,
+    ItemId, Location, MeasureKind, MeasureProgress, Party, Person, Property, ProposalResponse,
+    RecordedEvent, SharedMap, SharedVec, Source, StepProgress, TalksFormat, TalksLevel, YearRange,
 };
 
 /// The state of a dyad's relationship: the fold of its effective timeline.
@@ -39,6 +39,12 @@ pub struct BilateralState {
     pub proposals: SharedMap<ItemId, Proposal>,
     /// Irritants, by id.
     pub irritants: SharedMap<ItemId, Irritant>,
+    /// Agreements, by id.
+    #[serde(default, skip_serializing_if = "SharedMap::is_empty")]
+    pub agreements: SharedMap<ItemId, Agreement>,
+    /// Coercive measures, by id.
+    #[serde(default, skip_serializing_if = "SharedMap::is_empty")]
+    pub measures: SharedMap<ItemId, Measure>,
     /// Every round named by an id, by id: scheduled by a `RoundScheduled` (or held under an id
     /// never scheduled), with its status, dates and history. A round cancelled or replaced
     /// stays here with that outcome.
@@ -83,6 +89,9 @@ pub struct Round {
     /// Topics.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topics: Vec<String>,
+    /// Third parties that facilitated the talks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mediators: Vec<Party>,
     /// Who reported it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
@@ -303,6 +312,160 @@ pub struct Irritant {
     pub sources: SharedVec<Source>,
 }
 
+/// The status of an agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementStatus {
+    /// A text agreed, neither initialled nor signed.
+    Agreed,
+    /// Initialled.
+    Initialled,
+    /// Signed.
+    Signed,
+    /// Ratified.
+    Ratified,
+    /// In force.
+    InForce,
+    /// Suspended.
+    Suspended,
+    /// Terminated.
+    Terminated,
+    /// Left (withdrawn from).
+    Withdrawn,
+}
+
+impl From<AgreementForm> for AgreementStatus {
+    fn from(form: AgreementForm) -> Self {
+        match form {
+            AgreementForm::Agreed => AgreementStatus::Agreed,
+            AgreementForm::Initialled => AgreementStatus::Initialled,
+            AgreementForm::Signed => AgreementStatus::Signed,
+        }
+    }
+}
+
+impl From<AgreementProgress> for AgreementStatus {
+    fn from(progress: AgreementProgress) -> Self {
+        match progress {
+            AgreementProgress::Initialled => AgreementStatus::Initialled,
+            AgreementProgress::Signed => AgreementStatus::Signed,
+            AgreementProgress::Ratified => AgreementStatus::Ratified,
+            AgreementProgress::InForce => AgreementStatus::InForce,
+            AgreementProgress::Suspended => AgreementStatus::Suspended,
+            AgreementProgress::Terminated => AgreementStatus::Terminated,
+            AgreementProgress::Withdrawn => AgreementStatus::Withdrawn,
+        }
+    }
+}
+
+/// An agreement reached between the parties.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agreement {
+    /// Its title.
+    pub title: String,
+    /// Its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AgreementKind>,
+    /// The steps it formalizes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<ItemId>,
+    /// Where it was reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Location>,
+    /// The status of the agreement as a whole.
+    pub status: AgreementStatus,
+    /// When it was reached.
+    pub reached_on: NaiveDate,
+    /// When its status as a whole last changed.
+    pub changed_on: NaiveDate,
+    /// Every status it has had as a whole, the first being its form.
+    pub history: SharedVec<Change<AgreementStatus>>,
+    /// The statuses it took for one party (an `AgreementProgressed` with `by`), by party:
+    /// each party's changes in order, the last being its current status.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_party: BTreeMap<Party, SharedVec<Change<AgreementStatus>>>,
+    /// Every source of every event about it, without repeats.
+    #[serde(default, skip_serializing_if = "SharedVec::is_empty")]
+    pub sources: SharedVec<Source>,
+}
+
+impl Agreement {
+    /// Its current status for `party` (set by an `AgreementProgressed` with `by`) and the
+    /// date it took it; none when no event gave it a status for that party.
+    ///
+    /// ```
+    /// use detente::domain::{state_at, AgreementStatus, NewEvent, Query};
+    /// use detente::scenario::recorded;
+    ///
+    /// let lines = [
+    ///     r#"{"dyad":"SUN-USA","occurred_on":"1987-12-08","event":{"type":"AgreementReached","agreement":"inf","title":"INF Treaty"}}"#,
+    ///     r#"{"dyad":"SUN-USA","occurred_on":"1988-05-27","event":{"type":"AgreementProgressed","agreement":"inf","status":"ratified","by":"USA"}}"#,
+    /// ];
+    /// let events = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+    /// let state = state_at(&events, &Query::default());
+    /// let inf = state.agreements.get("inf").unwrap();
+    /// assert_eq!(inf.status, AgreementStatus::Signed);
+    /// assert_eq!(inf.status_for("USA".parse().unwrap()), Some((AgreementStatus::Ratified, "1988-05-27".parse().unwrap())));
+    /// assert_eq!(inf.status_for("SUN".parse().unwrap()), None);
+    /// assert_eq!(state.agreement_status_for(&"inf".parse().unwrap(), "USA".parse().unwrap()).unwrap().0, "ratified");
+    /// ```
+    pub fn status_for(&self, party: Party) -> Option<(AgreementStatus, NaiveDate)> {
+        let change = self.by_party.get(&party)?.iter().last()?;
+        Some((change.to, change.on))
+    }
+}
+
+/// The status of a coercive measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureStatus {
+    /// Imposed and in force.
+    InForce,
+    /// Eased.
+    Eased,
+    /// Suspended.
+    Suspended,
+    /// Lifted.
+    Lifted,
+    /// Imposed again.
+    Reimposed,
+}
+
+impl From<MeasureProgress> for MeasureStatus {
+    fn from(progress: MeasureProgress) -> Self {
+        match progress {
+            MeasureProgress::Eased => MeasureStatus::Eased,
+            MeasureProgress::Suspended => MeasureStatus::Suspended,
+            MeasureProgress::Lifted => MeasureStatus::Lifted,
+            MeasureProgress::Reimposed => MeasureStatus::Reimposed,
+        }
+    }
+}
+
+/// A coercive measure one party imposed on the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measure {
+    /// Who imposed it.
+    pub imposed_by: Party,
+    /// Its kind.
+    pub kind: MeasureKind,
+    /// What it is.
+    pub description: String,
+    /// The current status.
+    pub status: MeasureStatus,
+    /// When it was imposed.
+    pub imposed_on: NaiveDate,
+    /// When it last changed.
+    pub changed_on: NaiveDate,
+    /// Every status it has had, the first being `in_force`.
+    pub history: SharedVec<Change<MeasureStatus>>,
+    /// Every source of every event about it, without repeats.
+    #[serde(default, skip_serializing_if = "SharedVec::is_empty")]
+    pub sources: SharedVec<Source>,
+}
+
 /// The status of a round scheduled: its life cycle is `scheduled`, then `held`, `cancelled`
 /// or `superseded` (replaced by another round's `replaces`); a cancelled round may still be
 /// superseded by its rescheduling.
@@ -503,6 +666,8 @@ life_cycle!(Claim, ClaimStatus, status);
 life_cycle!(Proposal, ProposalStatus, status);
 life_cycle!(Irritant, IrritantStatus, status);
 life_cycle!(ScheduledRound, RoundStatus, status);
+life_cycle!(Agreement, AgreementStatus, status);
+life_cycle!(Measure, MeasureStatus, status);
 
 /// The wire word of a unit enum (`agreed`, `under_discussion`…).
 pub(crate) fn word<T: Serialize>(value: &T) -> String {
@@ -533,7 +698,22 @@ impl BilateralState {
             ItemKind::Proposal => self.proposals.get(id).map(status_of),
             ItemKind::Irritant => self.irritants.get(id).map(status_of),
             ItemKind::Round => self.scheduled_rounds.get(id).map(status_of),
+            ItemKind::Agreement => self.agreements.get(id).map(status_of),
+            ItemKind::Measure => self.measures.get(id).map(status_of),
         }
+    }
+
+    /// The current status of the agreement `id` for `party` (as its wire word) and the date
+    /// it took it: none when there is no such agreement or no status was given for `party`
+    /// ([`Agreement::status_for`] has an example).
+    ///
+    /// ```
+    /// # use detente::domain::BilateralState;
+    /// assert_eq!(BilateralState::default().agreement_status_for(&"inf".parse().unwrap(), "USA".parse().unwrap()), None);
+    /// ```
+    pub fn agreement_status_for(&self, id: &ItemId, party: Party) -> Option<(String, NaiveDate)> {
+        let (status, on) = self.agreements.get(id)?.status_for(party)?;
+        Some((word(&status), on))
     }
 }
 
@@ -545,9 +725,42 @@ pub struct ClosedMission {
     pub facility: String,
     /// When.
     pub closed_on: NaiveDate,
+    /// When it reopened (a `MissionReopened` of the same facility), where it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened_on: Option<NaiveDate>,
 }
 
-/// The reciprocity ledger: diplomats expelled and missions closed, by acting party.
+/// A mission or facility reopened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenedMission {
+    /// The facility.
+    pub facility: String,
+    /// When.
+    pub reopened_on: NaiveDate,
+    /// Whether the ledger holds its closing (a `MissionClosed` of the same facility, by either
+    /// party, not reopened before).
+    pub was_closed: bool,
+}
+
+/// One release of prisoners.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrisonerRelease {
+    /// When.
+    pub released_on: NaiveDate,
+    /// How many.
+    pub count: u32,
+    /// Their names, where reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// The exchange it was part of, where one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<String>,
+}
+
+/// The reciprocity ledger: diplomats expelled, missions closed and reopened, prisoners
+/// released, by acting party.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reciprocity {
@@ -555,6 +768,37 @@ pub struct Reciprocity {
     pub diplomats_expelled: BTreeMap<Party, u64>,
     /// Missions closed, by the closing party, in effective order.
     pub missions_closed: BTreeMap<Party, SharedVec<ClosedMission>>,
+    /// Prisoners released, by the releasing party, in effective order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prisoners_released: BTreeMap<Party, SharedVec<PrisonerRelease>>,
+    /// Missions reopened, by the acting party, in effective order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub missions_reopened: BTreeMap<Party, SharedVec<ReopenedMission>>,
+}
+
+impl Reciprocity {
+    /// How many prisoners `party` released in all (saturating).
+    ///
+    /// ```
+    /// use detente::domain::{state_at, NewEvent, Query};
+    /// use detente::scenario::recorded;
+    ///
+    /// let lines = [
+    ///     r#"{"dyad":"RUS-USA","occurred_on":"2024-08-01","event":{"type":"PrisonersReleased","released_by":"RUS","count":16}}"#,
+    ///     r#"{"dyad":"RUS-USA","occurred_on":"2025-02-11","event":{"type":"PrisonersReleased","released_by":"RUS","count":1}}"#,
+    /// ];
+    /// let events = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+    /// let ledger = state_at(&events, &Query::default()).reciprocity;
+    /// assert_eq!(ledger.prisoners_released_by("RUS".parse().unwrap()), 17);
+    /// assert_eq!(ledger.prisoners_released_by("USA".parse().unwrap()), 0);
+    /// ```
+    pub fn prisoners_released_by(&self, party: Party) -> u64 {
+        self.prisoners_released.get(&party).map_or(0, |releases| {
+            releases.iter().fold(0u64, |sum, release| {
+                sum.saturating_add(u64::from(release.count))
+            })
+        })
+    }
 }
 
 /// An event that could not take effect, and why.
@@ -668,6 +912,37 @@ where
     }])
 }
 
+/// Marks the latest closing of `facility` not reopened yet as reopened on `on`: among the
+/// missions `by` closed first, then among the other party's. Whether there was one.
+fn reopen_closed_mission(
+    ledger: &mut Reciprocity,
+    by: Party,
+    facility: &str,
+    on: NaiveDate,
+) -> bool {
+    let parties: Vec<Party> = std::iter::once(by)
+        .chain(ledger.missions_closed.keys().copied().filter(|p| *p != by))
+        .collect();
+    for party in parties {
+        let Some(closed) = ledger.missions_closed.get_mut(&party) else {
+            continue;
+        };
+        let found = closed
+            .iter()
+            .enumerate()
+            .filter(|(_, mission)| mission.facility == facility && mission.reopened_on.is_none())
+            .last()
+            .map(|(index, _)| index);
+        if let Some(index) = found {
+            if let Some(mission) = closed.get_mut(index) {
+                mission.reopened_on = Some(on);
+            }
+            return true;
+        }
+    }
+    false
+}
+
 /// Applies a checked event. Where a precondition is missing after all (it cannot be, once
 /// `check` passed) the event is simply without effect: this function never panics.
 fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
@@ -720,6 +995,7 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
                     .map(|delegation| (delegation.party, delegation.head.clone()))
                     .collect(),
                 topics: talks.topics.clone(),
+                mediators: talks.mediators.clone(),
                 sources: unique_sources(&recorded.sources),
             });
         }
@@ -858,6 +1134,92 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
                 .push(ClosedMission {
                     facility: closed.facility.clone(),
                     closed_on: on,
+                    reopened_on: None,
+                });
+        }
+        Event::AgreementReached(reached) => {
+            let status = AgreementStatus::from(reached.form.unwrap_or(AgreementForm::Signed));
+            state.agreements.insert(
+                reached.agreement.clone(),
+                Agreement {
+                    title: reached.title.clone(),
+                    kind: reached.kind,
+                    steps: reached.steps.clone(),
+                    at: reached.at.clone(),
+                    status,
+                    reached_on: on,
+                    changed_on: on,
+                    history: first_change(on, status, event_id),
+                    by_party: BTreeMap::new(),
+                    sources: unique_sources(&recorded.sources).into(),
+                },
+            );
+        }
+        Event::AgreementProgressed(progressed) => {
+            if let Some(agreement) = state.agreements.get_mut(&progressed.agreement) {
+                let to = AgreementStatus::from(progressed.status);
+                match progressed.by {
+                    Some(party) => {
+                        agreement.by_party.entry(party).or_default().push(Change {
+                            on,
+                            to,
+                            event_id: event_id.clone(),
+                        });
+                        agreement.add_sources(&recorded.sources);
+                    }
+                    None => agreement.change(on, to, event_id, &recorded.sources),
+                }
+            }
+        }
+        Event::MeasureImposed(imposed) => {
+            state.measures.insert(
+                imposed.measure.clone(),
+                Measure {
+                    imposed_by: imposed.imposed_by,
+                    kind: imposed.kind,
+                    description: imposed.description.clone(),
+                    status: MeasureStatus::InForce,
+                    imposed_on: on,
+                    changed_on: on,
+                    history: first_change(on, MeasureStatus::InForce, event_id),
+                    sources: unique_sources(&recorded.sources).into(),
+                },
+            );
+        }
+        Event::MeasureProgressed(progressed) => {
+            if let Some(measure) = state.measures.get_mut(&progressed.measure) {
+                measure.change(on, progressed.status.into(), event_id, &recorded.sources);
+            }
+        }
+        Event::PrisonersReleased(released) => {
+            state
+                .reciprocity
+                .prisoners_released
+                .entry(released.released_by)
+                .or_default()
+                .push(PrisonerRelease {
+                    released_on: on,
+                    count: released.count,
+                    names: released.names.clone(),
+                    exchange: released.exchange.clone(),
+                });
+        }
+        Event::MissionReopened(reopened) => {
+            let was_closed = reopen_closed_mission(
+                &mut state.reciprocity,
+                reopened.reopened_by,
+                &reopened.facility,
+                on,
+            );
+            state
+                .reciprocity
+                .missions_reopened
+                .entry(reopened.reopened_by)
+                .or_default()
+                .push(ReopenedMission {
+                    facility: reopened.facility.clone(),
+                    reopened_on: on,
+                    was_closed,
                 });
         }
         // Applied by the query (`docs/contract.md`, the time model, step 2), not by the fold.

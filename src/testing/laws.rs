@@ -195,7 +195,7 @@ impl Default for LawConfig {
             cases: 64,
             engine_cases: 16,
             history: HistoryConfig {
-                max_candidates: 24,
+                max_candidates: 30,
                 ..HistoryConfig::default()
             },
             laws: Law::ALL.to_vec(),

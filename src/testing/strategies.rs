@@ -420,11 +420,9 @@ impl EventKind {
 /// (`tests/it/kit.rs`) checks that it names exactly [`Event::TYPE_NAMES`], so a type added to
 /// the domain and not here fails the suite.
 ///
-/// Pending, for the vocabulary issue that adds them to the domain: `AgreementReached`,
-/// `AgreementProgressed`, `MeasureImposed`, `MeasureProgressed`, `PrisonersReleased`,
-/// `MissionReopened`, `TalksHeld::mediators`, and successions between dyads (`SUN-USA`
-/// continued by `RUS-USA`): each is one row here (and a dyad in [`DYADS`]) once it exists.
-pub const EVENT_KINDS: [EventKind; 14] = [
+/// Pending, for the party issue: successions between dyads (`SUN-USA` continued by
+/// `RUS-USA`), a dyad in [`DYADS`] once they exist.
+pub const EVENT_KINDS: [EventKind; 20] = [
     EventKind {
         name: "TalksHeld",
         weight: 8,
@@ -522,7 +520,167 @@ pub const EVENT_KINDS: [EventKind; 14] = [
                 .boxed()
         },
     },
+    EventKind {
+        name: "AgreementReached",
+        weight: 6,
+        make: |_| agreement_reached(),
+    },
+    EventKind {
+        name: "AgreementProgressed",
+        weight: 8,
+        make: agreement_progressed,
+    },
+    EventKind {
+        name: "MeasureImposed",
+        weight: 6,
+        make: measure_imposed,
+    },
+    EventKind {
+        name: "MeasureProgressed",
+        weight: 8,
+        make: |_| measure_progressed(),
+    },
+    EventKind {
+        name: "PrisonersReleased",
+        weight: 2,
+        make: |actors| {
+            (
+                actors.actor.clone(),
+                any::<u32>(),
+                prop::collection::vec(text(), 0..2),
+                prop::option::of(prop::sample::select(vec!["x1", "x2"]).prop_map(str::to_owned)),
+            )
+                .prop_map(|(released_by, count, names, exchange)| {
+                    Event::PrisonersReleased(PrisonersReleased {
+                        released_by,
+                        count,
+                        names,
+                        exchange,
+                    })
+                })
+                .boxed()
+        },
+    },
+    EventKind {
+        name: "MissionReopened",
+        weight: 2,
+        make: |actors| {
+            (
+                actors.actor.clone(),
+                prop_oneof![
+                    3 => prop::sample::select(vec!["consulate general in Seattle", "embassy"]).prop_map(str::to_owned),
+                    1 => text(),
+                ],
+            )
+                .prop_map(|(reopened_by, facility)| {
+                    Event::MissionReopened(MissionReopened {
+                        reopened_by,
+                        facility,
+                    })
+                })
+                .boxed()
+        },
+    },
 ];
+
+fn agreement_reached() -> BoxedStrategy<Event> {
+    (
+        item_id(),
+        text(),
+        prop::option::of(prop::sample::select(vec![
+            AgreementKind::Treaty,
+            AgreementKind::Agreement,
+            AgreementKind::Memorandum,
+            AgreementKind::JointStatement,
+            AgreementKind::Framework,
+            AgreementKind::Ceasefire,
+            AgreementKind::Roadmap,
+        ])),
+        prop::option::of(prop::sample::select(vec![
+            AgreementForm::Agreed,
+            AgreementForm::Initialled,
+            AgreementForm::Signed,
+        ])),
+        prop::option::of(location()),
+    )
+        .prop_map(|(agreement, title, kind, form, at)| {
+            Event::AgreementReached(AgreementReached {
+                agreement,
+                title,
+                kind,
+                form,
+                steps: Vec::new(),
+                at,
+            })
+        })
+        .boxed()
+}
+
+fn agreement_progressed(actors: &Actors) -> BoxedStrategy<Event> {
+    let status = prop::sample::select(vec![
+        AgreementProgress::Initialled,
+        AgreementProgress::Signed,
+        AgreementProgress::Ratified,
+        AgreementProgress::InForce,
+        AgreementProgress::Suspended,
+        AgreementProgress::Terminated,
+        AgreementProgress::Withdrawn,
+    ]);
+    (
+        item_id(),
+        status,
+        prop::option::of(actors.actor.clone()),
+        prop::option::of(text()),
+    )
+        .prop_map(|(agreement, status, by, note)| {
+            Event::AgreementProgressed(AgreementProgressed {
+                agreement,
+                status,
+                by,
+                note,
+            })
+        })
+        .boxed()
+}
+
+fn measure_imposed(actors: &Actors) -> BoxedStrategy<Event> {
+    let kind = prop::sample::select(vec![
+        MeasureKind::Sanctions,
+        MeasureKind::VisaRestrictions,
+        MeasureKind::FlightBan,
+        MeasureKind::AssetFreeze,
+        MeasureKind::TradeRestriction,
+        MeasureKind::Other,
+    ]);
+    (item_id(), actors.actor.clone(), kind, text())
+        .prop_map(|(measure, imposed_by, kind, description)| {
+            Event::MeasureImposed(MeasureImposed {
+                measure,
+                imposed_by,
+                kind,
+                description,
+            })
+        })
+        .boxed()
+}
+
+fn measure_progressed() -> BoxedStrategy<Event> {
+    let status = prop::sample::select(vec![
+        MeasureProgress::Eased,
+        MeasureProgress::Suspended,
+        MeasureProgress::Lifted,
+        MeasureProgress::Reimposed,
+    ]);
+    (item_id(), status, prop::option::of(text()))
+        .prop_map(|(measure, status, note)| {
+            Event::MeasureProgressed(MeasureProgressed {
+                measure,
+                status,
+                note,
+            })
+        })
+        .boxed()
+}
 
 /// The union of the rows of [`EVENT_KINDS`], each with the weight `weight` gives it (rows of
 /// weight 0 left out).
@@ -604,9 +762,10 @@ fn talks_held(actors: &Actors) -> BoxedStrategy<Event> {
             0..3,
         ),
         topics(),
+        prop::collection::vec(party(), 0..2),
     )
         .prop_map(
-            |(round, location, format, duration_minutes, level, delegations, topics)| {
+            |(round, location, format, duration_minutes, level, delegations, topics, mediators)| {
                 Event::TalksHeld(TalksHeld {
                     round,
                     location,
@@ -615,6 +774,7 @@ fn talks_held(actors: &Actors) -> BoxedStrategy<Event> {
                     level,
                     delegations,
                     topics,
+                    mediators,
                 })
             },
         )
@@ -981,6 +1141,10 @@ pub(crate) fn item_touched(event: &Event) -> Option<(ItemKind, &ItemId, bool)> {
         Event::IrritantResolved(e) => (ItemKind::Irritant, &e.irritant, false),
         Event::RoundScheduled(e) => (ItemKind::Round, &e.round, true),
         Event::RoundCancelled(e) => (ItemKind::Round, &e.round, false),
+        Event::AgreementReached(e) => (ItemKind::Agreement, &e.agreement, true),
+        Event::AgreementProgressed(e) => (ItemKind::Agreement, &e.agreement, false),
+        Event::MeasureImposed(e) => (ItemKind::Measure, &e.measure, true),
+        Event::MeasureProgressed(e) => (ItemKind::Measure, &e.measure, false),
         Event::TalksHeld(TalksHeld {
             round: Some(round), ..
         }) => (ItemKind::Round, round, false),
@@ -1062,7 +1226,7 @@ fn candidate(dyad: Dyad, config: HistoryConfig) -> impl Strategy<Value = Candida
                 (any::<prop::sample::Index>(), prop::bool::weighted(0.8)),
             )
             .boxed(),
-            prop::option::weighted(0.06, any::<prop::sample::Index>()).boxed(),
+            prop::option::weighted(0.08, any::<prop::sample::Index>()).boxed(),
         )
     } else {
         (Just(None).boxed(), Just(None).boxed())
@@ -1182,6 +1346,8 @@ fn aimed(
         Event::IrritantResolved(e) => e.irritant = id,
         Event::RoundCancelled(e) => e.round = id,
         Event::TalksHeld(e) => e.round = Some(id),
+        Event::AgreementProgressed(e) => e.agreement = id,
+        Event::MeasureProgressed(e) => e.measure = id,
         _ => {}
     }
     event
@@ -1218,6 +1384,20 @@ fn raise_of(event: &Event, dyad: Dyad) -> Option<Event> {
             category: None,
         }),
         Event::RoundCancelled(e) => round_scheduled_event(e.round.clone(), None, None),
+        Event::AgreementProgressed(e) => Event::AgreementReached(AgreementReached {
+            agreement: e.agreement.clone(),
+            title: "reached".to_owned(),
+            kind: None,
+            form: None,
+            steps: Vec::new(),
+            at: None,
+        }),
+        Event::MeasureProgressed(e) => Event::MeasureImposed(MeasureImposed {
+            measure: e.measure.clone(),
+            imposed_by: by,
+            kind: MeasureKind::Other,
+            description: "imposed".to_owned(),
+        }),
         _ => return None,
     })
 }

@@ -68,12 +68,14 @@ impl Trap {
     /// assert!(Trap::all().contains(&Trap::OrphanNotYetKnown(ItemKind::Claim)));
     /// ```
     pub fn all() -> Vec<Trap> {
-        const KINDS: [ItemKind; 5] = [
+        const KINDS: [ItemKind; 7] = [
             ItemKind::Step,
             ItemKind::Claim,
             ItemKind::Proposal,
             ItemKind::Irritant,
             ItemKind::Round,
+            ItemKind::Agreement,
+            ItemKind::Measure,
         ];
         let mut all: Vec<Trap> = Vec::new();
         all.extend(KINDS.map(Trap::OrphanAfterRetraction));
@@ -123,6 +125,8 @@ fn moved_to(event: &Event) -> Option<String> {
         Event::ProposalAnswered(e) => Some(format!("{:?}", e.response)),
         Event::IrritantResolved(_) => Some("resolved".to_owned()),
         Event::RoundCancelled(_) => Some("cancelled".to_owned()),
+        Event::AgreementProgressed(e) => Some(format!("{:?} {:?}", e.status, e.by)),
+        Event::MeasureProgressed(e) => Some(format!("{:?}", e.status)),
         _ => None,
     }
 }

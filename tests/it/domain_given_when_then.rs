@@ -77,6 +77,7 @@ fn talks(round: Option<&str>, heads: &[(&str, &str)]) -> Event {
             })
             .collect(),
         topics: Vec::new(),
+        mediators: Vec::new(),
     })
 }
 
@@ -1674,4 +1675,309 @@ fn rejection_messages_are_lower_case_without_a_final_period_and_name_the_culprit
         assert!(!message.ends_with('.'), "{message}");
         assert!(message.contains(culprit), "{message} should name {culprit}");
     }
+}
+
+// ---- agreements, measures, prisoners, missions reopened, mediators --------------------------
+
+/// An event from its wire form (the types of the second edition read best that way).
+fn wire(event: Value) -> Event {
+    serde_json::from_value(event).unwrap()
+}
+
+fn reached(agreement: &str, form: Option<&str>) -> Event {
+    let mut event = json!({"type": "AgreementReached", "agreement": agreement, "title": "Treaty"});
+    if let Some(form) = form {
+        event["form"] = json!(form);
+    }
+    wire(event)
+}
+
+fn agreement_progressed(agreement: &str, status: &str, by: Option<&str>) -> Event {
+    let mut event =
+        json!({"type": "AgreementProgressed", "agreement": agreement, "status": status});
+    if let Some(by) = by {
+        event["by"] = json!(by);
+    }
+    wire(event)
+}
+
+fn imposed(measure: &str, by: &str) -> Event {
+    wire(
+        json!({"type": "MeasureImposed", "measure": measure, "imposed_by": by,
+        "kind": "sanctions", "description": "sanctions on banks"}),
+    )
+}
+
+fn measure_progressed(measure: &str, status: &str) -> Event {
+    wire(json!({"type": "MeasureProgressed", "measure": measure, "status": status}))
+}
+
+#[test]
+fn an_agreement_reached_without_a_form_is_signed() {
+    check(
+        &[],
+        on("1987-12-08", reached("inf", None)).id("signed"),
+        Ok(
+            json!({"agreements": {"inf": {"title": "Treaty", "status": "signed",
+            "reached_on": "1987-12-08", "changed_on": "1987-12-08",
+            "history": [{"on": "1987-12-08", "to": "signed", "event_id": "signed"}]}}}),
+        ),
+    );
+}
+
+#[test]
+fn an_agreement_agreed_but_never_signed_is_agreed() {
+    check(
+        &[],
+        on("2023-02-27", reached("ohrid", Some("agreed"))),
+        Ok(json!({"agreements": {"ohrid": {"status": "agreed"}}})),
+    );
+}
+
+#[test]
+fn an_agreement_progressed_before_it_was_reached_is_refused() {
+    check(
+        &[on("1988-06-01", reached("inf", None))],
+        on("1988-05-27", agreement_progressed("inf", "ratified", None)),
+        Err(Rejection::UnknownItem {
+            kind: ItemKind::Agreement,
+            id: item("inf"),
+            on: date("1988-05-27"),
+        }),
+    );
+}
+
+#[test]
+fn an_agreement_reached_twice_under_one_id_is_refused() {
+    check(
+        &[on("1987-12-08", reached("inf", None))],
+        on("1987-12-09", reached("inf", None)),
+        Err(Rejection::DuplicateItem {
+            kind: ItemKind::Agreement,
+            id: item("inf"),
+        }),
+    );
+}
+
+#[test]
+fn an_agreement_formalizing_a_step_never_agreed_is_refused() {
+    let mut event = json!({"type": "AgreementReached", "agreement": "a", "title": "T",
+        "steps": ["mission-financing"]});
+    check(
+        &[],
+        on("2025-03-01", wire(event.clone())),
+        Err(Rejection::UnknownItem {
+            kind: ItemKind::Step,
+            id: item("mission-financing"),
+            on: date("2025-03-01"),
+        }),
+    );
+    event["agreement"] = json!("b");
+    check(
+        &[on("2025-02-27", agreed("mission-financing"))],
+        on("2025-03-01", wire(event)),
+        Ok(json!({"agreements": {"b": {"steps": ["mission-financing"]}}})),
+    );
+}
+
+#[test]
+fn an_agreement_ratified_by_one_side_then_the_other_keeps_each_sides_status() {
+    check(
+        &[
+            on("1987-12-08", reached("inf", None)),
+            on(
+                "1988-05-27",
+                agreement_progressed("inf", "ratified", Some("USA")),
+            )
+            .id("usa"),
+        ],
+        on(
+            "1988-05-28",
+            agreement_progressed("inf", "ratified", Some("RUS")),
+        )
+        .id("rus"),
+        Ok(
+            json!({"agreements": {"inf": {"status": "signed", "by_party": {
+            "RUS": [{"on": "1988-05-28", "to": "ratified", "event_id": "rus"}],
+            "USA": [{"on": "1988-05-27", "to": "ratified", "event_id": "usa"}]}}}}),
+        ),
+    );
+}
+
+#[test]
+fn an_agreement_ratified_twice_by_the_same_side_is_refused() {
+    check(
+        &[
+            on("1987-12-08", reached("inf", None)),
+            on(
+                "1988-05-27",
+                agreement_progressed("inf", "ratified", Some("USA")),
+            ),
+        ],
+        on(
+            "1988-05-29",
+            agreement_progressed("inf", "ratified", Some("USA")),
+        ),
+        Err(Rejection::NoChange {
+            kind: ItemKind::Agreement,
+            id: item("inf"),
+            status: "ratified for USA".into(),
+            since: date("1988-05-27"),
+        }),
+    );
+}
+
+#[test]
+fn an_agreement_moved_to_the_status_it_has_is_refused() {
+    check(
+        &[on("1987-12-08", reached("inf", None))],
+        on("1987-12-09", agreement_progressed("inf", "signed", None)),
+        Err(Rejection::NoChange {
+            kind: ItemKind::Agreement,
+            id: item("inf"),
+            status: "signed".into(),
+            since: date("1987-12-08"),
+        }),
+    );
+}
+
+#[test]
+fn an_agreement_left_by_a_party_outside_the_dyad_is_refused() {
+    check(
+        &[on("1987-12-08", reached("inf", None))],
+        on(
+            "2019-08-02",
+            agreement_progressed("inf", "withdrawn", Some("GBR")),
+        ),
+        Err(Rejection::PartyOutsideDyad {
+            party: party("GBR"),
+            dyad: "RUS-USA".parse().unwrap(),
+        }),
+    );
+}
+
+#[test]
+fn a_measure_imposed_is_in_force_and_moves_through_its_statuses() {
+    check(
+        &[
+            on("2014-03-17", imposed("banks", "USA")).id("imposed"),
+            on("2015-01-01", measure_progressed("banks", "eased")).id("eased"),
+        ],
+        on("2016-01-01", measure_progressed("banks", "reimposed")).id("again"),
+        Ok(
+            json!({"measures": {"banks": {"imposed_by": "USA", "kind": "sanctions",
+            "status": "reimposed", "imposed_on": "2014-03-17", "changed_on": "2016-01-01",
+            "history": [{"on": "2014-03-17", "to": "in_force", "event_id": "imposed"},
+                        {"on": "2015-01-01", "to": "eased", "event_id": "eased"},
+                        {"on": "2016-01-01", "to": "reimposed", "event_id": "again"}]}}}),
+        ),
+    );
+}
+
+#[test]
+fn a_measure_progressed_before_it_was_imposed_or_to_its_status_is_refused() {
+    check(
+        &[],
+        on("2015-01-01", measure_progressed("banks", "lifted")),
+        Err(Rejection::UnknownItem {
+            kind: ItemKind::Measure,
+            id: item("banks"),
+            on: date("2015-01-01"),
+        }),
+    );
+    check(
+        &[
+            on("2014-03-17", imposed("banks", "USA")),
+            on("2015-01-01", measure_progressed("banks", "lifted")),
+        ],
+        on("2015-02-01", measure_progressed("banks", "lifted")),
+        Err(Rejection::NoChange {
+            kind: ItemKind::Measure,
+            id: item("banks"),
+            status: "lifted".into(),
+            since: date("2015-01-01"),
+        }),
+    );
+}
+
+#[test]
+fn a_measure_imposed_by_a_party_outside_the_dyad_is_refused() {
+    check(
+        &[],
+        on("2014-03-17", imposed("banks", "EU")),
+        Err(Rejection::PartyOutsideDyad {
+            party: party("EU"),
+            dyad: "RUS-USA".parse().unwrap(),
+        }),
+    );
+}
+
+#[test]
+fn prisoners_released_add_to_the_ledger_by_releasing_party() {
+    check(
+        &[on(
+            "2024-08-01",
+            wire(
+                json!({"type": "PrisonersReleased", "released_by": "RUS", "count": 16,
+                "exchange": "ankara-2024"}),
+            ),
+        )],
+        on(
+            "2024-08-01",
+            wire(
+                json!({"type": "PrisonersReleased", "released_by": "USA", "count": 8,
+                "names": ["Vadim Krasikov"], "exchange": "ankara-2024"}),
+            ),
+        ),
+        Ok(json!({"reciprocity": {"prisoners_released": {
+            "RUS": [{"released_on": "2024-08-01", "count": 16, "exchange": "ankara-2024"}],
+            "USA": [{"released_on": "2024-08-01", "count": 8, "names": ["Vadim Krasikov"],
+                "exchange": "ankara-2024"}]}}})),
+    );
+}
+
+#[test]
+fn a_mission_closed_and_reopened_shows_as_reopened() {
+    check(
+        &[on(
+            "2017-08-31",
+            closed("USA", "consulate general in San Francisco"),
+        )],
+        on(
+            "2025-06-01",
+            wire(json!({"type": "MissionReopened", "reopened_by": "USA",
+                "facility": "consulate general in San Francisco"})),
+        ),
+        Ok(json!({"reciprocity": {
+            "missions_closed": {"USA": [{"facility": "consulate general in San Francisco",
+                "closed_on": "2017-08-31", "reopened_on": "2025-06-01"}]},
+            "missions_reopened": {"USA": [{"facility": "consulate general in San Francisco",
+                "reopened_on": "2025-06-01", "was_closed": true}]}}})),
+    );
+}
+
+#[test]
+fn a_mission_reopened_that_the_ledger_never_saw_closed_says_so() {
+    check(
+        &[],
+        on(
+            "2025-06-01",
+            wire(json!({"type": "MissionReopened", "reopened_by": "RUS", "facility": "dacha"})),
+        ),
+        Ok(
+            json!({"reciprocity": {"missions_closed": {}, "missions_reopened": {
+            "RUS": [{"facility": "dacha", "reopened_on": "2025-06-01", "was_closed": false}]}}}),
+        ),
+    );
+}
+
+#[test]
+fn mediators_outside_the_dyad_are_listed_on_the_round() {
+    let mut event = serde_json::to_value(talks(None, &[("RUS", "A"), ("USA", "B")])).unwrap();
+    event["mediators"] = json!(["SAU", "EU"]);
+    check(
+        &[],
+        on("2025-03-11", wire(event)),
+        Ok(json!({"rounds": [{"mediators": ["SAU", "EU"]}]})),
+    );
 }

@@ -65,13 +65,36 @@ fn the_frozen_export_folds_to_the_state_it_describes() {
     let state = state_at(&of_dyad, &Query::default());
     // The retraction takes the 2025-06-05 expulsion out: only the 35 of 2016 remain.
     let value = serde_json::to_value(&state).unwrap();
-    assert_eq!(value["events_applied"], 15);
+    assert_eq!(value["events_applied"], 22);
     assert_eq!(value["anomalies"].as_array().map(Vec::len), Some(0));
-    let ledger = value["reciprocity"].to_string();
-    assert!(ledger.contains("35"), "{ledger}");
-    assert!(
-        !ledger.contains("\"RUS\""),
-        "the retracted expulsion by RUS is gone: {ledger}"
+    assert_eq!(
+        value["reciprocity"]["diplomats_expelled"],
+        serde_json::json!({"USA": 35}),
+        "the retracted expulsion by RUS is gone"
+    );
+    // The types of the second edition: an agreement initialled then ratified by one side, a
+    // measure eased, prisoners released, the Maryland compound closed in 2016 and reopened.
+    let agreement = &value["agreements"]["missions-accord"];
+    assert_eq!(agreement["status"], "initialled");
+    assert_eq!(agreement["by_party"]["USA"][0]["to"], "ratified");
+    assert_eq!(agreement["steps"][0], "mission-financing");
+    assert_eq!(value["measures"]["bank-sanctions"]["status"], "eased");
+    assert_eq!(
+        value["reciprocity"]["prisoners_released"]["RUS"][0]["count"],
+        2
+    );
+    assert_eq!(
+        value["reciprocity"]["missions_closed"]["USA"][0]["reopened_on"],
+        "2025-07-04"
+    );
+    assert_eq!(
+        value["reciprocity"]["missions_reopened"]["USA"][0]["was_closed"],
+        true
+    );
+    let mediated = value["rounds"].as_array().and_then(|rounds| rounds.last());
+    assert_eq!(
+        mediated.map(|round| &round["mediators"][1]),
+        Some(&serde_json::json!("EU"))
     );
 }
 

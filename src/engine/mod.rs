@@ -400,7 +400,7 @@ impl Engine {
         Ok(self.record_batch_with_warnings(events)?.appended)
     }
 
-    /// [`Engine::record_batch`], with the warnings of DESIGN section 12: a retraction that
+    /// [`Engine::record_batch`], with the warnings of `docs/contract.md`, checking a new event: a retraction that
     /// leaves events without effect, and likely duplicates.
     ///
     /// The batch is checked as a whole: it is accepted when every event is valid in the
@@ -748,7 +748,7 @@ impl Engine {
         Ok(self.restore_checked(records, false)?.restored)
     }
 
-    /// [`Engine::restore`], with the checks of DESIGN section 12 reported. A record that
+    /// [`Engine::restore`], with the checks of `docs/contract.md`, checking a new event reported. A record that
     /// breaks a rule needing no history ([`check_record_alone`](crate::domain::check_record_alone):
     /// shape and limits, parties, `reported_on` before `occurred_on`, a retraction whose target
     /// is not an earlier record of its dyad or is a retraction) is refused
@@ -1492,7 +1492,7 @@ impl Shared {
 
 impl Shared {
     /// The stored event, or the earlier candidate of the batch, that `candidate` is likely a
-    /// duplicate of (DESIGN section 12): same dyad, `occurred_on`, type and payload, another
+    /// duplicate of (`docs/contract.md`, checking a new event): same dyad, `occurred_on`, type and payload, another
     /// id. Retractions and the events the batch retracts are not counted. Its id and position
     /// (0 for a candidate of the batch).
     ///
@@ -1534,7 +1534,7 @@ impl Shared {
     }
 }
 
-/// What a record or a batch accepted leaves to be said (DESIGN section 12): nothing was
+/// What a record or a batch accepted leaves to be said (`docs/contract.md`, checking a new event): nothing was
 /// refused for it, but a person should look.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

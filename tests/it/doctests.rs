@@ -155,3 +155,29 @@ fn the_check_sees_a_function_without_a_doctest() {
     let source = "/// Documented.\n///\n/// ```\n/// assert!(true);\n/// ```\npub fn shown() {}\n\n/// Not shown.\n#[must_use]\npub fn bare() -> u8 { 1 }\n\n/// Hidden.\n#[doc(hidden)]\npub fn hidden() {}\n";
     assert_eq!(without_doctest(source), vec!["10:bare".to_owned()]);
 }
+
+/// The docs and the code cite only what the repository holds: the contract is
+/// `docs/contract.md`, not a design file kept outside the repository.
+#[test]
+fn nothing_cites_a_design_file_outside_the_repository() {
+    fn walk(path: &std::path::Path, found: &mut Vec<String>) {
+        let needle = concat!("DES", "IGN");
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                walk(&entry.unwrap().path(), found);
+            }
+        } else if let Ok(text) = std::fs::read_to_string(path) {
+            for (number, line) in text.lines().enumerate() {
+                if line.contains(needle) {
+                    found.push(format!("{}:{}: {line}", path.display(), number + 1));
+                }
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for part in ["src", "docs", "tests", "examples", "benches", "README.md", "CHANGELOG.md"] {
+        walk(&root.join(part), &mut found);
+    }
+    assert!(found.is_empty(), "cite docs/contract.md instead:\n{}", found.join("\n"));
+}

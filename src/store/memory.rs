@@ -50,6 +50,16 @@ impl Sealed for MemoryBackend {}
 
 impl MemoryBackend {
     /// A new, empty log.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::store::{MemoryBackend, Store, StoreConfig};
+    ///
+    /// let store = Store::with_backend(MemoryBackend::new(), StoreConfig::default())?;
+    /// assert_eq!(store.stats()?.size_on_disk, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> MemoryBackend {
         MemoryBackend::default()
     }

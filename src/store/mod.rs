@@ -581,6 +581,26 @@ impl Store<MemoryBackend> {
 impl<B: Backend> Store<B> {
     /// Opens the log that `backend` holds: reads its head and dyad versions, and lets the
     /// backend check them (sled: its high-water mark).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// use detente::store::{AppendOptions, MemoryBackend, Store, StoreConfig};
+    ///
+    /// let backend = MemoryBackend::new();
+    /// let store = Store::with_backend(backend.clone(), StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// store.append(vec![event], &AppendOptions::default())?;
+    /// let head = store.head();
+    /// drop(store);
+    ///
+    /// // A clone of the backend is the same log: opening it again is a reopen.
+    /// let reopened = Store::with_backend(backend, StoreConfig::default())?;
+    /// assert_eq!(reopened.head(), head);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_backend(backend: B, config: StoreConfig) -> Result<Store<B>, StoreError> {
         let LogEnd { last, versions } = backend.load_end()?;
         let (head, last_recorded_at) = match last {

@@ -1,9 +1,11 @@
 //! The in-memory backend: the log in ordered maps behind a mutex, for tests.
 //!
-//! **Who may open it at once:** whoever holds a handle. [`MemoryBackend`] is a handle on
-//! shared maps: a clone is the same log, so a store dropped and opened again over a clone
-//! (a "reopen") finds what was written, while the process lives. Nothing reaches a disk: every
-//! [`Durability`] is met on return, and the log is gone with the last handle.
+//! **Who may open it at once:** one store. [`MemoryBackend`] is a handle on shared maps: a
+//! clone is the same log, so a store dropped and opened again over a clone (a "reopen") finds
+//! what was written, while the process lives. A second store opened over it while the first
+//! lives is [`StoreError::Locked`], as on sled: each store keeps the head in its writer.
+//! Nothing reaches a disk: every [`Durability`] is met on return, and the log is gone with the
+//! last handle.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::{Bound, RangeInclusive};
@@ -19,7 +21,8 @@ use crate::domain::{Dyad, EventId, RecordedEvent};
 ///
 /// A clone is a handle on the same log: open a [`Store`](super::Store) over a clone with
 /// [`Store::with_backend`](super::Store::with_backend) after dropping the first, and it
-/// reopens the log. Durable never: the log lives as long as its handles.
+/// reopens the log; while the first lives, that open is [`StoreError::Locked`]. Durable
+/// never: the log lives as long as its handles.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryBackend {
     maps: Arc<Mutex<Maps>>,
@@ -33,6 +36,8 @@ struct Maps {
     versions: BTreeMap<Dyad, u64>,
     marks: BTreeMap<(Dyad, TimeKey), u64>,
     aux: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Whether a store has the log open.
+    open: bool,
 }
 
 /// The staged writes of one append or restore on the memory backend.
@@ -112,10 +117,19 @@ impl Backend for MemoryBackend {
     }
 
     fn opened(&self, _head: &Head) -> Result<(), StoreError> {
+        let mut maps = self.maps();
+        if maps.open {
+            return Err(StoreError::Locked {
+                path: self.location().to_owned(),
+            });
+        }
+        maps.open = true;
         Ok(())
     }
 
-    fn closing(&self, _head: &Head) {}
+    fn closing(&self, _head: &Head) {
+        self.maps().open = false;
+    }
 
     fn stage_record(batch: &mut MemoryBatch, record: &RecordedEvent) {
         batch.records.push(record.clone());

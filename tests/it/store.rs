@@ -51,7 +51,12 @@ pub trait Home {
         self.open_with(name, StoreConfig::default())
     }
     /// [`Home::open`] with a configuration of the store's own.
-    fn open_with(&self, name: &str, config: StoreConfig) -> Store<Self::Backend>;
+    fn open_with(&self, name: &str, config: StoreConfig) -> Store<Self::Backend> {
+        self.try_open(name, config).unwrap()
+    }
+    /// [`Home::open_with`], its error returned.
+    fn try_open(&self, name: &str, config: StoreConfig)
+    -> Result<Store<Self::Backend>, StoreError>;
 }
 
 /// Logs in sled folders of a temporary directory.
@@ -63,8 +68,8 @@ impl Home for OnSled {
     fn new() -> Self {
         OnSled(tempfile::tempdir().unwrap())
     }
-    fn open_with(&self, name: &str, config: StoreConfig) -> Store<SledBackend> {
-        Store::open(&self.0.path().join(name), config).unwrap()
+    fn try_open(&self, name: &str, config: StoreConfig) -> Result<Store<SledBackend>, StoreError> {
+        Store::open(&self.0.path().join(name), config)
     }
 }
 
@@ -77,7 +82,11 @@ impl Home for InMemory {
     fn new() -> Self {
         InMemory(Mutex::default())
     }
-    fn open_with(&self, name: &str, config: StoreConfig) -> Store<MemoryBackend> {
+    fn try_open(
+        &self,
+        name: &str,
+        config: StoreConfig,
+    ) -> Result<Store<MemoryBackend>, StoreError> {
         let backend = self
             .0
             .lock()
@@ -85,7 +94,7 @@ impl Home for InMemory {
             .entry(name.to_owned())
             .or_default()
             .clone();
-        Store::with_backend(backend, config).unwrap()
+        Store::with_backend(backend, config)
     }
 }
 
@@ -124,6 +133,7 @@ on_every_backend!(
     an_edited_missing_or_reordered_export_is_refused,
     a_restore_over_stored_ids_is_refused,
     aux_values_are_written_atomically_and_scanned_by_prefix,
+    a_second_open_in_this_process_is_locked_and_a_drop_releases_it,
     concurrent_writers_never_duplicate_or_skip_a_position_or_version,
     the_frozen_v1_export_restores_and_its_chain_holds,
     a_restore_skips_the_records_already_held_and_nothing_else,
@@ -544,19 +554,17 @@ fn aux_values_are_written_atomically_and_scanned_by_prefix<H: Home>() {
     assert_eq!(store.head().position, 0, "aux values are not events");
 }
 
-#[test]
-fn a_second_open_in_this_process_is_locked_and_a_drop_releases_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    let store = open(&path);
-    match Store::open(&path, StoreConfig::default()) {
-        Err(StoreError::Locked { path: locked }) => assert_eq!(locked, path),
+fn a_second_open_in_this_process_is_locked_and_a_drop_releases_it<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
+    match home.try_open("store", StoreConfig::default()) {
+        Err(StoreError::Locked { path: locked }) => assert_eq!(locked, store.path()),
         other => panic!("expected locked, got {other:?}"),
     }
     drop(store);
-    // Reopening at once works: dropping waits for sled to let go of its lock.
+    // Reopening at once works: on sled, dropping waits for sled to let go of its lock.
     for _ in 0..5 {
-        drop(open(&path));
+        drop(home.open("store"));
     }
 }
 

@@ -762,7 +762,7 @@ impl<B: Backend> Store<B> {
             results
         };
         // Outside the writer lock: appends of other threads go on meanwhile, and one flush
-        // makes all of them durable (sled flushes everything written before the call).
+        // makes all of them durable (a backend's flush covers everything written before it).
         self.backend.make_durable(options.durability)?;
         Ok(results)
     }
@@ -925,7 +925,8 @@ impl<B: Backend> Store<B> {
     /// ```
     pub fn dyad_version(&self, dyad: Dyad) -> Result<u64, StoreError> {
         // The writer keeps every dyad's version in memory (read on open, updated with each
-        // append under the same lock): the same answer as the `V` key, without a tree lookup.
+        // append under the same lock): the same answer as the backend's stored version,
+        // without a lookup.
         Ok(self.lock_writer().version(dyad))
     }
 
@@ -953,8 +954,9 @@ impl<B: Backend> Store<B> {
     /// A dyad's events with versions in `versions`, in version order.
     ///
     /// The store keeps a dyad's records in the order of its effective timeline, not by
-    /// version: this scans the dyad's records (reading only their headers), keeps those in
-    /// `versions`, sorts them by version and decodes them one by one. O(events of the dyad).
+    /// version: on sled, this scans the dyad's records (reading only their headers), keeps
+    /// those in `versions`, sorts them by version and decodes them one by one. O(events of the
+    /// dyad).
     ///
     /// # Example
     ///
@@ -1072,8 +1074,8 @@ impl<B: Backend> Store<B> {
 
     /// The whole log from `from_position` on, in position order, streaming.
     ///
-    /// The records are keyed by dyad and date; this walks the position index and reads each
-    /// record by its key.
+    /// The records are kept by dyad and date; this walks the position index and reads each
+    /// record at the place it names.
     ///
     /// # Example
     ///

@@ -31,12 +31,48 @@
 //! so that users need not depend on the same version themselves.
 
 mod laws;
+mod quiet;
 pub mod strategies;
+mod traps;
 
-pub use laws::{FoldLaws, Law, LawConfig, LawFailure, assert_fold_laws};
+pub use laws::{FoldLaws, Law, LawConfig, LawFailure, Oracle, assert_fold_laws};
 pub use proptest;
+pub use traps::{Trap, traps_in};
 
-use crate::domain::NewEvent;
+use crate::domain::{Dyad, NewEvent, RecordedEvent};
+
+/// The records the kit folds `history` into, as a store appending it in order would make them
+/// (minus the hash chain): positions from 1, versions from 1 per dyad, `reported_on` defaulted
+/// to `occurred_on`, and distinct, increasing `recorded_at` values
+/// ([`strategies::recorded_at`]), so that a projection that reads `recorded_at` sees system
+/// time move as it does in a store.
+///
+/// # Example
+///
+/// ```
+/// let records = detente::testing::records(&detente::scenario::istanbul_2025());
+/// assert_eq!(records[0].position, 1);
+/// assert!(records.windows(2).all(|pair| pair[0].recorded_at < pair[1].recorded_at));
+/// ```
+pub fn records(history: &[NewEvent]) -> Vec<RecordedEvent> {
+    let mut versions: std::collections::BTreeMap<Dyad, u64> = std::collections::BTreeMap::new();
+    history
+        .iter()
+        .enumerate()
+        .map(|(index, input)| {
+            let version = versions.entry(input.dyad).or_insert(0);
+            *version += 1;
+            let position = index as u64 + 1;
+            let today = input.reported_on.unwrap_or(input.occurred_on);
+            input.clone().into_recorded(
+                position,
+                *version,
+                today,
+                strategies::recorded_at(position),
+            )
+        })
+        .collect()
+}
 
 /// Reads a history written as JSON Lines of [`NewEvent`] (the wire format; blank lines are
 /// skipped), such as the one a [`LawFailure`] prints.

@@ -33,6 +33,7 @@ const PUBLIC: &[&str] = &[
     "testing/laws.rs",
     "testing/mod.rs",
     "testing/strategies.rs",
+    "testing/traps.rs",
 ];
 
 /// The files that are not: the program, module roots that only re-export, private modules.
@@ -47,6 +48,7 @@ const NOT_PUBLIC: &[&str] = &[
     "engine/maintain.rs",
     "store/sled_backend/codec.rs",
     "store/sled_backend/migrate.rs",
+    "testing/quiet.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<String>, root: &Path) {

@@ -14,6 +14,7 @@ mod fuzz_regressions;
 mod integrity;
 mod istanbul;
 mod kit;
+mod kit_broken;
 mod parties;
 mod postgres_server;
 mod store;

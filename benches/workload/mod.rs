@@ -151,20 +151,31 @@ fn date(day: u32) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// One of `choices` other than `current`.
+fn another(rng: &mut Rng, choices: &[&'static str], current: &str) -> &'static str {
+    let others: Vec<&'static str> = choices.iter().copied().filter(|c| *c != current).collect();
+    let index = rng.below(others.len() as u64) as usize;
+    others[index]
+}
+
 /// One dyad's story so far, enough to keep every next event valid.
 #[derive(Debug, Default)]
 struct DyadStory {
     day: u32,
     n: u64,
-    steps: Vec<u64>,
-    claims: Vec<u64>,
-    proposals: Vec<u64>,
+    /// Steps, claims and proposals with their current stage or status: a change is always to
+    /// another one (moving an item to the status it has is refused).
+    steps: Vec<(u64, &'static str)>,
+    claims: Vec<(u64, &'static str)>,
+    proposals: Vec<(u64, &'static str)>,
+    /// Irritants still open.
     irritants: Vec<u64>,
     /// The id of the next round while it is scheduled.
     scheduled: Option<u64>,
     rounds: u64,
-    /// Ids of events nothing later depends on, not yet retracted.
-    retractable: Vec<String>,
+    /// Ids of events nothing later depends on, not yet retracted, with their report days (a
+    /// retraction is not reported before its target).
+    retractable: Vec<(String, u32)>,
 }
 
 /// The generator: an iterator of JSON Lines (without the new line), each a `NewEvent`.
@@ -231,13 +242,14 @@ impl Workload {
         } else {
             story.day
         };
-        let reported = story.day + rng.below(3) as u32;
+        let mut reported = story.day + rng.below(3) as u32;
         let actor = if rng.below(2) == 0 { a } else { b };
         let other = if actor == a { b } else { a };
         let mut event = String::with_capacity(320);
         if retract {
             let index = rng.below(story.retractable.len() as u64) as usize;
-            let target = story.retractable.swap_remove(index);
+            let (target, target_reported) = story.retractable.swap_remove(index);
+            reported = reported.max(target_reported);
             let _ = write!(
                 event,
                 r#"{{"type":"EventRetracted","target":"{target}","reason":"the report was corrected by a later statement of the ministry"}}"#
@@ -251,7 +263,7 @@ impl Workload {
                         r#"{{"type":"DiplomatsExpelled","expelled_by":"{actor}","count":{}}}"#,
                         1 + rng.below(40)
                     );
-                    story.retractable.push(id.clone());
+                    story.retractable.push((id.clone(), reported.max(occurred)));
                 }
                 1 => {
                     story.irritants.push(n);
@@ -268,7 +280,7 @@ impl Workload {
                         r#"{{"type":"TalksHeld","location":{{"city":"{city}","country":"{country}"}},"format":"closed_door","duration_minutes":{},"delegations":[{{"party":"{a}","head":{{"name":"Head of {a} delegation"}}}},{{"party":"{b}","head":{{"name":"Head of {b} delegation"}}}}]}}"#,
                         30 + rng.below(400)
                     );
-                    story.retractable.push(id.clone());
+                    story.retractable.push((id.clone(), reported.max(occurred)));
                 }
             }
         } else {
@@ -281,28 +293,39 @@ impl Workload {
                         rng.pick(&CATEGORIES),
                         rng.below(2) == 0
                     );
-                    story.steps.push(n);
+                    story.steps.push((n, "agreed"));
                 }
                 10..=21 if !story.steps.is_empty() => {
-                    let step = *rng.pick(&story.steps);
-                    let stage =
-                        *rng.pick(&["formalized", "implementing", "implemented", "stalled"]);
+                    let index = rng.below(story.steps.len() as u64) as usize;
+                    let (step, current) = story.steps[index];
+                    let stage = another(
+                        &mut rng,
+                        &["formalized", "implementing", "implemented", "stalled"],
+                        current,
+                    );
+                    story.steps[index].1 = stage;
+                    // Not retractable: without it, the stages before and after may be the same.
                     let _ = write!(
                         event,
                         r#"{{"type":"StepProgressed","step":"step-{step}","stage":"{stage}","note":"confirmed by both foreign ministries after the working group met"}}"#
                     );
-                    story.retractable.push(id.clone());
                 }
                 22..=28 => {
                     let _ = write!(
                         event,
                         r#"{{"type":"PropertyClaimRaised","claim":"claim-{n}","claimant":"{actor}","properties":[{{"name":"country residence {n}","location":"near the capital"}}],"seized_between":{{"from":2016,"to":2017}},"characterization":"illegally seized"}}"#
                     );
-                    story.claims.push(n);
+                    story.claims.push((n, "open"));
                 }
                 29..=38 if !story.claims.is_empty() => {
-                    let claim = *rng.pick(&story.claims);
-                    let status = *rng.pick(&["under_discussion", "roadmap_agreed", "rejected"]);
+                    let index = rng.below(story.claims.len() as u64) as usize;
+                    let (claim, current) = story.claims[index];
+                    let status = another(
+                        &mut rng,
+                        &["under_discussion", "roadmap_agreed", "rejected"],
+                        current,
+                    );
+                    story.claims[index].1 = status;
                     let _ = write!(
                         event,
                         r#"{{"type":"ClaimProgressed","claim":"claim-{claim}","status":"{status}","note":"discussed at expert level"}}"#
@@ -313,11 +336,17 @@ impl Workload {
                         event,
                         r#"{{"type":"FlightsProposed","proposal":"flights-{n}","proposer":"{actor}","routes":["capital of {actor} to capital of {other}"],"conditions":["overflight rights restored"]}}"#
                     );
-                    story.proposals.push(n);
+                    story.proposals.push((n, "proposed"));
                 }
                 46..=53 if !story.proposals.is_empty() => {
-                    let proposal = *rng.pick(&story.proposals);
-                    let response = *rng.pick(&["accepted", "rejected", "deferred", "conditioned"]);
+                    let index = rng.below(story.proposals.len() as u64) as usize;
+                    let (proposal, current) = story.proposals[index];
+                    let response = another(
+                        &mut rng,
+                        &["accepted", "rejected", "deferred", "conditioned"],
+                        current,
+                    );
+                    story.proposals[index].1 = response;
                     let _ = write!(
                         event,
                         r#"{{"type":"ProposalAnswered","proposal":"flights-{proposal}","response":"{response}","conditions":["reciprocal slots"]}}"#
@@ -332,7 +361,9 @@ impl Workload {
                     story.irritants.push(n);
                 }
                 62..=67 if !story.irritants.is_empty() => {
-                    let irritant = *rng.pick(&story.irritants);
+                    // Resolved once: it leaves the open irritants.
+                    let index = rng.below(story.irritants.len() as u64) as usize;
+                    let irritant = story.irritants.swap_remove(index);
                     let _ = write!(
                         event,
                         r#"{{"type":"IrritantResolved","irritant":"irritant-{irritant}","note":"settled by an exchange of notes"}}"#
@@ -369,7 +400,7 @@ impl Workload {
                         60 + rng.below(360)
                     );
                     if retractable {
-                        story.retractable.push(id.clone());
+                        story.retractable.push((id.clone(), reported.max(occurred)));
                     }
                 }
                 86..=92 => {
@@ -378,14 +409,14 @@ impl Workload {
                         r#"{{"type":"DiplomatsExpelled","expelled_by":"{actor}","count":{}}}"#,
                         1 + rng.below(60)
                     );
-                    story.retractable.push(id.clone());
+                    story.retractable.push((id.clone(), reported.max(occurred)));
                 }
                 _ => {
                     let _ = write!(
                         event,
                         r#"{{"type":"MissionClosed","closed_by":"{actor}","facility":"consulate general number {n} and its trade annex"}}"#
                     );
-                    story.retractable.push(id.clone());
+                    story.retractable.push((id.clone(), reported.max(occurred)));
                 }
             }
         }
@@ -396,7 +427,7 @@ impl Workload {
                 r#"{{"type":"DiplomatsExpelled","expelled_by":"{actor}","count":{}}}"#,
                 1 + rng.below(60)
             );
-            story.retractable.push(id.clone());
+            story.retractable.push((id.clone(), reported.max(occurred)));
         }
         let mut line = String::with_capacity(400);
         let _ = write!(

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use std::collections::HashMap;
 
 use detente::domain::{
-    BilateralState, Dyad, Event, EventId, NewEvent, Query, RecordedEvent, StateDiff,
+    BilateralState, ChainHash, Dyad, Event, EventId, NewEvent, Query, RecordedEvent, StateDiff,
     effective_timeline,
 };
 use detente::engine::{Engine, EngineError};
@@ -25,12 +25,25 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Import {
             file,
             no_progress,
+            strict,
+            head,
             as_new,
-        } => import::run(&store_path(cli.store), &file, !no_progress, as_new, json),
+        } => import::run(
+            &store_path(cli.store),
+            &file,
+            import::Options {
+                progress: !no_progress,
+                strict,
+                head,
+                as_new,
+            },
+            json,
+        ),
         Command::Export {
             dyad,
             from_position,
-        } => export(&store_path(cli.store), dyad, from_position),
+            print_head,
+        } => export(&store_path(cli.store), dyad, from_position, print_head),
         Command::State {
             dyad,
             as_of,
@@ -72,7 +85,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             &known_query(&known),
             json,
         ),
-        Command::Verify => verify(&store_path(cli.store), json),
+        Command::Verify { head } => verify(&store_path(cli.store), head, json),
         Command::Stats => stats(&store_path(cli.store), json),
         Command::Timeline {
             dyad,
@@ -375,8 +388,14 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
     let defaulted = input.reported_on.is_none();
     let creation = Creation::before(store)?;
     let engine = open(store)?;
-    let appended = engine.record(input).map_err(refusal)?;
+    let mut recorded = engine
+        .record_batch_with_warnings(vec![input])
+        .map_err(refusal)?;
     creation.keep();
+    let warnings: Vec<String> = recorded.warnings.iter().map(ToString::to_string).collect();
+    let Some(appended) = recorded.appended.pop() else {
+        return Err(CliError::new("the engine returned no record for the event"));
+    };
     let record = &appended.record;
     let defaulted = defaulted && appended.stored;
     if json {
@@ -388,7 +407,11 @@ fn record(store: &Path, file: Option<&Path>, json: bool) -> Result<(), CliError>
             "stored": appended.stored,
             "reported_on": record.reported_on,
             "reported_on_defaulted": defaulted,
+            "warnings": warnings,
         }));
+    }
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
     }
     if appended.stored {
         emit(&format!(
@@ -496,7 +519,12 @@ fn read_one_event(reader: impl Read, name: &str) -> Result<String, CliError> {
     })
 }
 
-fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), CliError> {
+fn export(
+    store: &Path,
+    dyad: Option<Dyad>,
+    from_position: u64,
+    print_head: bool,
+) -> Result<(), CliError> {
     let engine = open_existing(store)?;
     let head = engine.head().position;
     if from_position > head + 1 {
@@ -505,6 +533,11 @@ fn export(store: &Path, dyad: Option<Dyad>, from_position: u64) -> Result<(), Cl
             store.display(),
             head + 1
         )));
+    }
+    if print_head {
+        // Read before the records: the export goes at least this far.
+        let head = engine.head();
+        eprintln!("head: position {}, hash {}", head.position, head.hash);
     }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -533,7 +566,12 @@ fn state(store: &Path, dyad: Dyad, query: &Query, json: bool) -> Result<(), CliE
     let engine = open_existing(store)?;
     known_dyad(&engine, dyad)?;
     known_position(&engine, query.at_position)?;
-    let state = engine.query(dyad, query)?;
+    let mut state = engine.query(dyad, query)?;
+    if !state.anomalies.is_empty() {
+        // Name the retraction behind each anomaly (the fold cannot: the target is dropped).
+        let log: Vec<RecordedEvent> = engine.stream(dyad).collect::<Result<_, _>>()?;
+        detente::domain::explain_anomalies(&mut state, &log, query);
+    }
     if json {
         return emit_json(&state);
     }
@@ -700,10 +738,33 @@ fn diff(
     emit(&text)
 }
 
-fn verify(store: &Path, json: bool) -> Result<(), CliError> {
+fn verify(store: &Path, trusted: Option<ChainHash>, json: bool) -> Result<(), CliError> {
     let engine = open_existing(store)?;
     let report = engine.verify()?;
     let head = engine.head();
+    let through = match trusted {
+        None => None,
+        Some(trusted) => {
+            let mut found = None;
+            for record in engine.log(1) {
+                let record = record?;
+                if record.hash == trusted {
+                    found = Some(record.position);
+                    break;
+                }
+            }
+            match found {
+                Some(position) => Some(position),
+                None => {
+                    return Err(CliError::new(format!(
+                        "the chain of {} does not pass through the head {trusted} you trust: it is another log, or one rewritten or cut before that record",
+                        store.display()
+                    )));
+                }
+            }
+        }
+    };
+    let findings: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     if json {
         return emit_json(&json!({
             "ok": true,
@@ -713,23 +774,44 @@ fn verify(store: &Path, json: bool) -> Result<(), CliError> {
             "projections": report.projections,
             "head_position": head.position,
             "head_hash": head.hash,
+            "trusted_head_position": through,
+            "findings": findings,
         }));
     }
-    emit(&format!(
-        "ok: {store} is consistent\n  \
+    let mut extra = String::new();
+    if let Some(position) = through {
+        extra.push_str(&format!(
+            "  trusted head            passed through at position {position}\n"
+        ));
+    }
+    if !findings.is_empty() {
+        extra.push_str(&format!(
+            "  findings                {} record{} break{} a rule of history (restored or recorded under an earlier edition of the rules):\n",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" },
+            if findings.len() == 1 { "s" } else { "" },
+        ));
+        for finding in &findings {
+            extra.push_str(&format!("    {finding}\n"));
+        }
+    }
+    emit(
+        &(format!(
+            "ok: {store} is consistent\n  \
          hash chain and indexes  {} events, head position {}, hash {}\n  \
          timelines and states    {} dyad{}, replayed from the log\n  \
          snapshots               {}\n  \
          user projections        {}\n",
-        report.events,
-        head.position,
-        head.hash,
-        report.dyads,
-        if report.dyads == 1 { "" } else { "s" },
-        report.snapshots,
-        report.projections,
-        store = store.display(),
-    ))
+            report.events,
+            head.position,
+            head.hash,
+            report.dyads,
+            if report.dyads == 1 { "" } else { "s" },
+            report.snapshots,
+            report.projections,
+            store = store.display(),
+        ) + extra.as_str()),
+    )
 }
 
 fn stats(store: &Path, json: bool) -> Result<(), CliError> {

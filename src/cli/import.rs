@@ -6,8 +6,8 @@ use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 use std::time::Duration;
 
-use detente::domain::{NewEvent, RecordedEvent};
-use detente::engine::EngineError;
+use detente::domain::{ChainHash, NewEvent, RecordedEvent};
+use detente::engine::{EngineError, Warning};
 use detente::store::{RestoreMismatch, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -170,16 +170,23 @@ fn spinner(bar: &ProgressBar, message: String) {
     bar.enable_steady_tick(Duration::from_millis(100));
 }
 
-/// Imports `file` into `store`; with `as_new`, the lines of an export are recorded as new
-/// events (ids, dates, sources and facts kept; positions, versions, hashes and `recorded_at`
-/// left behind).
-pub fn run(
-    store: &Path,
-    file: &Path,
-    progress: bool,
-    as_new: bool,
-    json: bool,
-) -> Result<(), CliError> {
+/// How an import runs.
+pub struct Options {
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+    /// A restore refuses records that break a rule of history too.
+    pub strict: bool,
+    /// A restore's chain must pass through this hash.
+    pub head: Option<ChainHash>,
+    /// The lines of an export are recorded as new events (ids, dates, sources and facts kept;
+    /// positions, versions, hashes and `recorded_at` left behind).
+    pub as_new: bool,
+}
+
+/// Imports `file` into `store`, as `options` say.
+pub fn run(store: &Path, file: &Path, options: Options, json: bool) -> Result<(), CliError> {
+    let progress = options.progress;
+    let as_new = options.as_new;
     let owned = if file == Path::new("-") {
         read_lines(std::io::stdin().lock())?
     } else {
@@ -199,7 +206,7 @@ pub fn run(
     let result = match Kind::of(first) {
         Kind::New => import_new(store, &lines, &bar),
         Kind::Recorded if as_new => import_as_new(store, &lines, &bar),
-        Kind::Recorded => restore(store, &lines, &bar),
+        Kind::Recorded => restore(store, &lines, &bar, &options),
     };
     bar.finish_and_clear();
     let outcome = result?;
@@ -208,16 +215,40 @@ pub fn run(
             "kind": match outcome.kind { Kind::New => "new", Kind::Recorded => "recorded" },
             "recorded": outcome.stored,
             "already_present": outcome.present,
+            "possible_duplicates": outcome.duplicates.len(),
+            "duplicate_lines": outcome.duplicates,
+            "warnings": outcome.warnings,
+            "findings": outcome.findings,
             "head_position": outcome.head,
             "reported_on_defaulted": outcome.defaulted,
         }));
+    }
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for finding in &outcome.findings {
+        eprintln!("finding: {finding}");
     }
     let verb = match outcome.kind {
         Kind::New => "recorded",
         Kind::Recorded => "restored",
     };
+    let duplicates = match outcome.duplicates.len() {
+        0 => String::new(),
+        n => format!(
+            ", {n} possible duplicate{} (line{} {})",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" },
+            outcome
+                .duplicates
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     emit(&format!(
-        "imported {}: {} {verb}, {} already present; head position {}\n{}",
+        "imported {}: {} {verb}, {} already present{duplicates}; head position {}\n{}",
         file.display(),
         outcome.stored,
         outcome.present,
@@ -234,6 +265,12 @@ struct Outcome {
     stored: usize,
     present: usize,
     head: u64,
+    /// The line numbers of the likely duplicates recorded.
+    duplicates: Vec<usize>,
+    /// Every warning, its line named.
+    warnings: Vec<String>,
+    /// Records restored that break a rule of history, their lines named.
+    findings: Vec<String>,
     /// New events stored without `reported_on`, which defaulted to the day of recording.
     defaulted: usize,
     /// That day.
@@ -286,7 +323,7 @@ fn record_new(
         format!("checking and recording {} events", events.len()),
     );
     let line_of = |index: usize| lines.get(index).map(|(n, _)| *n).unwrap_or(0);
-    let appended = engine.record_batch(events).map_err(|err| match err {
+    let recorded = engine.record_batch_with_warnings(events).map_err(|err| match err {
         EngineError::Rejected {
             index,
             id,
@@ -314,7 +351,19 @@ fn record_new(
         other => other.into(),
     })?;
     creation.keep();
+    let appended = &recorded.appended;
     let stored = appended.iter().filter(|a| a.stored).count();
+    let duplicates = recorded
+        .warnings
+        .iter()
+        .filter(|warning| matches!(warning, Warning::LikelyDuplicate { .. }))
+        .map(|warning| line_of(warning.index()))
+        .collect();
+    let warnings = recorded
+        .warnings
+        .iter()
+        .map(|warning| format!("line {}: {warning}", line_of(warning.index())))
+        .collect();
     let defaulted: Vec<NaiveDate> = appended
         .iter()
         .zip(&undated)
@@ -326,13 +375,30 @@ fn record_new(
         stored,
         present: appended.len() - stored,
         head: engine.head().position,
+        duplicates,
+        warnings,
+        findings: Vec::new(),
         defaulted: defaulted.len(),
         defaulted_on: defaulted.last().copied(),
     })
 }
 
-fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<Outcome, CliError> {
+fn restore(
+    store: &Path,
+    lines: &[(usize, &str)],
+    bar: &ProgressBar,
+    options: &Options,
+) -> Result<Outcome, CliError> {
     let records: Vec<RecordedEvent> = parse_all(lines, Kind::Recorded, bar)?;
+    if let Some(trusted) = options.head {
+        // The store verifies the chain as it restores, so a record with this hash proves the
+        // export's chain passes through it.
+        if !records.iter().any(|record| record.hash == trusted) {
+            return Err(CliError::new(format!(
+                "the export does not pass through the head {trusted} you trust: it is another log, or one rewritten or cut before that record; nothing was imported"
+            )));
+        }
+    }
     let line_of_position: HashMap<u64, usize> = records
         .iter()
         .zip(lines)
@@ -344,42 +410,79 @@ fn restore(store: &Path, lines: &[(usize, &str)], bar: &ProgressBar) -> Result<O
     refuse_partial(&records, &line_of_position, engine.head().position)?;
     let total = records.len();
     spinner(bar, format!("verifying and restoring {total} records"));
-    let restored = engine.restore(records).map_err(|err| {
-        let (position, reason, why) = match err {
-            EngineError::Store(StoreError::BadRestore { position, reason }) => {
-                let why = match &reason {
-                    // A newer schema is not damage: the export is fine, this build is too old.
-                    RestoreMismatch::Schema { .. } => {
-                        "the export was written by a newer detente: upgrade detente to import it"
-                            .to_owned()
-                    }
-                    RestoreMismatch::HeldOtherwise => format!(
-                        "{} is not a copy of the store the export came from: restore the export into an empty store",
-                        store.display()
-                    ),
-                    _ => "the export was edited, cut or reordered".to_owned(),
-                };
-                (position, reason.to_string(), why)
-            }
-            EngineError::Store(StoreError::Corrupt { position, reason }) => (
-                position,
-                reason,
-                "the export was edited, cut or reordered".to_owned(),
-            ),
-            other => return other.into(),
-        };
-        let line = line_of_position
+    let line_name = |position: u64| {
+        line_of_position
             .get(&position)
             .map(|n| format!("line {n} (position {position})"))
-            .unwrap_or_else(|| format!("position {position}"));
-        CliError::new(format!("{line}: {reason}: {why}; nothing was imported"))
-    })? as usize;
+            .unwrap_or_else(|| format!("position {position}"))
+    };
+    let restored = engine
+        .restore_checked(records, options.strict)
+        .map_err(|err| {
+            let (position, reason, why) = match err {
+                EngineError::BadRecord {
+                    position,
+                    id,
+                    rejection,
+                } => {
+                    return CliError::new(format!(
+                        "{} (`{id}`): {rejection}: the export was edited or forged, whatever its hashes say; nothing was imported",
+                        line_name(position)
+                    ));
+                }
+                EngineError::Findings { findings } => {
+                    let first = findings.first();
+                    return CliError::new(format!(
+                        "{} record{} break{} a rule of history, the first on {}: {}; nothing was imported (without --strict they are restored and reported)",
+                        findings.len(),
+                        if findings.len() == 1 { "" } else { "s" },
+                        if findings.len() == 1 { "s" } else { "" },
+                        first.map(|f| line_name(f.position)).unwrap_or_default(),
+                        first.map(|f| f.reason.as_str()).unwrap_or_default()
+                    ));
+                }
+                EngineError::Store(StoreError::BadRestore { position, reason }) => {
+                    let why = match &reason {
+                        // A newer schema is not damage: the export is fine, this build is too old.
+                        RestoreMismatch::Schema { .. } => {
+                            "the export was written by a newer detente: upgrade detente to import it"
+                                .to_owned()
+                        }
+                        RestoreMismatch::HeldOtherwise => format!(
+                            "{} is not a copy of the store the export came from: restore the export into an empty store",
+                            store.display()
+                        ),
+                        _ => "the export was edited, cut or reordered".to_owned(),
+                    };
+                    (position, reason.to_string(), why)
+                }
+                EngineError::Store(StoreError::Corrupt { position, reason }) => (
+                    position,
+                    reason,
+                    "the export was edited, cut or reordered".to_owned(),
+                ),
+                other => return other.into(),
+            };
+            CliError::new(format!(
+                "{}: {reason}: {why}; nothing was imported",
+                line_name(position)
+            ))
+        })?;
     creation.keep();
+    let findings = restored
+        .findings
+        .iter()
+        .map(|finding| format!("{}: {}", line_name(finding.position), finding.reason))
+        .collect();
+    let restored = restored.restored as usize;
     Ok(Outcome {
         kind: Kind::Recorded,
         stored: restored,
         present: total - restored,
         head: engine.head().position,
+        duplicates: Vec::new(),
+        warnings: Vec::new(),
+        findings,
         defaulted: 0,
         defaulted_on: None,
     })

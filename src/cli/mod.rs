@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use detente::domain::Dyad;
+use detente::domain::{ChainHash, Dyad};
 
 /// The default store, when neither `--store` nor `$DETENTE_STORE` names one.
 pub const DEFAULT_STORE: &str = "./detente-store";
@@ -69,6 +69,14 @@ pub enum Command {
         /// Never show the progress bar (shown by default when stderr is a terminal)
         #[arg(long)]
         no_progress: bool,
+        /// Restoring an export: refuse records that break a rule of history too (by default
+        /// they are restored and reported as findings)
+        #[arg(long)]
+        strict: bool,
+        /// Restoring an export: refuse it unless its chain passes through this record hash (a
+        /// head you trust, as `export --print-head` printed it)
+        #[arg(long, value_name = "HASH")]
+        head: Option<ChainHash>,
         /// Record the lines of an export (a partial one too) as new events, into any store:
         /// ids, dates, sources and facts kept; positions, hashes and recorded_at left behind
         #[arg(long)]
@@ -82,6 +90,9 @@ pub enum Command {
         /// Start at this position
         #[arg(long, value_name = "N", default_value_t = 1)]
         from_position: u64,
+        /// Print the head (position and hash of the last record) on standard error
+        #[arg(long)]
+        print_head: bool,
     },
     /// Show the state of a dyad, on a date, as known on a date
     State {
@@ -130,7 +141,11 @@ pub enum Command {
         known: KnownArgs,
     },
     /// Check the hash chain, the indexes and every stored projection against a replay
-    Verify,
+    Verify {
+        /// Also check that the chain passes through this record hash (a head you trust)
+        #[arg(long, value_name = "HASH")]
+        head: Option<ChainHash>,
+    },
     /// Show counts of events and dyads, the head position and the size on disk
     Stats,
     /// Draw the story of a dyad as an SVG picture on a date axis
@@ -365,7 +380,8 @@ mod tests {
             Command::Export {
                 dyad,
                 from_position,
-            } => assert_eq!((dyad, from_position), (None, 1)),
+                print_head,
+            } => assert_eq!((dyad, from_position, print_head), (None, 1, false)),
             other => panic!("{other:?}"),
         }
         parses(&["record"]);

@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use detente::domain::{
-    BilateralState, Dyad, Event, NextRoundStatus, Party, RecordedEvent, Round, SharedVec, Source,
-    StateDiff,
+    BilateralState, Dyad, Event, Party, RecordedEvent, Round, SharedVec, Source, StateDiff,
 };
 use serde::Serialize;
 
@@ -342,29 +341,47 @@ pub fn state(state: &BilateralState, header: &str) -> String {
         out.push_str(&table.render("  "));
     }
 
+    if !state.scheduled_rounds.is_empty() {
+        let _ = writeln!(out, "\nScheduled rounds ({})", state.scheduled_rounds.len());
+        let mut table = Table::new(&["round", "status", "scheduled", "changed", "what"]);
+        for (id, round) in &state.scheduled_rounds {
+            let mut what = Vec::new();
+            if let Some(on) = round.expected_on {
+                what.push(format!("expected on {on}"));
+            }
+            if let Some(location) = &round.location {
+                what.push(format!("in {} ({})", location.city, location.country));
+            }
+            if let Some(party) = round.cancelled_by {
+                what.push(format!("cancelled by {party}"));
+            }
+            if let Some(replaced) = &round.replaces {
+                what.push(format!("replaces `{replaced}`"));
+            }
+            if let Some(by) = &round.superseded_by {
+                what.push(format!("replaced by `{by}`"));
+            }
+            if round.sessions > 1 {
+                what.push(format!("{} sessions", round.sessions));
+            }
+            table.row(vec![
+                id.to_string(),
+                words(&round.status),
+                round
+                    .scheduled_on
+                    .map_or_else(|| "-".to_owned(), |on| on.to_string()),
+                round.changed_on.to_string(),
+                what.join(", "),
+            ]);
+        }
+        out.push_str(&table.render("  "));
+    }
+
     out.push_str("\nNext round\n");
     match &state.next_round {
         None => out.push_str("  none scheduled\n"),
         Some(next) => {
-            let mut text = format!("  `{}` {}", next.round, words(&next.status));
-            match next.status {
-                NextRoundStatus::Scheduled => {
-                    let _ = write!(text, " on {}", next.scheduled_on);
-                }
-                NextRoundStatus::Cancelled => {
-                    if let Some(party) = next.cancelled_by {
-                        let _ = write!(text, " by {party}");
-                    }
-                    if let Some(on) = next.changed_on {
-                        let _ = write!(text, " on {on}");
-                    }
-                }
-                NextRoundStatus::Held => {
-                    if let Some(on) = next.changed_on {
-                        let _ = write!(text, " on {on}");
-                    }
-                }
-            }
+            let mut text = format!("  `{}` scheduled on {}", next.round, next.scheduled_on);
             if let Some(on) = next.expected_on {
                 let _ = write!(text, ", expected on {on}");
             }
@@ -541,9 +558,12 @@ fn describe_raw(record: &RecordedEvent) -> String {
             text
         }
         Event::RoundScheduled(round) => {
-            let mut text = format!("next round {} scheduled", round.round);
+            let mut text = format!("round {} scheduled", round.round);
             if let Some(on) = round.expected_on {
                 let _ = write!(text, " for {on}");
+            }
+            if let Some(replaced) = &round.replaces {
+                let _ = write!(text, ", replacing {replaced}");
             }
             if let Some(location) = &round.location {
                 let _ = write!(text, " in {} ({})", location.city, location.country);
@@ -701,12 +721,11 @@ pub fn diff(dyad: Dyad, from: NaiveDate, to: NaiveDate, diff: &StateDiff) -> Str
         }
     }
     if let Some(next) = &diff.next_round {
-        let _ = writeln!(
-            out,
-            "\nNext round\n  `{}` now {}",
-            next.round,
-            words(&next.status)
-        );
+        let mut text = format!("\nNext round\n  `{}` now next", next.round);
+        if let Some(on) = next.expected_on {
+            let _ = write!(text, ", expected on {on}");
+        }
+        let _ = writeln!(out, "{text}");
     }
     out
 }

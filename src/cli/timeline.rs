@@ -15,9 +15,7 @@
 use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
-use detente::domain::{
-    BilateralState, Change, Dyad, Event, NextRoundStatus, RecordedEvent, SharedVec,
-};
+use detente::domain::{BilateralState, Change, Dyad, Event, RecordedEvent, RoundStatus, SharedVec};
 use serde::Serialize;
 
 use super::render::{one_line, words};
@@ -333,9 +331,15 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
     if let Some(end) = end {
         dates.push(end);
     }
-    if let Some(expected) = state.next_round.as_ref().and_then(|n| n.expected_on) {
-        dates.push(expected);
-    }
+    // Every round scheduled and not held is drawn at its expected date (else the date it was
+    // scheduled), so those dates belong on the axis.
+    dates.extend(
+        state
+            .scheduled_rounds
+            .iter()
+            .filter(|(_, round)| round.status != RoundStatus::Held)
+            .filter_map(|(_, round)| round.expected_on.or(round.scheduled_on)),
+    );
     let first = dates.iter().min().copied();
 
     let mut body = String::new();
@@ -445,21 +449,37 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
             (scale.x(round.held_on), label, title, true)
         })
         .collect();
-    if let Some(next) = &state.next_round {
-        if next.status != NextRoundStatus::Held {
-            let on = next.expected_on.unwrap_or(next.scheduled_on);
-            let label = format!("next: {} ({})", next.round, words(&next.status));
-            let title = format!(
-                "round {} {}, scheduled on {}{}",
-                next.round,
-                words(&next.status),
-                next.scheduled_on,
-                next.expected_on
-                    .map(|d| format!(", expected on {d}"))
-                    .unwrap_or_default()
-            );
-            round_marks.push((scale.x(on), label, title, false));
+    // Rounds scheduled and not held: the next one, and those cancelled or superseded.
+    for (id, round) in state.scheduled_rounds.iter() {
+        if round.status == RoundStatus::Held {
+            continue;
         }
+        let Some(on) = round.expected_on.or(round.scheduled_on) else {
+            continue;
+        };
+        let is_next = state
+            .next_round
+            .as_ref()
+            .is_some_and(|next| next.round == *id);
+        let label = match (is_next, round.expected_on) {
+            (true, Some(expected)) => format!("next: {id} (expected {expected})"),
+            (true, None) => format!("next: {id} (scheduled)"),
+            (false, _) => format!("{id} ({})", words(&round.status)),
+        };
+        let mut title = format!("round {id}");
+        if let Some(scheduled_on) = round.scheduled_on {
+            let _ = write!(title, ", scheduled on {scheduled_on}");
+        }
+        if let Some(expected) = round.expected_on {
+            let _ = write!(title, ", expected on {expected}");
+        }
+        if round.status != RoundStatus::Scheduled {
+            let _ = write!(title, ", {} on {}", words(&round.status), round.changed_on);
+        }
+        if let Some(party) = round.cancelled_by {
+            let _ = write!(title, " by {party}");
+        }
+        round_marks.push((scale.x(on), label, title, false));
     }
     round_marks.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Labels go on the first of a few rows where they do not overlap the previous one.
@@ -723,7 +743,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         entries.push(("round of talks held".into(), HELD, "circle"));
     }
     if round_marks.iter().any(|mark| !mark.3) {
-        entries.push(("next round (not held)".into(), "#fff", "circle"));
+        entries.push(("round scheduled, not held".into(), "#fff", "circle"));
     }
     let ledger_marks = || ledger_rows.iter().flat_map(|(_, marks)| marks);
     if ledger_marks().any(|mark| mark.2) {

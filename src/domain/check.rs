@@ -5,12 +5,13 @@ use chrono::NaiveDate;
 use std::collections::BTreeSet;
 
 use super::{
-    BilateralState, Dyad, Event, EventId, ItemId, NextRoundStatus, Party, Query, RecordedEvent,
-    evolve, state_at,
+    BilateralState, Dyad, Event, EventId, ItemId, Party, Query, RecordedEvent, evolve, state_at,
 };
 
 /// The kind of agenda item an id names, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ItemKind {
@@ -80,7 +81,7 @@ pub enum Rejection {
     },
     /// Recorded retroactively, the event would make a later event fail to take effect.
     #[error(
-        "recorded on {occurred_on}, this event would make the later event `{later}` at position {position} fail: {reason}"
+        "dated {occurred_on}, this event would make the later event `{later}` at position {position} fail: {reason}; if this event corrects `{later}`, retract `{later}` first, or import the retraction and the correction in one file"
     )]
     BreaksLaterEvent {
         /// The new event's date.
@@ -118,6 +119,69 @@ pub enum Rejection {
     /// text or list too long.
     #[error(transparent)]
     Limit(#[from] super::limits::LimitError),
+    /// The event moves an item to the stage or status it already has.
+    #[error(
+        "{kind} `{id}` is already {status} (since {since}): record only a change of stage or status; to correct the earlier event, retract it and record the correction"
+    )]
+    NoChange {
+        /// What kind of item.
+        kind: ItemKind,
+        /// Its id.
+        id: ItemId,
+        /// Its stage or status, as its wire word.
+        status: String,
+        /// When it took that status.
+        since: NaiveDate,
+    },
+    /// Talks name a round that was cancelled.
+    #[error(
+        "round `{round}` was cancelled on {cancelled_on}: if the talks were rescheduled, record a RoundScheduled with a new round id and \"replaces\": \"{round}\", and name that id in the talks; if the cancellation was wrong, retract it"
+    )]
+    TalksOfCancelledRound {
+        /// The round.
+        round: ItemId,
+        /// When it was cancelled.
+        cancelled_on: NaiveDate,
+    },
+    /// The event names a round in a status from which it cannot take the event's status.
+    #[error(
+        "round `{round}` is {status} (since {since}): it cannot become {to}{}",
+        round_hint(status, to)
+    )]
+    RoundTransition {
+        /// The round.
+        round: ItemId,
+        /// Its status, as its wire word.
+        status: String,
+        /// When it took that status.
+        since: NaiveDate,
+        /// The status the event would give it.
+        to: &'static str,
+    },
+    /// `reported_on` is later than the day after the day the event is recorded.
+    #[error(
+        "reported_on {reported_on} is after {recorded_on}, the day it is recorded, by more than a day: a fact cannot be known before it is recorded (is the year right?)"
+    )]
+    KnownBeforeRecorded {
+        /// The report date.
+        reported_on: NaiveDate,
+        /// The UTC date of recording.
+        recorded_on: NaiveDate,
+    },
+    /// A retraction is dated, or reported, before the event it retracts.
+    #[error(
+        "the retraction's {field} {retraction_on} is before the {field} {target_on} of the event `{target}` it retracts: a correction cannot come before what it corrects; give it a date on or after {target_on}"
+    )]
+    RetractionBeforeTarget {
+        /// The target's id.
+        target: EventId,
+        /// `occurred_on` or `reported_on`.
+        field: &'static str,
+        /// The retraction's date.
+        retraction_on: NaiveDate,
+        /// The target's date.
+        target_on: NaiveDate,
+    },
     /// A retraction names an event that is already retracted.
     #[error("event `{id}` is already retracted by event `{by}`")]
     AlreadyRetracted {
@@ -140,6 +204,82 @@ impl std::fmt::Display for ItemKind {
     }
 }
 
+/// The rule of knowledge time (DESIGN section 12): a new event's `reported_on` may be at most
+/// one day after `recorded_on`, the UTC date it is recorded on (one day of slack for time
+/// zones ahead of UTC). The engine passes the date of recording in; the domain reads no clock.
+/// Only new records are held to it: a stored record that breaks it is a finding of `verify`.
+///
+/// ```
+/// # use detente::domain::{check_known_by_recording, NewEvent, Rejection};
+/// let mut input: NewEvent = serde_json::from_str(r#"{"dyad": "ARM-AZE", "occurred_on": "2099-01-01",
+///     "reported_on": "2099-01-01", "event": {"type": "IrritantResolved", "irritant": "i"}}"#).unwrap();
+/// let record = input.clone().into_recorded(1, 1, "2026-12-01".parse().unwrap(), Default::default());
+/// let rejection = check_known_by_recording(&record, "2026-12-01".parse().unwrap()).unwrap_err();
+/// assert!(matches!(rejection, Rejection::KnownBeforeRecorded { .. }));
+/// // The day after the day of recording is fine: somewhere it is already that day.
+/// input.occurred_on = "2026-12-02".parse().unwrap();
+/// input.reported_on = Some("2026-12-02".parse().unwrap());
+/// let record = input.into_recorded(1, 1, "2026-12-01".parse().unwrap(), Default::default());
+/// assert_eq!(check_known_by_recording(&record, "2026-12-01".parse().unwrap()), Ok(()));
+/// ```
+pub fn check_known_by_recording(
+    event: &RecordedEvent,
+    recorded_on: NaiveDate,
+) -> Result<(), Rejection> {
+    let latest = recorded_on.succ_opt().unwrap_or(recorded_on);
+    if event.reported_on > latest {
+        return Err(Rejection::KnownBeforeRecorded {
+            reported_on: event.reported_on,
+            recorded_on,
+        });
+    }
+    Ok(())
+}
+
+/// The rule of a retraction's dates: it is neither dated (`occurred_on`) nor reported
+/// (`reported_on`) before the event it retracts.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{check_retraction_dates, NewEvent, Rejection};
+/// use detente::scenario::recorded;
+///
+/// let lines = [
+///     r#"{"id":"late","dyad":"ARM-AZE","occurred_on":"2024-06-01","reported_on":"2024-06-20","event":{"type":"DiplomatsExpelled","expelled_by":"ARM","count":1}}"#,
+///     r#"{"id":"early","dyad":"ARM-AZE","occurred_on":"2024-06-01","reported_on":"2024-06-05","event":{"type":"EventRetracted","target":"late","reason":"r"}}"#,
+/// ];
+/// let records = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+/// let refused = check_retraction_dates(&records[1], &records[0]).unwrap_err();
+/// assert!(matches!(refused, Rejection::RetractionBeforeTarget { field: "reported_on", .. }));
+/// ```
+pub fn check_retraction_dates(
+    retraction: &RecordedEvent,
+    target: &RecordedEvent,
+) -> Result<(), Rejection> {
+    let before = |field, retraction_on, target_on| Rejection::RetractionBeforeTarget {
+        target: target.id.clone(),
+        field,
+        retraction_on,
+        target_on,
+    };
+    if retraction.occurred_on < target.occurred_on {
+        return Err(before(
+            "occurred_on",
+            retraction.occurred_on,
+            target.occurred_on,
+        ));
+    }
+    if retraction.reported_on < target.reported_on {
+        return Err(before(
+            "reported_on",
+            retraction.reported_on,
+            target.reported_on,
+        ));
+    }
+    Ok(())
+}
+
 /// Checks `event` against `state`, the fold of the dyad's effective timeline up to the event's
 /// `occurred_on`: dyad and parties, dates, and items. A retraction passes here: its target is
 /// checked against the log by [`check_in_history`].
@@ -150,13 +290,17 @@ impl std::fmt::Display for ItemKind {
 /// 2. Every party the event names as an actor ([`Event::parties`]) is in the dyad, and talks
 ///    list at most one delegation per party.
 /// 3. `reported_on` is not before `occurred_on`.
-/// 4. Items: progressing, answering, resolving or cancelling an item that does not exist is
-///    [`Rejection::UnknownItem`]; raising, agreeing or proposing an id that exists is
-///    [`Rejection::DuplicateItem`]. Rounds: a `RoundScheduled` whose id was held already or is
-///    the current next round is a duplicate, as is a `TalksHeld` naming a round id that was
-///    held already; a `RoundCancelled` needs the next round with that id, still scheduled.
-///    Stage and status transitions are otherwise free (a step may stall and resume, an irritant
-///    resolved again records the new date).
+/// 4. Items, the same rules for every kind: progressing, answering, resolving, cancelling or
+///    replacing an item that does not exist is [`Rejection::UnknownItem`]; raising, agreeing,
+///    proposing or scheduling an id that exists is [`Rejection::DuplicateItem`]; moving an item
+///    to the stage or status it already has is [`Rejection::NoChange`]. Any other transition of
+///    a step, claim, proposal or irritant is allowed (a step may stall and resume, a claim
+///    rejected may be discussed again). Rounds follow their life cycle: a `scheduled` round may
+///    become `held`, `cancelled` or `superseded` (by a `RoundScheduled` that `replaces` it), a
+///    `cancelled` one `superseded`; talks naming a `held` round are another session of it,
+///    talks naming a `cancelled` one are [`Rejection::TalksOfCancelledRound`] (the message says
+///    how to record a rescheduling), and the rest is [`Rejection::RoundTransition`]. Talks may
+///    name a round id never scheduled: it is added, `held`.
 ///
 /// # Example
 ///
@@ -186,6 +330,13 @@ pub fn check(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reject
             });
         }
     }
+    check_parties_and_dates(event)?;
+    check_items(state, event)
+}
+
+/// The rules of [`check`] that need no state: every actor in the dyad, one delegation per
+/// party, `reported_on` not before `occurred_on`.
+fn check_parties_and_dates(event: &RecordedEvent) -> Result<(), Rejection> {
     let mut seen = BTreeSet::new();
     for party in event.event.parties() {
         if !event.dyad.contains(party) {
@@ -204,78 +355,191 @@ pub fn check(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reject
             occurred_on: event.occurred_on,
         });
     }
-    check_items(state, event)
+    Ok(())
 }
 
-fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Rejection> {
-    let on = event.occurred_on;
-    let unknown = |kind, id: &ItemId| Rejection::UnknownItem {
-        kind,
-        id: id.clone(),
-        on,
-    };
-    let duplicate = |kind, id: &ItemId| Rejection::DuplicateItem {
-        kind,
-        id: id.clone(),
-    };
-    let round_held = |id: &ItemId| {
-        state
-            .rounds
-            .iter()
-            .any(|round| round.round.as_ref() == Some(id))
-    };
-    match &event.event {
-        Event::TalksHeld(talks) => match &talks.round {
-            Some(id) if round_held(id) => Err(duplicate(ItemKind::Round, id)),
-            _ => Ok(()),
+/// What an event does to an item: raises it (an id that must be new), or moves it to a stage
+/// or status (an id that must exist, and a status it must not have already). The one table of
+/// the events that touch items, which [`check`] follows for every kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ItemEffect<'a> {
+    /// Raises, agrees, proposes or schedules the item.
+    Raises(ItemKind, &'a ItemId),
+    /// Moves the item to a stage or status (its wire word).
+    Moves(ItemKind, &'a ItemId, String),
+}
+
+impl ItemEffect<'_> {
+    /// The item the effect names.
+    pub(crate) fn item(&self) -> (ItemKind, &ItemId) {
+        match self {
+            ItemEffect::Raises(kind, id) | ItemEffect::Moves(kind, id, _) => (*kind, id),
+        }
+    }
+}
+
+/// The item effects of `event`, in the order they apply (a rescheduling supersedes the round
+/// it replaces, then schedules the new one).
+pub(crate) fn item_effects(event: &Event) -> Vec<ItemEffect<'_>> {
+    use super::{ClaimStatus, IrritantStatus, ProposalStatus, RoundStatus, StepStage, word};
+    use ItemEffect::{Moves, Raises};
+    match event {
+        Event::TalksHeld(e) => match &e.round {
+            Some(round) => vec![Moves(ItemKind::Round, round, word(&RoundStatus::Held))],
+            None => Vec::new(),
         },
-        Event::StepAgreed(e) if state.steps.contains_key(&e.step) => {
-            Err(duplicate(ItemKind::Step, &e.step))
+        Event::StepAgreed(e) => vec![Raises(ItemKind::Step, &e.step)],
+        Event::StepProgressed(e) => {
+            vec![Moves(
+                ItemKind::Step,
+                &e.step,
+                word(&StepStage::from(e.stage)),
+            )]
         }
-        Event::StepProgressed(e) if !state.steps.contains_key(&e.step) => {
-            Err(unknown(ItemKind::Step, &e.step))
+        Event::PropertyClaimRaised(e) => vec![Raises(ItemKind::Claim, &e.claim)],
+        Event::ClaimProgressed(e) => {
+            vec![Moves(
+                ItemKind::Claim,
+                &e.claim,
+                word(&ClaimStatus::from(e.status)),
+            )]
         }
-        Event::PropertyClaimRaised(e) if state.claims.contains_key(&e.claim) => {
-            Err(duplicate(ItemKind::Claim, &e.claim))
-        }
-        Event::ClaimProgressed(e) if !state.claims.contains_key(&e.claim) => {
-            Err(unknown(ItemKind::Claim, &e.claim))
-        }
-        Event::FlightsProposed(e) if state.proposals.contains_key(&e.proposal) => {
-            Err(duplicate(ItemKind::Proposal, &e.proposal))
-        }
-        Event::ProposalAnswered(e) if !state.proposals.contains_key(&e.proposal) => {
-            Err(unknown(ItemKind::Proposal, &e.proposal))
-        }
-        Event::IrritantRaised(e) if state.irritants.contains_key(&e.irritant) => {
-            Err(duplicate(ItemKind::Irritant, &e.irritant))
-        }
-        Event::IrritantResolved(e) if !state.irritants.contains_key(&e.irritant) => {
-            Err(unknown(ItemKind::Irritant, &e.irritant))
-        }
+        Event::FlightsProposed(e) => vec![Raises(ItemKind::Proposal, &e.proposal)],
+        Event::ProposalAnswered(e) => vec![Moves(
+            ItemKind::Proposal,
+            &e.proposal,
+            word(&ProposalStatus::from(e.response)),
+        )],
+        Event::IrritantRaised(e) => vec![Raises(ItemKind::Irritant, &e.irritant)],
+        Event::IrritantResolved(e) => vec![Moves(
+            ItemKind::Irritant,
+            &e.irritant,
+            word(&IrritantStatus::Resolved),
+        )],
         Event::RoundScheduled(e) => {
-            let is_next = state
-                .next_round
-                .as_ref()
-                .is_some_and(|next| next.round == e.round);
-            if is_next || round_held(&e.round) {
-                Err(duplicate(ItemKind::Round, &e.round))
-            } else {
-                Ok(())
+            let mut effects = Vec::with_capacity(2);
+            if let Some(replaced) = &e.replaces {
+                effects.push(Moves(
+                    ItemKind::Round,
+                    replaced,
+                    word(&RoundStatus::Superseded),
+                ));
             }
+            effects.push(Raises(ItemKind::Round, &e.round));
+            effects
         }
         Event::RoundCancelled(e) => {
-            let scheduled = state.next_round.as_ref().is_some_and(|next| {
-                next.round == e.round && next.status == NextRoundStatus::Scheduled
-            });
-            if scheduled {
-                Ok(())
-            } else {
-                Err(unknown(ItemKind::Round, &e.round))
+            vec![Moves(
+                ItemKind::Round,
+                &e.round,
+                word(&RoundStatus::Cancelled),
+            )]
+        }
+        Event::DiplomatsExpelled(_) | Event::MissionClosed(_) | Event::EventRetracted(_) => {
+            Vec::new()
+        }
+    }
+}
+
+/// The rules of items, the same for every kind: an item raised must be new, an item moved must
+/// exist and not have that stage or status already; any other transition of a step, claim,
+/// proposal or irritant is allowed. Rounds follow their life cycle on top
+/// ([`check_round_transition`]).
+fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Rejection> {
+    let on = event.occurred_on;
+    for effect in item_effects(&event.event) {
+        let (kind, id) = effect.item();
+        let current = state.item_status(kind, id);
+        match (&effect, current) {
+            (ItemEffect::Raises(..), Some(_)) => {
+                return Err(Rejection::DuplicateItem {
+                    kind,
+                    id: id.clone(),
+                });
+            }
+            (ItemEffect::Raises(..), None) => {}
+            // Talks may name a round never scheduled: they add it, held.
+            (ItemEffect::Moves(ItemKind::Round, _, _), None)
+                if matches!(event.event, Event::TalksHeld(_)) => {}
+            (ItemEffect::Moves(..), None) => {
+                return Err(Rejection::UnknownItem {
+                    kind,
+                    id: id.clone(),
+                    on,
+                });
+            }
+            (ItemEffect::Moves(_, _, to), Some((status, since))) => {
+                if kind == ItemKind::Round {
+                    check_round_transition(id, &status, since, to)?;
+                } else if *to == status {
+                    return Err(Rejection::NoChange {
+                        kind,
+                        id: id.clone(),
+                        status,
+                        since,
+                    });
+                }
             }
         }
-        _ => Ok(()),
     }
+    Ok(())
+}
+
+/// What to do instead of a refused round transition, where there is something to say.
+fn round_hint(status: &str, to: &str) -> &'static str {
+    match (status, to) {
+        ("superseded", "held") => ": name the round that replaced it in the talks",
+        ("held", "cancelled") => {
+            ": if the talks did not take place, retract the event that records them"
+        }
+        _ => "",
+    }
+}
+
+/// The life cycle of a round: `scheduled` may become `held`, `cancelled` or `superseded`; a
+/// `cancelled` round may be `superseded` (rescheduled with `replaces`); talks naming a `held`
+/// round are another session of it. Everything else is refused.
+fn check_round_transition(
+    round: &ItemId,
+    status: &str,
+    since: NaiveDate,
+    to: &str,
+) -> Result<(), Rejection> {
+    let allowed = matches!(
+        (status, to),
+        ("scheduled", "held" | "cancelled" | "superseded")
+            | ("cancelled", "superseded")
+            | ("held", "held")
+    );
+    if allowed {
+        return Ok(());
+    }
+    if (status, to) == ("cancelled", "held") {
+        return Err(Rejection::TalksOfCancelledRound {
+            round: round.clone(),
+            cancelled_on: since,
+        });
+    }
+    if status == to {
+        return Err(Rejection::NoChange {
+            kind: ItemKind::Round,
+            id: round.clone(),
+            status: status.to_owned(),
+            since,
+        });
+    }
+    let to = match to {
+        "held" => "held",
+        "cancelled" => "cancelled",
+        "superseded" => "superseded",
+        _ => "scheduled",
+    };
+    Err(Rejection::RoundTransition {
+        round: round.clone(),
+        status: status.to_owned(),
+        since,
+        to,
+    })
 }
 
 /// The whole of `docs/contract.md`'s checks for one candidate against a dyad's recorded events (in any
@@ -290,7 +554,8 @@ fn check_items(state: &BilateralState, event: &RecordedEvent) -> Result<(), Reje
 ///    including the candidate's `occurred_on` (the candidate lands after every event of its
 ///    date, having the highest position).
 /// 2. A retraction's target must be an event of the dyad ([`Rejection::UnknownEvent`]), not a
-///    retraction itself ([`Rejection::RetractsRetraction`]), and not retracted already
+///    retraction itself ([`Rejection::RetractsRetraction`]), neither dated nor reported after
+///    the retraction ([`check_retraction_dates`]), and not retracted already
 ///    ([`Rejection::AlreadyRetracted`]). Retractions are exempt from step 3: the contract
 ///    expects anomalies after a retraction (`docs/contract.md`).
 /// 3. Any other candidate: fold the whole effective timeline with and without it; an anomaly
@@ -346,6 +611,7 @@ pub fn check_in_history(
                 id: target_id.clone(),
             });
         }
+        check_retraction_dates(candidate, target)?;
         let earlier = history.iter().find(|event| {
             matches!(&event.event, Event::EventRetracted(earlier) if earlier.target == *target_id)
         });
@@ -438,6 +704,475 @@ pub fn check_continuing(
         Some(anomaly) => Err(breaks_later(candidate, anomaly)),
         None => Ok(with),
     }
+}
+
+/// A batch accepted as a whole by [`check_batch`]: the events its retractions leave without
+/// effect, by retraction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchChecked {
+    /// For each retraction of the batch that leaves events without effect: its index in the
+    /// batch and those events' anomalies (which did not exist before the batch).
+    pub left_without_effect: Vec<(usize, Vec<super::Anomaly>)>,
+}
+
+/// DESIGN section 12 for a batch checked as a whole: `batch` (one dyad's new records, at the
+/// positions after `history`, in line order) is accepted when every one of its events is
+/// valid in the effective timeline that includes all of them, whatever their order in the
+/// batch, and it adds no anomaly but those of its retractions. Otherwise the error names the
+/// lowest index among the events that fail, with why.
+///
+/// The checks: a retraction's target must be an earlier record of the dyad (stored, or on an
+/// earlier line), not a retraction, not retracted already, and neither dated nor reported
+/// after the retraction; every other batch event passes [`check`] against the state at its
+/// place in the fold of the whole timeline (history and batch), or else is left without
+/// effect by the batch's retractions, which is allowed (it takes effect in the fold without
+/// them, or it names an item that one of their targets names); and a stored event that the
+/// batch's retractions alone leave in effect stays in effect (the culprit named is the lowest batch event before it in the timeline
+/// that names one of its items, else the lowest batch event before it). The events left
+/// without effect by the batch's retractions are returned, each with the retraction whose
+/// target named one of its items (else the first retraction of the batch).
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{check_batch, NewEvent};
+/// use detente::scenario::recorded;
+///
+/// // Resolved on 11 October, raised on 10 October: valid as a whole, whatever the line order.
+/// let lines: Vec<NewEvent> = [
+///     r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-11","event":{"type":"IrritantResolved","irritant":"o-1"}}"#,
+///     r#"{"dyad":"ARM-AZE","occurred_on":"2025-10-10","event":{"type":"IrritantRaised","irritant":"o-1","raised_by":"ARM","description":"d"}}"#,
+/// ].iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+/// let batch = recorded(lines);
+/// assert!(check_batch(&[], &batch).is_ok());
+/// // The resolution alone fails, on its line.
+/// assert_eq!(check_batch(&[], &batch[..1]).unwrap_err().0, 0);
+/// ```
+pub fn check_batch(
+    history: &[RecordedEvent],
+    batch: &[RecordedEvent],
+) -> Result<BatchChecked, (usize, Rejection)> {
+    let history: Vec<&RecordedEvent> = history.iter().collect();
+    let batch: Vec<&RecordedEvent> = batch.iter().collect();
+    check_batch_of(&history, &batch)
+}
+
+/// [`check_batch`] of borrowed records, so that the engine checks a large batch without
+/// copying it.
+pub(crate) fn check_batch_of(
+    history: &[&RecordedEvent],
+    batch: &[&RecordedEvent],
+) -> Result<BatchChecked, (usize, Rejection)> {
+    let (failing, checked) = batch_failures(history, batch);
+    match failing.into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(checked),
+    }
+}
+
+/// Every failure of [`check_batch`], by batch index, and what it would return on acceptance.
+fn batch_failures(
+    history: &[&RecordedEvent],
+    batch: &[&RecordedEvent],
+) -> (std::collections::BTreeMap<usize, Rejection>, BatchChecked) {
+    use std::collections::{BTreeMap, HashMap};
+    let mut failing: BTreeMap<usize, Rejection> = BTreeMap::new();
+    let index_of: HashMap<u64, usize> = batch
+        .iter()
+        .copied()
+        .enumerate()
+        .map(|(index, event)| (event.position, index))
+        .collect();
+    let by_id: HashMap<&EventId, &RecordedEvent> = history
+        .iter()
+        .copied()
+        .chain(batch.iter().copied())
+        .map(|event| (&event.id, event))
+        .collect();
+    // Retractions: their targets, by the rules that need only the records.
+    let mut retracted_by: HashMap<&EventId, &EventId> = HashMap::new();
+    for &event in history {
+        if let Event::EventRetracted(retraction) = &event.event {
+            retracted_by.entry(&retraction.target).or_insert(&event.id);
+        }
+    }
+    for (index, event) in batch.iter().copied().enumerate() {
+        let Event::EventRetracted(retraction) = &event.event else {
+            continue;
+        };
+        let target = by_id
+            .get(&retraction.target)
+            .filter(|target| target.dyad == event.dyad && target.position < event.position);
+        let outcome = match target {
+            None => Err(Rejection::UnknownEvent {
+                id: retraction.target.clone(),
+                dyad: event.dyad,
+            }),
+            Some(target) if matches!(target.event, Event::EventRetracted(_)) => {
+                Err(Rejection::RetractsRetraction {
+                    id: retraction.target.clone(),
+                })
+            }
+            Some(target) => check_retraction_dates(event, target).and_then(|()| match retracted_by
+                .get(&retraction.target)
+            {
+                Some(by) => Err(Rejection::AlreadyRetracted {
+                    id: retraction.target.clone(),
+                    by: (*by).clone(),
+                }),
+                None => Ok(()),
+            }),
+        };
+        match outcome {
+            Ok(()) => {
+                retracted_by.insert(&retraction.target, &event.id);
+            }
+            Err(rejection) => {
+                failing.insert(index, rejection);
+            }
+        }
+    }
+    let valid_retraction = |event: &&RecordedEvent| {
+        index_of
+            .get(&event.position)
+            .is_none_or(|index| !failing.contains_key(index))
+    };
+    let everything = Query::default();
+    let before = state_at(history.iter().copied(), &everything);
+    let with_retractions = state_at(
+        history.iter().copied().chain(
+            batch
+                .iter()
+                .copied()
+                .filter(|event| matches!(event.event, Event::EventRetracted(_)))
+                .filter(valid_retraction),
+        ),
+        &everything,
+    );
+    // A batch event fails where it cannot take effect in the timeline with everything, unless
+    // it takes effect without the batch's retractions: then a retraction of the batch leaves
+    // it without effect, which is allowed (and warned about).
+    let without_retractions: BTreeSet<EventId> = state_at(
+        history.iter().copied().chain(
+            batch
+                .iter()
+                .copied()
+                .filter(|event| !matches!(event.event, Event::EventRetracted(_))),
+        ),
+        &everything,
+    )
+    .anomalies
+    .iter()
+    .map(|anomaly| anomaly.event_id.clone())
+    .collect();
+    // The items the targets of the batch's retractions name: an event about one of them may be
+    // left without effect by those retractions, whatever the order of the lines.
+    let retracted_items: BTreeSet<(ItemKind, ItemId)> = batch
+        .iter()
+        .copied()
+        .filter(valid_retraction)
+        .filter_map(|event| match &event.event {
+            Event::EventRetracted(retraction) => by_id.get(&retraction.target),
+            _ => None,
+        })
+        .flat_map(|target| {
+            item_effects(&target.event)
+                .into_iter()
+                .map(|effect| {
+                    let (kind, id) = effect.item();
+                    (kind, id.clone())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let names_a_retracted_item = |event: &RecordedEvent| {
+        item_effects(&event.event).iter().any(|effect| {
+            let (kind, id) = effect.item();
+            retracted_items.contains(&(kind, id.clone()))
+        })
+    };
+    let all: Vec<&RecordedEvent> = history
+        .iter()
+        .copied()
+        .chain(batch.iter().copied())
+        .filter(valid_retraction)
+        .collect();
+    let timeline = super::effective_timeline(all.iter().copied(), &everything);
+    let mut state = BilateralState::default();
+    for event in &timeline {
+        if let Some(&index) = index_of.get(&event.position) {
+            if let Err(rejection) = check(&state, event) {
+                if without_retractions.contains(&event.id) && !names_a_retracted_item(event) {
+                    failing.entry(index).or_insert(rejection);
+                }
+            }
+        }
+        state = evolve(state, event);
+    }
+    let known_before: BTreeSet<&EventId> = with_retractions
+        .anomalies
+        .iter()
+        .map(|anomaly| &anomaly.event_id)
+        .collect();
+    for anomaly in state.anomalies.iter() {
+        if index_of.contains_key(&anomaly.position) || known_before.contains(&anomaly.event_id) {
+            continue;
+        }
+        let Some(broken) = by_id.get(&anomaly.event_id) else {
+            continue;
+        };
+        let place = (broken.occurred_on, broken.position);
+        let before_it = batch
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, event)| !matches!(event.event, Event::EventRetracted(_)))
+            .filter(|(_, event)| (event.occurred_on, event.position) < place);
+        let names_its_item = |event: &RecordedEvent| {
+            let theirs = item_effects(&event.event);
+            item_effects(&broken.event)
+                .iter()
+                .any(|mine| theirs.iter().any(|other| other.item() == mine.item()))
+        };
+        let culprit = before_it
+            .clone()
+            .find(|(_, event)| names_its_item(event))
+            .or_else(|| before_it.clone().next());
+        if let Some((index, event)) = culprit {
+            failing
+                .entry(index)
+                .or_insert_with(|| breaks_later(event, anomaly));
+        }
+    }
+    let mut left_without_effect: Vec<(usize, Vec<super::Anomaly>)> = Vec::new();
+    let earlier: BTreeSet<&EventId> = before.anomalies.iter().map(|a| &a.event_id).collect();
+    let orphans: Vec<&super::Anomaly> = state
+        .anomalies
+        .iter()
+        .filter(|anomaly| !earlier.contains(&anomaly.event_id))
+        .collect();
+    let retractions: Vec<(usize, &RecordedEvent)> = batch
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, event)| matches!(event.event, Event::EventRetracted(_)))
+        .collect();
+    for anomaly in orphans {
+        let Some(orphan) = by_id.get(&anomaly.event_id) else {
+            continue;
+        };
+        let theirs = item_effects(&orphan.event);
+        let cause = retractions
+            .iter()
+            .find(|(_, retraction)| {
+                let Event::EventRetracted(r) = &retraction.event else {
+                    return false;
+                };
+                by_id.get(&r.target).is_some_and(|target| {
+                    item_effects(&target.event)
+                        .iter()
+                        .any(|effect| theirs.iter().any(|other| other.item() == effect.item()))
+                })
+            })
+            .or(retractions.first());
+        if let Some((index, _)) = cause {
+            match left_without_effect.iter_mut().find(|(i, _)| i == index) {
+                Some((_, list)) => list.push(anomaly.clone()),
+                None => left_without_effect.push((*index, vec![anomaly.clone()])),
+            }
+        }
+    }
+    (
+        failing,
+        BatchChecked {
+            left_without_effect,
+        },
+    )
+}
+
+/// The rules a record keeps whatever the edition of the rules it was written under, so that
+/// they need no history (DESIGN section 12): its shape and limits, its parties (every actor in
+/// its dyad, one delegation per party; a location's country may be any), `reported_on` not
+/// before `occurred_on`, and, for a retraction, a `target` that is an earlier record of its
+/// dyad (`target`, looked up by the caller by id: none when there is no earlier record of that
+/// id) and not itself a retraction. A restore refuses a record that breaks one, and `verify`
+/// reports it; a record id seen before is the store's to refuse.
+///
+/// ```
+/// # use detente::domain::{check_record_alone, Rejection};
+/// use detente::scenario::{istanbul_2025, recorded};
+///
+/// let mut records = recorded(istanbul_2025());
+/// assert_eq!(check_record_alone(&records[0], None), Ok(()));
+/// // A record forged with a date known before it happened, whatever its hash says.
+/// records[0].reported_on = "2001-01-01".parse().unwrap();
+/// assert!(matches!(check_record_alone(&records[0], None), Err(Rejection::ReportedBeforeOccurred { .. })));
+/// ```
+pub fn check_record_alone(
+    record: &RecordedEvent,
+    target: Option<&RecordedEvent>,
+) -> Result<(), Rejection> {
+    super::limits::check_limits(&record.clone().into_input())?;
+    check_parties_and_dates(record)?;
+    if let Event::EventRetracted(retraction) = &record.event {
+        let target =
+            target.filter(|target| target.dyad == record.dyad && target.position < record.position);
+        match target {
+            None => {
+                return Err(Rejection::UnknownEvent {
+                    id: retraction.target.clone(),
+                    dyad: record.dyad,
+                });
+            }
+            Some(target) if matches!(target.event, Event::EventRetracted(_)) => {
+                return Err(Rejection::RetractsRetraction {
+                    id: retraction.target.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Names, in the reason of each anomaly of `state`, the retraction that left it without
+/// effect: the retraction, among the events of `events` that `query` knows (its `known_at` and
+/// `at_position`), whose target names one of the items the anomalous event names. The fold
+/// cannot say it, since the target is dropped before the fold; `detente state` calls this
+/// before it prints. An anomaly no retraction explains keeps its reason.
+///
+/// ```
+/// use detente::domain::*;
+/// use detente::scenario::recorded;
+///
+/// let lines = [
+///     r#"{"id":"s1","dyad":"ARM-AZE","occurred_on":"2024-02-01","event":{"type":"StepAgreed","step":"st","description":"d"}}"#,
+///     r#"{"id":"s2","dyad":"ARM-AZE","occurred_on":"2024-02-10","event":{"type":"StepProgressed","step":"st","stage":"implementing"}}"#,
+///     r#"{"id":"x1","dyad":"ARM-AZE","occurred_on":"2024-03-01","event":{"type":"EventRetracted","target":"s1","reason":"r"}}"#,
+/// ];
+/// let events = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+/// let mut state = state_at(&events, &Query::default());
+/// explain_anomalies(&mut state, &events, &Query::default());
+/// assert!(state.anomalies[0].reason.ends_with("(left without effect by the retraction `x1` of `s1`)"));
+/// ```
+pub fn explain_anomalies(state: &mut BilateralState, events: &[RecordedEvent], query: &Query) {
+    if state.anomalies.is_empty() {
+        return;
+    }
+    let known: Vec<&RecordedEvent> = events
+        .iter()
+        .filter(|event| query.at_position.is_none_or(|at| event.position <= at))
+        .filter(|event| query.known_at.is_none_or(|at| event.reported_on <= at))
+        .collect();
+    let by_id: std::collections::HashMap<&EventId, &RecordedEvent> =
+        known.iter().map(|event| (&event.id, *event)).collect();
+    let by_position: std::collections::HashMap<u64, &RecordedEvent> =
+        known.iter().map(|event| (event.position, *event)).collect();
+    let retractions: Vec<(&RecordedEvent, &RecordedEvent)> = known
+        .iter()
+        .filter_map(|event| match &event.event {
+            Event::EventRetracted(retraction) => by_id
+                .get(&retraction.target)
+                .map(|target| (*event, *target)),
+            _ => None,
+        })
+        .collect();
+    let explained: Vec<super::Anomaly> = state
+        .anomalies
+        .iter()
+        .map(|anomaly| {
+            let mut anomaly = anomaly.clone();
+            let Some(event) = by_position.get(&anomaly.position) else {
+                return anomaly;
+            };
+            let items: Vec<(ItemKind, ItemId)> = item_effects(&event.event)
+                .iter()
+                .map(|effect| {
+                    let (kind, id) = effect.item();
+                    (kind, id.clone())
+                })
+                .collect();
+            let cause = retractions.iter().find(|(_, target)| {
+                item_effects(&target.event).iter().any(|effect| {
+                    let (kind, id) = effect.item();
+                    items.iter().any(|(k, i)| *k == kind && i == id)
+                })
+            });
+            if let Some((retraction, target)) = cause {
+                anomaly.reason = format!(
+                    "{} (left without effect by the retraction `{}` of `{}`)",
+                    anomaly.reason, retraction.id, target.id
+                );
+            }
+            anomaly
+        })
+        .collect();
+    state.anomalies = explained.into();
+}
+
+/// A record of a stored log that breaks a rule that depends on history (items that must exist,
+/// transitions, rounds, a retraction's dates, knowledge time ahead of recording): rules that
+/// changed over the editions, which a genuine older log may break. `verify` and a restore
+/// report them; `--strict` makes a restore refuse them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The record's position.
+    pub position: u64,
+    /// Its id.
+    pub id: EventId,
+    /// The rule it breaks, as the recorder's message.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "position {} (`{}`): {}",
+            self.position, self.id, self.reason
+        )
+    }
+}
+
+/// The findings of one dyad's log (its records in position order): each record that breaks a
+/// rule of history, as [`check_batch`] of the whole log sees it (so a record that only a later
+/// retraction leaves without effect is no finding), and each whose `reported_on` is ahead of
+/// the day it was recorded ([`check_known_by_recording`] with its `recorded_at`).
+///
+/// ```
+/// use detente::domain::findings;
+/// use detente::scenario::{istanbul_2025, recorded};
+///
+/// let mut log = recorded(istanbul_2025());
+/// // `recorded` dates every record 1970; say they were recorded in March 2025.
+/// for record in &mut log {
+///     record.recorded_at = "2025-03-02T00:00:00Z".parse().unwrap();
+/// }
+/// assert!(findings(&log).is_empty());
+/// // A record known two years before it was recorded: a finding, with its position.
+/// log[3].reported_on = "2027-03-02".parse().unwrap();
+/// assert_eq!(findings(&log)[0].position, 4);
+/// ```
+pub fn findings<'a>(log: impl IntoIterator<Item = &'a RecordedEvent>) -> Vec<Finding> {
+    let log: Vec<&RecordedEvent> = log.into_iter().collect();
+    let (failing, _) = batch_failures(&[], &log);
+    let mut found: std::collections::BTreeMap<usize, String> = failing
+        .into_iter()
+        .map(|(index, rejection)| (index, rejection.to_string()))
+        .collect();
+    for (index, record) in log.iter().copied().enumerate() {
+        if let Err(rejection) = check_known_by_recording(record, record.recorded_at.date_naive()) {
+            found.entry(index).or_insert_with(|| rejection.to_string());
+        }
+    }
+    found
+        .into_iter()
+        .map(|(index, reason)| Finding {
+            position: log[index].position,
+            id: log[index].id.clone(),
+            reason,
+        })
+        .collect()
 }
 
 /// The refusal of `candidate`, a retroactive event whose fold makes the later event of

@@ -3,13 +3,15 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{BilateralState, ItemId, ItemKind, NextRound, Party, Round};
+use super::{
+    BilateralState, ItemId, ItemKind, LifeCycle, NextRound, Party, Round, SharedMap, word,
+};
 
 /// An agenda item that appeared between two states, with its stage or status at the end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemAdded {
-    /// Step, claim, proposal or irritant.
+    /// Step, claim, proposal, irritant or round.
     pub kind: ItemKind,
     /// Its id.
     pub id: ItemId,
@@ -23,7 +25,7 @@ pub struct ItemAdded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemChanged {
-    /// Step, claim, proposal or irritant.
+    /// Step, claim, proposal, irritant or round.
     pub kind: ItemKind,
     /// Its id.
     pub id: ItemId,
@@ -139,57 +141,45 @@ impl StateDiff {
                     }
                 }
             };
+        fn listed<I: LifeCycle>(
+            map: &SharedMap<ItemId, I>,
+        ) -> Vec<(&ItemId, String, NaiveDate, NaiveDate)> {
+            map.iter()
+                .map(|(id, item)| (id, word(&item.status()), item.first_on(), item.changed_on()))
+                .collect()
+        }
+        fn before_of(
+            listed: Vec<(&ItemId, String, NaiveDate, NaiveDate)>,
+        ) -> Vec<(&ItemId, String, NaiveDate)> {
+            listed
+                .into_iter()
+                .map(|(id, status, on, _)| (id, status, on))
+                .collect()
+        }
         items(
             ItemKind::Step,
-            before
-                .steps
-                .iter()
-                .map(|(id, s)| (id, word(&s.stage), s.agreed_on))
-                .collect(),
-            after
-                .steps
-                .iter()
-                .map(|(id, s)| (id, word(&s.stage), s.agreed_on, s.changed_on))
-                .collect(),
+            before_of(listed(&before.steps)),
+            listed(&after.steps),
         );
         items(
             ItemKind::Claim,
-            before
-                .claims
-                .iter()
-                .map(|(id, c)| (id, word(&c.status), c.raised_on))
-                .collect(),
-            after
-                .claims
-                .iter()
-                .map(|(id, c)| (id, word(&c.status), c.raised_on, c.changed_on))
-                .collect(),
+            before_of(listed(&before.claims)),
+            listed(&after.claims),
         );
         items(
             ItemKind::Proposal,
-            before
-                .proposals
-                .iter()
-                .map(|(id, p)| (id, word(&p.status), p.proposed_on))
-                .collect(),
-            after
-                .proposals
-                .iter()
-                .map(|(id, p)| (id, word(&p.status), p.proposed_on, p.changed_on))
-                .collect(),
+            before_of(listed(&before.proposals)),
+            listed(&after.proposals),
         );
         items(
             ItemKind::Irritant,
-            before
-                .irritants
-                .iter()
-                .map(|(id, i)| (id, word(&i.status), i.raised_on))
-                .collect(),
-            after
-                .irritants
-                .iter()
-                .map(|(id, i)| (id, word(&i.status), i.raised_on, i.changed_on))
-                .collect(),
+            before_of(listed(&before.irritants)),
+            listed(&after.irritants),
+        );
+        items(
+            ItemKind::Round,
+            before_of(listed(&before.scheduled_rounds)),
+            listed(&after.scheduled_rounds),
         );
         diff.rounds_added = after
             .rounds
@@ -239,13 +229,5 @@ impl StateDiff {
             diff.next_round = after.next_round.clone();
         }
         diff
-    }
-}
-
-/// The wire word of a unit enum (`agreed`, `under_discussion`…).
-fn word<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => text,
-        _ => String::from("?"),
     }
 }

@@ -122,7 +122,7 @@ event_types! {
     IrritantRaised,
     /// An irritant was resolved.
     IrritantResolved,
-    /// A next round was scheduled.
+    /// A round was scheduled (or rescheduled, replacing another).
     RoundScheduled,
     /// A scheduled round was cancelled.
     RoundCancelled,
@@ -434,7 +434,8 @@ pub struct IrritantResolved {
     pub note: Option<String>,
 }
 
-/// `RoundScheduled`: the next round is scheduled.
+/// `RoundScheduled`: a round is scheduled; the round it `replaces`, if any, becomes
+/// `superseded`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoundScheduled {
@@ -450,6 +451,9 @@ pub struct RoundScheduled {
     /// Where it is expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The round this one replaces (a rescheduling): it becomes `superseded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<ItemId>,
 }
 
 /// `RoundCancelled`: a scheduled round is cancelled.

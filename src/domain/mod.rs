@@ -16,7 +16,12 @@ mod registry;
 mod shared;
 mod state;
 
-pub use check::{ItemKind, Rejection, check, check_continuing, check_in_history};
+pub(crate) use check::check_batch_of;
+pub use check::{
+    BatchChecked, Finding, ItemKind, Rejection, check, check_batch, check_continuing,
+    check_in_history, check_known_by_recording, check_record_alone, check_retraction_dates,
+    explain_anomalies, findings,
+};
 pub use diff::{ItemAdded, ItemChanged, LedgerChange, StateDiff};
 pub use envelope::{
     ChainHash, DateError, HashError, NewEvent, RecordedEvent, SCHEMA_VERSION, Source, SourceKind,

@@ -39,7 +39,12 @@ pub struct BilateralState {
     pub proposals: SharedMap<ItemId, Proposal>,
     /// Irritants, by id.
     pub irritants: SharedMap<ItemId, Irritant>,
-    /// The next round, scheduled, cancelled or held.
+    /// Every round named by an id, by id: scheduled by a `RoundScheduled` (or held under an id
+    /// never scheduled), with its status, dates and history. A round cancelled or replaced
+    /// stays here with that outcome.
+    pub scheduled_rounds: SharedMap<ItemId, ScheduledRound>,
+    /// The next round, derived from `scheduled_rounds`: the round still `scheduled` that is
+    /// expected soonest (the latest scheduled when none has an expected date), or none.
     pub next_round: Option<NextRound>,
     /// Diplomats expelled and missions closed, by acting party.
     pub reciprocity: Reciprocity,
@@ -298,25 +303,73 @@ pub struct Irritant {
     pub sources: SharedVec<Source>,
 }
 
-/// The status of the next round.
+/// The status of a round scheduled: its life cycle is `scheduled`, then `held`, `cancelled`
+/// or `superseded` (replaced by another round's `replaces`); a cancelled round may still be
+/// superseded by its rescheduling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum NextRoundStatus {
-    /// Scheduled.
+pub enum RoundStatus {
+    /// Scheduled, not yet held.
     Scheduled,
     /// Cancelled.
     Cancelled,
     /// Held (talks naming it took place).
     Held,
+    /// Replaced by another round scheduled with `replaces`.
+    Superseded,
 }
 
-/// The last round scheduled and what became of it.
+/// The status of the next round: a [`RoundStatus`] (always `scheduled`, since the next round
+/// is derived from the rounds still scheduled).
+pub type NextRoundStatus = RoundStatus;
+
+/// A round named by an id, with what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledRound {
+    /// Its current status.
+    pub status: RoundStatus,
+    /// When it was scheduled (none for a round held under an id never scheduled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_on: Option<NaiveDate>,
+    /// When it is expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_on: Option<NaiveDate>,
+    /// Where it is expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The round it replaces, where it was scheduled with `replaces`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<ItemId>,
+    /// The round that replaced it, once superseded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<ItemId>,
+    /// Who cancelled it, where it was cancelled and that is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<Party>,
+    /// How many talks named it (sessions of a multi-day round each count).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sessions: u32,
+    /// When it last changed status.
+    pub changed_on: NaiveDate,
+    /// Every status it has had, the first being `scheduled` (or `held`).
+    pub history: SharedVec<Change<RoundStatus>>,
+    /// Every source of every event about it, without repeats.
+    #[serde(default, skip_serializing_if = "SharedVec::is_empty")]
+    pub sources: SharedVec<Source>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The next round: the round still scheduled that is expected soonest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NextRound {
     /// Its id.
     pub round: ItemId,
-    /// Scheduled, cancelled or held.
+    /// Its status (`scheduled`).
     pub status: NextRoundStatus,
     /// When it was scheduled.
     pub scheduled_on: NaiveDate,
@@ -326,12 +379,162 @@ pub struct NextRound {
     /// Where it is expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
-    /// Who cancelled it, where it was cancelled and that is known.
+    /// Who cancelled it (kept for the shape of earlier editions: the next round is never
+    /// cancelled, so this is absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_by: Option<Party>,
-    /// When it was cancelled or held.
+    /// When it last changed (absent while it is only scheduled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_on: Option<NaiveDate>,
+}
+
+/// The next round of `rounds`: the round still `scheduled` expected soonest (ties: the latest
+/// scheduled), or, when none of them has an expected date, the latest scheduled; none when no
+/// round is still scheduled.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{next_round_of, state_at, NewEvent, Query};
+/// use detente::scenario::recorded;
+///
+/// let lines = [
+///     r#"{"dyad":"ARM-AZE","occurred_on":"2025-03-01","event":{"type":"RoundScheduled","round":"later","expected_on":"2025-06-01"}}"#,
+///     r#"{"dyad":"ARM-AZE","occurred_on":"2025-03-05","event":{"type":"RoundScheduled","round":"sooner","expected_on":"2025-05-01"}}"#,
+/// ];
+/// let events = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+/// let state = state_at(&events, &Query::default());
+/// let next = next_round_of(&state.scheduled_rounds).unwrap();
+/// assert_eq!(next.round.as_str(), "sooner");
+/// assert_eq!(state.next_round, Some(next));
+/// ```
+pub fn next_round_of(rounds: &SharedMap<ItemId, ScheduledRound>) -> Option<NextRound> {
+    let scheduled: Vec<(&ItemId, &ScheduledRound, NaiveDate)> = rounds
+        .iter()
+        .filter_map(|(id, round)| {
+            let scheduled_on = round.scheduled_on?;
+            (round.status == RoundStatus::Scheduled).then_some((id, round, scheduled_on))
+        })
+        .collect();
+    let with_date = scheduled
+        .iter()
+        .filter_map(|(id, round, on)| round.expected_on.map(|expected| (expected, on, id, round)))
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(a.1)).then(a.2.cmp(b.2)));
+    let (id, round, scheduled_on) = match with_date {
+        Some((_, on, id, round)) => (*id, *round, *on),
+        None => *scheduled
+            .iter()
+            .max_by(|a, b| a.2.cmp(&b.2).then(b.0.cmp(a.0)))?,
+    };
+    Some(NextRound {
+        round: id.clone(),
+        status: RoundStatus::Scheduled,
+        scheduled_on,
+        expected_on: round.expected_on,
+        location: round.location.clone(),
+        cancelled_by: None,
+        changed_on: None,
+    })
+}
+
+/// The life cycle every kind of item shares (steps, claims, proposals, irritants, rounds): a
+/// current stage or status, the date of its last change, the history of its changes and the
+/// sources of every event about it. The fold moves items through [`LifeCycle::change`] and the
+/// checks read them through [`LifeCycle::status`], whatever their kind.
+pub trait LifeCycle {
+    /// The item's stage or status.
+    type Status: Copy + Eq + Serialize;
+    /// Its current stage or status.
+    fn status(&self) -> Self::Status;
+    /// When it last changed.
+    fn changed_on(&self) -> NaiveDate;
+    /// When it first appeared (its first change).
+    fn first_on(&self) -> NaiveDate;
+    /// Moves it to `to` on `on` by `event_id`: sets the status and `changed_on`, appends to
+    /// the history, and adds the event's sources.
+    fn change(&mut self, on: NaiveDate, to: Self::Status, event_id: &EventId, sources: &[Source]);
+    /// Adds an event's sources without a change of status.
+    fn add_sources(&mut self, sources: &[Source]);
+}
+
+/// Implements [`LifeCycle`] for an item struct whose status field is `$status` (and which has
+/// `changed_on`, `history` and `sources`).
+macro_rules! life_cycle {
+    ($item:ty, $status_type:ty, $status:ident) => {
+        impl LifeCycle for $item {
+            type Status = $status_type;
+            fn status(&self) -> $status_type {
+                self.$status
+            }
+            fn changed_on(&self) -> NaiveDate {
+                self.changed_on
+            }
+            fn first_on(&self) -> NaiveDate {
+                self.history
+                    .iter()
+                    .next()
+                    .map_or(self.changed_on, |change| change.on)
+            }
+            fn change(
+                &mut self,
+                on: NaiveDate,
+                to: $status_type,
+                event_id: &EventId,
+                sources: &[Source],
+            ) {
+                self.$status = to;
+                self.changed_on = on;
+                self.history.push(Change {
+                    on,
+                    to,
+                    event_id: event_id.clone(),
+                });
+                merge_sources(&mut self.sources, sources);
+            }
+            fn add_sources(&mut self, sources: &[Source]) {
+                merge_sources(&mut self.sources, sources);
+            }
+        }
+    };
+}
+
+life_cycle!(Step, StepStage, stage);
+life_cycle!(Claim, ClaimStatus, status);
+life_cycle!(Proposal, ProposalStatus, status);
+life_cycle!(Irritant, IrritantStatus, status);
+life_cycle!(ScheduledRound, RoundStatus, status);
+
+/// The wire word of a unit enum (`agreed`, `under_discussion`…).
+pub(crate) fn word<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => String::from("?"),
+    }
+}
+
+/// The current status of an item as its wire word, and the date it took it.
+fn status_of<I: LifeCycle>(item: &I) -> (String, NaiveDate) {
+    (word(&item.status()), item.changed_on())
+}
+
+impl BilateralState {
+    /// The current stage or status of the item `id` of `kind` (as its wire word: `agreed`,
+    /// `open`, `held`…) and the date it took it; none when there is no such item.
+    ///
+    /// ```
+    /// # use detente::domain::{BilateralState, ItemKind};
+    /// assert_eq!(BilateralState::default().item_status(ItemKind::Step, &"s".parse().unwrap()), None);
+    /// ```
+    pub fn item_status(&self, kind: super::ItemKind, id: &ItemId) -> Option<(String, NaiveDate)> {
+        use super::ItemKind;
+        match kind {
+            ItemKind::Step => self.steps.get(id).map(status_of),
+            ItemKind::Claim => self.claims.get(id).map(status_of),
+            ItemKind::Proposal => self.proposals.get(id).map(status_of),
+            ItemKind::Irritant => self.irritants.get(id).map(status_of),
+            ItemKind::Round => self.scheduled_rounds.get(id).map(status_of),
+        }
+    }
 }
 
 /// A mission or facility closed.
@@ -384,9 +587,12 @@ pub struct Anomaly {
 /// later change appends `Change { on: occurred_on, to, event_id }` and sets `changed_on`; its
 /// `sources` are the union of the sources of every event about it, in first-seen order and
 /// without repeats. A claim's `count` is the count given, else the number of properties listed.
-/// A `ProposalAnswered` appends its conditions to the proposal's. A `RoundScheduled` replaces
-/// `next_round`; a `RoundCancelled` cancels it; a `TalksHeld` naming the scheduled next round
-/// marks it held, and every `TalksHeld` appends a [`Round`], in fold order. The reciprocity
+/// A `ProposalAnswered` appends its conditions to the proposal's. Rounds are items too
+/// (`scheduled_rounds`): a `RoundScheduled` adds one at `scheduled` and makes the round it
+/// `replaces` `superseded`; a `RoundCancelled` cancels one; a `TalksHeld` naming a round
+/// scheduled marks it `held` (naming one held already, it is another session; naming an id
+/// never scheduled, it adds the round at `held`); `next_round` is then derived again
+/// ([`next_round_of`]). Every `TalksHeld` appends a [`Round`] (a session), in fold order. The reciprocity
 /// ledger sums diplomats expelled (saturating) and lists missions closed by acting party.
 ///
 /// # Example
@@ -469,11 +675,36 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
     let event_id = &recorded.id;
     match &recorded.event {
         Event::TalksHeld(talks) => {
-            if let (Some(round), Some(next)) = (&talks.round, &mut state.next_round) {
-                if next.round == *round && next.status == NextRoundStatus::Scheduled {
-                    next.status = NextRoundStatus::Held;
-                    next.changed_on = Some(on);
+            if let Some(id) = &talks.round {
+                match state.scheduled_rounds.get_mut(id) {
+                    Some(round) => {
+                        if round.status == RoundStatus::Scheduled {
+                            round.change(on, RoundStatus::Held, event_id, &recorded.sources);
+                        } else {
+                            round.add_sources(&recorded.sources);
+                        }
+                        round.sessions = round.sessions.saturating_add(1);
+                    }
+                    None => {
+                        state.scheduled_rounds.insert(
+                            id.clone(),
+                            ScheduledRound {
+                                status: RoundStatus::Held,
+                                scheduled_on: None,
+                                expected_on: None,
+                                location: None,
+                                replaces: None,
+                                superseded_by: None,
+                                cancelled_by: None,
+                                sessions: 1,
+                                changed_on: on,
+                                history: first_change(on, RoundStatus::Held, event_id),
+                                sources: unique_sources(&recorded.sources).into(),
+                            },
+                        );
+                    }
                 }
+                state.next_round = next_round_of(&state.scheduled_rounds);
             }
             state.rounds.push(Round {
                 event_id: event_id.clone(),
@@ -509,15 +740,7 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
         }
         Event::StepProgressed(progressed) => {
             if let Some(step) = state.steps.get_mut(&progressed.step) {
-                let stage = StepStage::from(progressed.stage);
-                step.stage = stage;
-                step.changed_on = on;
-                step.history.push(Change {
-                    on,
-                    to: stage,
-                    event_id: event_id.clone(),
-                });
-                merge_sources(&mut step.sources, &recorded.sources);
+                step.change(on, progressed.stage.into(), event_id, &recorded.sources);
             }
         }
         Event::PropertyClaimRaised(raised) => {
@@ -540,15 +763,7 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
         }
         Event::ClaimProgressed(progressed) => {
             if let Some(claim) = state.claims.get_mut(&progressed.claim) {
-                let status = ClaimStatus::from(progressed.status);
-                claim.status = status;
-                claim.changed_on = on;
-                claim.history.push(Change {
-                    on,
-                    to: status,
-                    event_id: event_id.clone(),
-                });
-                merge_sources(&mut claim.sources, &recorded.sources);
+                claim.change(on, progressed.status.into(), event_id, &recorded.sources);
             }
         }
         Event::FlightsProposed(proposed) => {
@@ -568,18 +783,10 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
         }
         Event::ProposalAnswered(answered) => {
             if let Some(proposal) = state.proposals.get_mut(&answered.proposal) {
-                let status = ProposalStatus::from(answered.response);
-                proposal.status = status;
-                proposal.changed_on = on;
                 proposal
                     .conditions
                     .extend(answered.conditions.iter().cloned());
-                proposal.history.push(Change {
-                    on,
-                    to: status,
-                    event_id: event_id.clone(),
-                });
-                merge_sources(&mut proposal.sources, &recorded.sources);
+                proposal.change(on, answered.response.into(), event_id, &recorded.sources);
             }
         }
         Event::IrritantRaised(raised) => {
@@ -599,35 +806,40 @@ fn apply(state: &mut BilateralState, recorded: &RecordedEvent) {
         }
         Event::IrritantResolved(resolved) => {
             if let Some(irritant) = state.irritants.get_mut(&resolved.irritant) {
-                irritant.status = IrritantStatus::Resolved;
-                irritant.changed_on = on;
-                irritant.history.push(Change {
-                    on,
-                    to: IrritantStatus::Resolved,
-                    event_id: event_id.clone(),
-                });
-                merge_sources(&mut irritant.sources, &recorded.sources);
+                irritant.change(on, IrritantStatus::Resolved, event_id, &recorded.sources);
             }
         }
         Event::RoundScheduled(scheduled) => {
-            state.next_round = Some(NextRound {
-                round: scheduled.round.clone(),
-                status: NextRoundStatus::Scheduled,
-                scheduled_on: on,
-                expected_on: scheduled.expected_on,
-                location: scheduled.location.clone(),
-                cancelled_by: None,
-                changed_on: None,
-            });
-        }
-        Event::RoundCancelled(cancelled) => {
-            if let Some(next) = &mut state.next_round {
-                if next.round == cancelled.round && next.status == NextRoundStatus::Scheduled {
-                    next.status = NextRoundStatus::Cancelled;
-                    next.cancelled_by = cancelled.cancelled_by;
-                    next.changed_on = Some(on);
+            if let Some(replaced) = &scheduled.replaces {
+                if let Some(old) = state.scheduled_rounds.get_mut(replaced) {
+                    old.change(on, RoundStatus::Superseded, event_id, &[]);
+                    old.superseded_by = Some(scheduled.round.clone());
                 }
             }
+            state.scheduled_rounds.insert(
+                scheduled.round.clone(),
+                ScheduledRound {
+                    status: RoundStatus::Scheduled,
+                    scheduled_on: Some(on),
+                    expected_on: scheduled.expected_on,
+                    location: scheduled.location.clone(),
+                    replaces: scheduled.replaces.clone(),
+                    superseded_by: None,
+                    cancelled_by: None,
+                    sessions: 0,
+                    changed_on: on,
+                    history: first_change(on, RoundStatus::Scheduled, event_id),
+                    sources: unique_sources(&recorded.sources).into(),
+                },
+            );
+            state.next_round = next_round_of(&state.scheduled_rounds);
+        }
+        Event::RoundCancelled(cancelled) => {
+            if let Some(round) = state.scheduled_rounds.get_mut(&cancelled.round) {
+                round.change(on, RoundStatus::Cancelled, event_id, &recorded.sources);
+                round.cancelled_by = cancelled.cancelled_by;
+            }
+            state.next_round = next_round_of(&state.scheduled_rounds);
         }
         Event::DiplomatsExpelled(expelled) => {
             let total = state

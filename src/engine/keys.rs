@@ -15,8 +15,10 @@ use crate::domain::Dyad;
 
 /// The version of the key layout above; another value on open rebuilds the auxiliary data.
 /// Version 2 dropped the timeline index (`t\0`): the store keeps each dyad's records in
-/// timeline order itself (store format 2).
-pub(crate) const LAYOUT_VERSION: u32 = 2;
+/// timeline order itself (store format 2). Version 3: the state keeps every scheduled round
+/// (`scheduled_rounds`) and refuses transitions to the status an item has, so the folds are
+/// rebuilt.
+pub(crate) const LAYOUT_VERSION: u32 = 3;
 
 pub(crate) const CHECKPOINT: &[u8] = b"c\0checkpoint";
 pub(crate) const LAYOUT: &[u8] = b"c\0layout";

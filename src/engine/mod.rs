@@ -136,6 +136,32 @@ pub enum EngineError {
     /// Verification found a fault.
     #[error("verification failed: {0}")]
     Verify(VerifyFailure),
+    /// A record to restore breaks a rule that every record keeps, whatever the edition of the
+    /// rules it was written under ([`check_record_alone`](crate::domain::check_record_alone)):
+    /// the export was forged or damaged, even if its chain holds; nothing was restored.
+    #[error(
+        "the record at position {position} (`{id}`) breaks a rule every record keeps: {rejection}: the export was edited or forged, whatever its hashes say; nothing was restored"
+    )]
+    BadRecord {
+        /// Its position.
+        position: u64,
+        /// Its id.
+        id: EventId,
+        /// The rule it breaks.
+        rejection: Rejection,
+    },
+    /// A strict restore met records that break a rule of history; nothing was restored.
+    #[error(
+        "{} record{} of the export break{} a rule of history, the first at {}; nothing was restored (without --strict they are restored and reported)",
+        .findings.len(),
+        if .findings.len() == 1 { "" } else { "s" },
+        if .findings.len() == 1 { "s" } else { "" },
+        .findings.first().map(ToString::to_string).unwrap_or_default()
+    )]
+    Findings {
+        /// The records and the rules they break, in position order.
+        findings: Vec<crate::domain::Finding>,
+    },
 }
 
 /// The part of a stored projection value that the engine needs to continue it.
@@ -371,12 +397,55 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn record_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Appended>, EngineError> {
+        Ok(self.record_batch_with_warnings(events)?.appended)
+    }
+
+    /// [`Engine::record_batch`], with the warnings of DESIGN section 12: a retraction that
+    /// leaves events without effect, and likely duplicates.
+    ///
+    /// The batch is checked as a whole: it is accepted when every event is valid in the
+    /// effective timeline that includes all of them (the order of the inputs does not matter,
+    /// as long as no event names an item raised by a later input of the same date) and it adds
+    /// no anomaly but those of its retractions; otherwise the lowest index among the failing
+    /// inputs is named ([`EngineError::Rejected`]). A batch whose inputs, taken in order, are
+    /// each valid against the state the earlier ones leave is checked event by event, the fast
+    /// way; any other batch, and any batch of several inputs with a retraction, with
+    /// [`check_batch`](crate::domain::check_batch) over the timelines of its dyads.
+    ///
+    /// ```
+    /// # use detente::engine::{Engine, Warning};
+    /// use detente::domain::NewEvent;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let expelled = |extra: &str| -> NewEvent { serde_json::from_str(&format!(r#"{{"dyad": "RUS-USA",
+    ///     "occurred_on": "2018-03-26"{extra}, "event": {{"type": "DiplomatsExpelled", "expelled_by": "USA", "count": 60}}}}"#)).unwrap() };
+    /// engine.record(expelled(""))?;
+    /// let again = engine.record_batch_with_warnings(vec![expelled(r#", "reported_on": "2018-03-26""#)])?;
+    /// assert!(matches!(again.warnings[..], [Warning::LikelyDuplicate { position: 1, .. }]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn record_batch_with_warnings(
+        &self,
+        events: Vec<NewEvent>,
+    ) -> Result<Recorded, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
         let attempts = shared.config.max_retries.saturating_add(1);
+        // Several inputs with a retraction among them are checked as a whole from the start:
+        // the event-by-event check lets a retraction leave a later input without effect.
+        let whole_first = events.len() > 1
+            && events
+                .iter()
+                .any(|input| matches!(input.event, Event::EventRetracted(_)));
         for _ in 0..attempts {
             // A conflict plans again from `events`, so the plan's inputs are moved, not copied.
-            let mut plan = shared.plan(&events)?;
+            let mut plan = match shared.plan(&events, whole_first) {
+                Err(EngineError::Rejected { .. }) if !whole_first && events.len() > 1 => {
+                    shared.plan(&events, true)?
+                }
+                other => other?,
+            };
             let options = AppendOptions {
                 expected: std::mem::take(&mut plan.expected),
                 durability: shared.config.durability,
@@ -414,7 +483,11 @@ impl Engine {
                     shared.publish_head(shared.store.head().position);
                 }
             }
-            return Ok(plan.results(records, &stored));
+            let warnings = std::mem::take(&mut plan.warnings);
+            return Ok(Recorded {
+                appended: plan.results(records, &stored),
+                warnings,
+            });
         }
         Err(EngineError::TooManyConflicts { attempts })
     }
@@ -672,16 +745,85 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn restore(&self, records: Vec<RecordedEvent>) -> Result<u64, EngineError> {
+        Ok(self.restore_checked(records, false)?.restored)
+    }
+
+    /// [`Engine::restore`], with the checks of DESIGN section 12 reported. A record that
+    /// breaks a rule needing no history ([`check_record_alone`](crate::domain::check_record_alone):
+    /// shape and limits, parties, `reported_on` before `occurred_on`, a retraction whose target
+    /// is not an earlier record of its dyad or is a retraction) is refused
+    /// ([`EngineError::BadRecord`]), even with a recomputed chain. Records that break a rule of
+    /// history, which a genuine log written under an earlier edition of the rules may, are
+    /// restored and returned as findings ([`findings`](crate::domain::findings)); with
+    /// `strict`, they refuse the restore ([`EngineError::Findings`]). Nothing is stored on a
+    /// refusal.
+    ///
+    /// ```
+    /// # use detente::engine::{Engine, EngineError};
+    /// # let dir = tempfile::tempdir()?;
+    /// let source = Engine::open(dir.path().join("a"))?;
+    /// source.record_batch(detente::scenario::istanbul_2025())?;
+    /// let records = source.log(1).collect::<Result<Vec<_>, _>>()?;
+    /// let copy = Engine::open(dir.path().join("b"))?;
+    /// // A forged record, known before it happened, and the chain hashed again after it.
+    /// let mut forged = records.clone();
+    /// forged[0].reported_on = "2001-01-01".parse()?;
+    /// let mut previous = detente::domain::ChainHash::ZERO;
+    /// for record in &mut forged {
+    ///     record.hash = record.chain_hash(&previous);
+    ///     previous = record.hash;
+    /// }
+    /// let err = copy.restore_checked(forged, false).unwrap_err();
+    /// assert!(matches!(err, EngineError::BadRecord { position: 1, .. }));
+    /// assert_eq!(copy.head().position, 0);
+    /// let restored = copy.restore_checked(records, true)?;
+    /// assert!(restored.findings.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn restore_checked(
+        &self,
+        records: Vec<RecordedEvent>,
+        strict: bool,
+    ) -> Result<Restored, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
+        let head = shared.store.head().position;
         let mut folds = write(&shared.folds);
-        let restored = shared.store.restore_from(&records)?;
+        // The rules are checked once the store has checked the chain, so that a record edited
+        // without its hashes is named as such; the refusal is carried out of the store's hook.
+        let mut refusal: Option<EngineError> = None;
+        let mut findings = Vec::new();
+        let outcome = shared.store.restore_from_checked(&records, &mut || {
+            let checked = shared
+                .check_restore(&records, head)
+                .and_then(|found| match found {
+                    found if strict && !found.is_empty() => {
+                        Err(EngineError::Findings { findings: found })
+                    }
+                    found => Ok(found),
+                });
+            match checked {
+                Ok(found) => {
+                    findings = found;
+                    true
+                }
+                Err(err) => {
+                    refusal = Some(err);
+                    false
+                }
+            }
+        });
+        let restored = match (outcome?, refusal) {
+            (Some(restored), _) => restored,
+            (None, Some(err)) => return Err(err),
+            (None, None) => 0,
+        };
         let new = &records[records.len().saturating_sub(restored as usize)..];
         if !new.is_empty() {
             shared.maintain(&mut folds, new)?;
             shared.publish_head(shared.store.head().position);
         }
-        Ok(restored)
+        Ok(Restored { restored, findings })
     }
 
     /// Registers a user projection: it is loaded from the store (rebuilt when absent, of
@@ -1060,7 +1202,7 @@ impl Shared {
     /// A dyad's in-memory fold is borrowed, not cloned: it is copied only when a second
     /// event of the same dyad in the batch must be checked against the state that includes
     /// the first (so a single record, or a batch with one event per dyad, copies nothing).
-    fn plan(&self, events: &[NewEvent]) -> Result<Plan, EngineError> {
+    fn plan(&self, events: &[NewEvent], whole: bool) -> Result<Plan, EngineError> {
         let now = Utc::now();
         let today = now.date_naive();
         let mut plan = Plan::default();
@@ -1079,34 +1221,66 @@ impl Shared {
         let mut work: HashMap<Dyad, Work<'_>> = HashMap::new();
         let mut batch_ids: HashMap<EventId, usize> = HashMap::new();
         let mut next_position = self.store.head().position + 1;
+        // The input index of each candidate, and the events the batch's retractions target
+        // (neither counts as the original of a likely duplicate).
+        let mut input_of: Vec<usize> = Vec::with_capacity(events.len());
+        let retracted_here: std::collections::HashSet<&EventId> = events
+            .iter()
+            .filter_map(|input| match &input.event {
+                Event::EventRetracted(retraction) => Some(&retraction.target),
+                _ => None,
+            })
+            .collect();
+        // Checked as a whole, every input that fails, so that the lowest is named.
+        let mut failures: Vec<(usize, EngineError)> = Vec::new();
+        // The candidates by dyad and date, for the likely duplicates.
+        let mut by_day: HashMap<(Dyad, NaiveDate), Vec<usize>> = HashMap::new();
         for (index, input) in events.iter().enumerate() {
             let id = input.effective_id();
-            crate::domain::limits::check_limits(input).map_err(|limit| EngineError::Rejected {
-                index,
-                id: id.clone(),
-                rejection: limit.into(),
-            })?;
+            // An input refused on its own: at once, or, checked as a whole, once the lowest
+            // failing input is known.
+            let refuse = |failures: &mut Vec<(usize, EngineError)>, err: EngineError| {
+                if whole {
+                    failures.push((index, err));
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            };
+            if let Err(limit) = crate::domain::limits::check_limits(input) {
+                let err = EngineError::Rejected {
+                    index,
+                    id: id.clone(),
+                    rejection: limit.into(),
+                };
+                refuse(&mut failures, err)?;
+                continue;
+            }
             if let Some(existing) = self.store.get(&id)? {
                 if input.matches(&existing) {
                     plan.outcomes.push(Outcome::Existing(Box::new(existing)));
                     continue;
                 }
-                return Err(EngineError::IdConflict {
+                let err = EngineError::IdConflict {
                     index,
                     id,
                     position: existing.position,
-                });
+                };
+                refuse(&mut failures, err)?;
+                continue;
             }
             if let Some(&earlier) = batch_ids.get(&id) {
                 if input.matches(&candidates[earlier]) {
                     plan.outcomes.push(Outcome::New(earlier));
                     continue;
                 }
-                return Err(EngineError::IdConflict {
+                let err = EngineError::IdConflict {
                     index,
                     id,
                     position: 0,
-                });
+                };
+                refuse(&mut failures, err)?;
+                continue;
             }
             let dyad_work = match work.entry(input.dyad) {
                 std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
@@ -1121,6 +1295,7 @@ impl Shared {
                         state: None,
                         unapplied: Vec::new(),
                         last: fold.last,
+                        stored_last: fold.last,
                         known: None,
                         pending: Vec::new(),
                     })
@@ -1132,7 +1307,62 @@ impl Shared {
             normalized.id = Some(id.clone());
             let version = dyad_work.version + dyad_work.pending.len() as u64 + 1;
             let candidate = normalized.into_recorded(next_position, version, today, now);
+            if let Err(rejection) = crate::domain::check_known_by_recording(&candidate, today) {
+                if !whole {
+                    return Err(EngineError::Rejected {
+                        index,
+                        id: id.clone(),
+                        rejection,
+                    });
+                }
+                failures.push((
+                    index,
+                    EngineError::Rejected {
+                        index,
+                        id: id.clone(),
+                        rejection,
+                    },
+                ));
+            }
+            if let Some(original) = self.likely_duplicate(
+                &candidate,
+                &candidates,
+                by_day
+                    .get(&(candidate.dyad, candidate.occurred_on))
+                    .map_or(&[][..], Vec::as_slice),
+                dyad_work.stored_last,
+                &retracted_here,
+            )? {
+                plan.warnings.push(Warning::LikelyDuplicate {
+                    index,
+                    id: id.clone(),
+                    of: original.0,
+                    position: original.1,
+                });
+            }
+            if whole {
+                dyad_work.pending.push(candidates.len());
+                input_of.push(index);
+                batch_ids.insert(id, candidates.len());
+                plan.outcomes.push(Outcome::New(candidates.len()));
+                by_day
+                    .entry((candidate.dyad, candidate.occurred_on))
+                    .or_default()
+                    .push(candidates.len());
+                candidates.push(candidate);
+                next_position += 1;
+                continue;
+            }
             let key = TimeKey::of(&candidate);
+            let anomalies_before: Option<std::collections::BTreeSet<EventId>> =
+                matches!(candidate.event, Event::EventRetracted(_)).then(|| {
+                    dyad_work
+                        .state(&candidates)
+                        .anomalies
+                        .iter()
+                        .map(|anomaly| anomaly.event_id.clone())
+                        .collect()
+                });
             let at_the_end = !matches!(candidate.event, Event::EventRetracted(_))
                 && dyad_work.last.is_none_or(|last| key > last);
             let mut from_snapshot = None;
@@ -1174,10 +1404,73 @@ impl Shared {
                 dyad_work.unapplied.clear();
                 dyad_work.state = Some(state_at(known, &Query::default()));
             }
+            if let Some(before) = anomalies_before {
+                let events: Vec<crate::domain::Anomaly> = dyad_work
+                    .state(&candidates)
+                    .anomalies
+                    .iter()
+                    .filter(|anomaly| !before.contains(&anomaly.event_id))
+                    .cloned()
+                    .collect();
+                if !events.is_empty() {
+                    plan.warnings.push(Warning::LeavesWithoutEffect {
+                        index,
+                        id: id.clone(),
+                        events,
+                    });
+                }
+            }
+            input_of.push(index);
             batch_ids.insert(id, n);
             plan.outcomes.push(Outcome::New(n));
+            by_day
+                .entry((candidate.dyad, candidate.occurred_on))
+                .or_default()
+                .push(n);
             candidates.push(candidate);
             next_position += 1;
+        }
+        if whole {
+            let mut dyads: Vec<(&Dyad, &Work<'_>)> = work.iter().collect();
+            dyads.sort_by_key(|(dyad, _)| **dyad);
+            for (dyad, dyad_work) in dyads {
+                if dyad_work.pending.is_empty() {
+                    continue;
+                }
+                let history = self.dyad_log(*dyad)?;
+                let history: Vec<&RecordedEvent> = history.iter().collect();
+                let batch: Vec<&RecordedEvent> =
+                    dyad_work.pending.iter().map(|&n| &candidates[n]).collect();
+                match crate::domain::check_batch_of(&history, &batch) {
+                    Err((at, rejection)) => {
+                        let n = dyad_work.pending[at];
+                        let index = input_of[n];
+                        let id = candidates[n].id.clone();
+                        failures.push((
+                            index,
+                            EngineError::Rejected {
+                                index,
+                                id,
+                                rejection,
+                            },
+                        ));
+                    }
+                    Ok(checked) => {
+                        for (at, events) in checked.left_without_effect {
+                            let n = dyad_work.pending[at];
+                            plan.warnings.push(Warning::LeavesWithoutEffect {
+                                index: input_of[n],
+                                id: candidates[n].id.clone(),
+                                events,
+                            });
+                        }
+                    }
+                }
+            }
+            if let Some((_, err)) = failures.into_iter().min_by_key(|(index, _)| *index) {
+                return Err(err);
+            }
+            plan.warnings.sort_by_key(Warning::index);
         }
         for (dyad, dyad_work) in work {
             if !dyad_work.pending.is_empty() {
@@ -1195,6 +1488,204 @@ impl Shared {
             .collect();
         Ok(plan)
     }
+}
+
+impl Shared {
+    /// The stored event, or the earlier candidate of the batch, that `candidate` is likely a
+    /// duplicate of (DESIGN section 12): same dyad, `occurred_on`, type and payload, another
+    /// id. Retractions and the events the batch retracts are not counted. Its id and position
+    /// (0 for a candidate of the batch).
+    ///
+    /// `same_day` are the indices of the earlier candidates of the batch of the candidate's dyad
+    /// and date; `stored_last` is the last place of the dyad's stored timeline, so that a
+    /// candidate dated after it (the usual case of an import) reads nothing from the store.
+    fn likely_duplicate(
+        &self,
+        candidate: &RecordedEvent,
+        candidates: &[RecordedEvent],
+        same_day: &[usize],
+        stored_last: Option<TimeKey>,
+        retracted_here: &std::collections::HashSet<&EventId>,
+    ) -> Result<Option<(EventId, u64)>, EngineError> {
+        if matches!(candidate.event, Event::EventRetracted(_)) {
+            return Ok(None);
+        }
+        let same = |other: &RecordedEvent| {
+            other.dyad == candidate.dyad
+                && other.occurred_on == candidate.occurred_on
+                && other.id != candidate.id
+                && other.event == candidate.event
+                && !retracted_here.contains(&other.id)
+        };
+        if let Some(&earlier) = same_day.iter().find(|&&n| same(&candidates[n])) {
+            return Ok(Some((candidates[earlier].id.clone(), 0)));
+        }
+        if stored_last.is_none_or(|last| last.on < candidate.occurred_on) {
+            return Ok(None);
+        }
+        let day = Some(candidate.occurred_on);
+        for stored in self.timeline_after(candidate.dyad, day.map(TimeKey::before_day), day) {
+            let stored = stored?;
+            if same(&stored) {
+                return Ok(Some((stored.id, stored.position)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// What a record or a batch accepted leaves to be said (DESIGN section 12): nothing was
+/// refused for it, but a person should look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A retraction leaves later events without effect: they are now anomalies of the state.
+    LeavesWithoutEffect {
+        /// The retraction's index in the batch, from 0.
+        index: usize,
+        /// The retraction's id.
+        id: EventId,
+        /// The anomalies it causes (the events left without effect, and why).
+        events: Vec<crate::domain::Anomaly>,
+    },
+    /// The event is likely a duplicate: same dyad, `occurred_on`, type and payload as a stored
+    /// event or an earlier one of the batch, differing only in id, `reported_on` or sources.
+    LikelyDuplicate {
+        /// Its index in the batch, from 0.
+        index: usize,
+        /// Its id.
+        id: EventId,
+        /// The id of the event it repeats.
+        of: EventId,
+        /// That event's position (0 when it is earlier in the same batch).
+        position: u64,
+    },
+}
+
+impl Warning {
+    /// The index in the batch of the event warned about.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Warning;
+    ///
+    /// let warning = Warning::LikelyDuplicate {
+    ///     index: 2,
+    ///     id: "b".parse().unwrap(),
+    ///     of: "a".parse().unwrap(),
+    ///     position: 7,
+    /// };
+    /// assert_eq!(warning.index(), 2);
+    /// assert!(warning.to_string().contains("`b` is likely a duplicate of `a` (position 7)"));
+    /// ```
+    pub fn index(&self) -> usize {
+        match self {
+            Warning::LeavesWithoutEffect { index, .. } | Warning::LikelyDuplicate { index, .. } => {
+                *index
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::LeavesWithoutEffect { id, events, .. } => {
+                let names: Vec<String> = events
+                    .iter()
+                    .map(|anomaly| {
+                        format!("`{}` (position {})", anomaly.event_id, anomaly.position)
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "the retraction `{id}` leaves {} without effect: {}",
+                    names.join(", "),
+                    events.first().map_or("", |anomaly| anomaly.reason.as_str())
+                )
+            }
+            Warning::LikelyDuplicate {
+                id, of, position, ..
+            } => {
+                let place = match position {
+                    0 => "an earlier line of this batch".to_owned(),
+                    position => format!("position {position}"),
+                };
+                write!(
+                    f,
+                    "`{id}` is likely a duplicate of `{of}` ({place}): same date, type and content; if it is the same fact, retract one of them"
+                )
+            }
+        }
+    }
+}
+
+/// What [`Engine::restore_checked`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// How many records were restored (those the store held already are skipped).
+    pub restored: u64,
+    /// The records of the dyads restored that break a rule of history, in position order.
+    pub findings: Vec<crate::domain::Finding>,
+}
+
+impl Shared {
+    /// The checks of a restore before anything is stored (the store's own passed; `head` is
+    /// its position before the restore): every record against the rules
+    /// needing no history (its retraction's target looked up among the earlier records and in
+    /// the store), then the findings of every dyad it touches, over the dyad's stored log and
+    /// its records not stored yet.
+    fn check_restore(
+        &self,
+        records: &[RecordedEvent],
+        head: u64,
+    ) -> Result<Vec<crate::domain::Finding>, EngineError> {
+        let mut earlier: HashMap<&EventId, &RecordedEvent> = HashMap::new();
+        for record in records {
+            let target = match &record.event {
+                Event::EventRetracted(retraction) => match earlier.get(&retraction.target) {
+                    Some(found) => Some((*found).clone()),
+                    None => self.store.get(&retraction.target)?,
+                },
+                _ => None,
+            };
+            crate::domain::check_record_alone(record, target.as_ref()).map_err(|rejection| {
+                EngineError::BadRecord {
+                    position: record.position,
+                    id: record.id.clone(),
+                    rejection,
+                }
+            })?;
+            earlier.insert(&record.id, record);
+        }
+        // By reference: a restore of a large export is not copied to be checked.
+        let mut by_dyad: BTreeMap<Dyad, Vec<&RecordedEvent>> = BTreeMap::new();
+        for record in records.iter().filter(|record| record.position > head) {
+            by_dyad.entry(record.dyad).or_default().push(record);
+        }
+        let mut findings = Vec::new();
+        for (dyad, new) in by_dyad {
+            let stored = if head == 0 {
+                Vec::new()
+            } else {
+                self.dyad_log(dyad)?
+            };
+            findings.extend(crate::domain::findings(stored.iter().chain(new)));
+        }
+        findings.sort_by_key(|finding| finding.position);
+        Ok(findings)
+    }
+}
+
+/// What [`Engine::record_batch_with_warnings`] returns: every input's outcome, and the
+/// warnings about the new events.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The outcome of each input, in order.
+    pub appended: Vec<Appended>,
+    /// What to look at, by input index.
+    pub warnings: Vec<Warning>,
 }
 
 /// A candidate's dyad state once it is folded in, with the last place of its timeline.
@@ -1240,6 +1731,9 @@ impl Shared {
                 if matches!(target.event, Event::EventRetracted(_)) {
                     let id = retraction.target.clone();
                     return Ok(Some(Err(Rejection::RetractsRetraction { id })));
+                }
+                if let Err(rejection) = crate::domain::check_retraction_dates(candidate, &target) {
+                    return Ok(Some(Err(rejection)));
                 }
                 let target_key = TimeKey::of(&target);
                 if self.store.retraction_of(dyad, target_key)?.is_some() {
@@ -1295,6 +1789,8 @@ struct Work<'a> {
     /// Accepted events at the end of the timeline not yet folded into the working state.
     unapplied: Vec<usize>,
     last: Option<TimeKey>,
+    /// The last place of the dyad's stored timeline (before the batch).
+    stored_last: Option<TimeKey>,
     /// The dyad's whole log followed by the batch's accepted events of the dyad, once the
     /// reference check has needed it.
     known: Option<Vec<RecordedEvent>>,
@@ -1340,6 +1836,8 @@ impl Work<'_> {
 struct Plan {
     /// The new inputs to append, normalized (`id` and `reported_on` filled in).
     inputs: Vec<NewEvent>,
+    /// What to say about them.
+    warnings: Vec<Warning>,
     expected: HashMap<Dyad, ExpectedVersion>,
     outcomes: Vec<Outcome>,
 }

@@ -10,7 +10,7 @@ use crate::domain::{
 use crate::store::StoreError;
 
 /// What `verify` checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct VerifyReport {
     /// Records whose chain, decoding and indexes were checked.
     pub events: u64,
@@ -21,6 +21,11 @@ pub struct VerifyReport {
     pub snapshots: u64,
     /// Registered user projections checked.
     pub projections: u64,
+    /// Records that break a rule of history (items, transitions, rounds, a retraction's
+    /// dates, knowledge time ahead of recording), in position order: not faults of the store,
+    /// since a log written under an earlier edition of the rules may hold them, but worth a
+    /// look ([`findings`](crate::domain::findings)).
+    pub findings: Vec<crate::domain::Finding>,
 }
 
 /// The first fault `verify` found.
@@ -51,6 +56,20 @@ pub enum VerifyFailure {
         /// What differs.
         reason: String,
     },
+    /// A record breaks a rule every record keeps, whatever the edition of the rules
+    /// ([`check_record_alone`](crate::domain::check_record_alone)): a forged or damaged log,
+    /// even if its chain holds.
+    #[error(
+        "the record at position {position} (`{id}`) breaks a rule every record keeps: {rejection}"
+    )]
+    BadRecord {
+        /// Its position.
+        position: u64,
+        /// Its id.
+        id: crate::domain::EventId,
+        /// The rule it breaks.
+        rejection: crate::domain::Rejection,
+    },
     /// A snapshot differs from a replay up to its place.
     #[error(
         "the snapshot of {dyad} at {on} (position {position}) differs from a replay of the log"
@@ -78,6 +97,28 @@ impl Shared {
                 .dyad_log(dyad)
                 .map_err(|err| projection_failure(dyad, err.to_string()))?;
             let timeline = effective_timeline(&log, &Query::default());
+
+            // Every record against the rules needing no history; then the rules of history.
+            let by_id: std::collections::HashMap<
+                &crate::domain::EventId,
+                &crate::domain::RecordedEvent,
+            > = log.iter().map(|record| (&record.id, record)).collect();
+            for record in &log {
+                let target = match &record.event {
+                    crate::domain::Event::EventRetracted(retraction) => {
+                        by_id.get(&retraction.target).copied()
+                    }
+                    _ => None,
+                };
+                if let Err(rejection) = crate::domain::check_record_alone(record, target) {
+                    return Err(VerifyFailure::BadRecord {
+                        position: record.position,
+                        id: record.id.clone(),
+                        rejection,
+                    });
+                }
+            }
+            report.findings.extend(crate::domain::findings(&log));
 
             // The store's timeline scan (records in timeline order, retracted ones skipped by
             // their marks) against the reference over the dyad's log.
@@ -193,6 +234,7 @@ impl Shared {
             slot.verify(self)?;
             report.projections += 1;
         }
+        report.findings.sort_by_key(|finding| finding.position);
         Ok(report)
     }
 }

@@ -803,6 +803,20 @@ impl<B: Backend> Store<B> {
     /// [`Store::restore`] of borrowed records, so that a caller that needs them afterwards
     /// (the engine's caches) does not copy them.
     pub(crate) fn restore_from(&self, records: &[RecordedEvent]) -> Result<u64, StoreError> {
+        Ok(self
+            .restore_from_checked(records, &mut || true)?
+            .unwrap_or(0))
+    }
+
+    /// [`Store::restore`] of borrowed records, with `check` run once the records have passed
+    /// the store's own checks (positions, versions, ids, the chain) and before anything is
+    /// written: when it returns false, nothing is written and the answer is `None`. It runs
+    /// under the store's writer lock, so it must not ask the store for its head or versions.
+    pub(crate) fn restore_from_checked(
+        &self,
+        records: &[RecordedEvent],
+        check: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<u64>, StoreError> {
         let restored = {
             let mut writer = self.lock_writer();
             let held_up_to = writer.head.position;
@@ -881,8 +895,11 @@ impl<B: Backend> Store<B> {
                 last_recorded_at = record.recorded_at;
                 self.stage(&mut batch, record, &mut staged)?;
             }
+            if !check() {
+                return Ok(None);
+            }
             if new_versions.is_empty() {
-                return Ok(0);
+                return Ok(Some(0));
             }
             for (&dyad, &version) in &new_versions {
                 B::stage_version(&mut batch, dyad, version);
@@ -894,7 +911,7 @@ impl<B: Backend> Store<B> {
             position - held_up_to
         };
         self.backend.make_durable(self.config.durability)?;
-        Ok(restored)
+        Ok(Some(restored))
     }
 
     /// The end of the log.

@@ -1,5 +1,7 @@
 //! Given these facts, when this one is recorded, then this state or this rejection: every event
-//! type's effect and every rule of `docs/contract.md` (checking a new event), through `check_in_history` and `state_at`.
+//! type's effect and every rule of `docs/contract.md` (checking a new event), through
+//! `check_in_history`, `check_batch`, `check_known_by_recording` and `state_at`. The test names
+//! read as the list of rules.
 
 use detente::domain::*;
 use detente::scenario::recorded;
@@ -153,10 +155,24 @@ fn irritant_resolved(irritant: &str) -> Event {
 }
 
 fn scheduled(round: &str) -> Event {
+    expected(round, Some("2025-04-10"))
+}
+
+fn expected(round: &str, on: Option<&str>) -> Event {
     Event::RoundScheduled(RoundScheduled {
         round: item(round),
-        expected_on: Some("2025-04-10".parse().unwrap()),
+        expected_on: on.map(date),
         location: None,
+        replaces: None,
+    })
+}
+
+fn rescheduled(round: &str, replaces: &str) -> Event {
+    Event::RoundScheduled(RoundScheduled {
+        round: item(round),
+        expected_on: Some("2025-05-10".parse().unwrap()),
+        location: None,
+        replaces: Some(item(replaces)),
     })
 }
 
@@ -265,24 +281,81 @@ fn rounds_are_in_effective_order_whatever_the_recording_order() {
 #[test]
 fn talks_naming_the_scheduled_round_hold_it() {
     check(
-        &[on("2025-03-01", scheduled("r2"))],
-        on("2025-04-10", talks(Some("r2"), &[])),
+        &[on("2025-03-01", scheduled("r2")).id("schedule")],
+        on("2025-04-10", talks(Some("r2"), &[])).id("talks"),
         Ok(json!({
             "rounds": [{"round": "r2", "held_on": "2025-04-10"}],
-            "next_round": {"round": "r2", "status": "held", "scheduled_on": "2025-03-01",
-                           "expected_on": "2025-04-10", "changed_on": "2025-04-10"},
+            "scheduled_rounds": {"r2": {"status": "held", "scheduled_on": "2025-03-01",
+                "expected_on": "2025-04-10", "changed_on": "2025-04-10", "sessions": 1,
+                "history": [{"on": "2025-03-01", "to": "scheduled", "event_id": "schedule"},
+                            {"on": "2025-04-10", "to": "held", "event_id": "talks"}]}},
+            "next_round": null,
         })),
     );
 }
 
 #[test]
-fn talks_naming_a_round_held_already_are_rejected() {
+fn talks_naming_a_round_held_already_are_another_session_of_it() {
     check(
-        &[on("2025-02-27", talks(Some("r1"), &[]))],
+        &[
+            on("2025-03-01", scheduled("r1")),
+            on("2025-04-10", talks(Some("r1"), &[])),
+        ],
+        on("2025-04-11", talks(Some("r1"), &[])),
+        Ok(json!({
+            "rounds": [{"round": "r1", "held_on": "2025-04-10"}, {"round": "r1", "held_on": "2025-04-11"}],
+            "scheduled_rounds": {"r1": {"status": "held", "changed_on": "2025-04-10", "sessions": 2}},
+        })),
+    );
+}
+
+#[test]
+fn talks_naming_a_round_never_scheduled_add_it_held() {
+    check(
+        &[],
+        on("2025-02-27", talks(Some("r1"), &[])),
+        Ok(
+            json!({"scheduled_rounds": {"r1": {"status": "held", "changed_on": "2025-02-27"}},
+                  "next_round": null}),
+        ),
+    );
+}
+
+#[test]
+fn talks_naming_a_cancelled_round_are_refused_with_how_to_record_a_rescheduling() {
+    let given = [
+        on("2025-03-01", scheduled("r1")),
+        on("2025-03-10", cancelled("r1", Some("USA"))),
+    ];
+    check(
+        &given,
         on("2025-04-10", talks(Some("r1"), &[])),
-        Err(Rejection::DuplicateItem {
-            kind: ItemKind::Round,
-            id: item("r1"),
+        Err(Rejection::TalksOfCancelledRound {
+            round: item("r1"),
+            cancelled_on: date("2025-03-10"),
+        }),
+    );
+    let message = Rejection::TalksOfCancelledRound {
+        round: item("r1"),
+        cancelled_on: date("2025-03-10"),
+    }
+    .to_string();
+    assert!(message.contains(r#""replaces": "r1""#), "{message}");
+}
+
+#[test]
+fn talks_naming_a_superseded_round_are_refused() {
+    check(
+        &[
+            on("2025-03-01", scheduled("r1")),
+            on("2025-03-10", rescheduled("r2", "r1")),
+        ],
+        on("2025-04-10", talks(Some("r1"), &[])),
+        Err(Rejection::RoundTransition {
+            round: item("r1"),
+            status: "superseded".into(),
+            since: date("2025-03-10"),
+            to: "held",
         }),
     );
 }
@@ -329,24 +402,54 @@ fn round_scheduled_sets_the_next_round() {
         on("2025-03-01", scheduled("r2")),
         Ok(
             json!({"next_round": {"round": "r2", "status": "scheduled", "scheduled_on": "2025-03-01",
-                                 "expected_on": "2025-04-10", "changed_on": null}}),
+                                 "expected_on": "2025-04-10", "changed_on": null},
+                   "scheduled_rounds": {"r2": {"status": "scheduled", "scheduled_on": "2025-03-01"}}}),
         ),
     );
 }
 
 #[test]
-fn a_new_round_scheduled_replaces_the_next_round() {
+fn every_round_scheduled_is_kept_and_the_next_is_the_one_expected_soonest() {
     check(
-        &[on("2025-03-01", scheduled("r2"))],
-        on("2025-03-05", scheduled("r3")),
-        Ok(
-            json!({"next_round": {"round": "r3", "status": "scheduled", "scheduled_on": "2025-03-05"}}),
-        ),
+        &[on("2025-03-01", expected("r2", Some("2025-06-01")))],
+        on("2025-03-05", expected("r3", Some("2025-05-01"))),
+        Ok(json!({
+            "next_round": {"round": "r3", "status": "scheduled", "scheduled_on": "2025-03-05"},
+            "scheduled_rounds": {"r2": {"status": "scheduled"}, "r3": {"status": "scheduled"}},
+        })),
     );
 }
 
 #[test]
-fn scheduling_the_id_of_the_next_round_again_is_rejected() {
+fn without_expected_dates_the_next_round_is_the_latest_scheduled() {
+    check(
+        &[on("2025-03-01", expected("r2", None))],
+        on("2025-03-05", expected("r3", None)),
+        Ok(json!({"next_round": {"round": "r3", "scheduled_on": "2025-03-05"}})),
+    );
+}
+
+#[test]
+fn a_round_expected_on_a_date_comes_before_one_without() {
+    check(
+        &[on("2025-03-01", expected("r2", Some("2025-06-01")))],
+        on("2025-03-05", expected("r3", None)),
+        Ok(json!({"next_round": {"round": "r2"}})),
+    );
+}
+
+#[test]
+fn once_the_next_round_is_held_the_next_round_is_none() {
+    // Finding 9: a round held 15 months earlier was still "next".
+    check(
+        &[on("2024-05-06", scheduled("almaty-2024"))],
+        on("2024-05-10", talks(Some("almaty-2024"), &[])),
+        Ok(json!({"next_round": null, "scheduled_rounds": {"almaty-2024": {"status": "held"}}})),
+    );
+}
+
+#[test]
+fn scheduling_the_id_of_a_round_scheduled_is_rejected() {
     check(
         &[on("2025-03-01", scheduled("r2"))],
         on("2025-03-05", scheduled("r2")),
@@ -373,14 +476,93 @@ fn scheduling_the_id_of_a_held_round_is_rejected() {
 }
 
 #[test]
-fn round_cancelled_cancels_the_scheduled_round() {
+fn a_round_scheduled_with_replaces_supersedes_the_round_it_names() {
+    check(
+        &[on("2025-03-01", scheduled("r1")).id("first")],
+        on("2025-03-10", rescheduled("r2", "r1")).id("again"),
+        Ok(json!({
+            "scheduled_rounds": {
+                "r1": {"status": "superseded", "superseded_by": "r2", "changed_on": "2025-03-10",
+                       "history": [{"to": "scheduled", "event_id": "first"},
+                                   {"to": "superseded", "event_id": "again", "on": "2025-03-10"}]},
+                "r2": {"status": "scheduled", "replaces": "r1", "scheduled_on": "2025-03-10"}},
+            "next_round": {"round": "r2", "expected_on": "2025-05-10"},
+        })),
+    );
+}
+
+#[test]
+fn a_cancelled_round_may_be_rescheduled_with_replaces() {
+    // Finding 6: rescheduling `C` after its cancellation had no way in.
+    check(
+        &[
+            on("2024-03-01", scheduled("c")),
+            on("2024-03-10", cancelled("c", Some("USA"))),
+        ],
+        on("2024-03-20", rescheduled("c-2", "c")),
+        Ok(
+            json!({"scheduled_rounds": {"c": {"status": "superseded", "cancelled_by": "USA"},
+                                       "c-2": {"status": "scheduled"}}}),
+        ),
+    );
+}
+
+#[test]
+fn replacing_a_round_never_scheduled_is_rejected() {
+    check(
+        &[],
+        on("2025-03-10", rescheduled("r2", "r1")),
+        Err(Rejection::UnknownItem {
+            kind: ItemKind::Round,
+            id: item("r1"),
+            on: date("2025-03-10"),
+        }),
+    );
+}
+
+#[test]
+fn replacing_a_held_round_is_rejected() {
+    check(
+        &[
+            on("2025-03-01", scheduled("r1")),
+            on("2025-03-05", talks(Some("r1"), &[])),
+        ],
+        on("2025-03-10", rescheduled("r2", "r1")),
+        Err(Rejection::RoundTransition {
+            round: item("r1"),
+            status: "held".into(),
+            since: date("2025-03-05"),
+            to: "superseded",
+        }),
+    );
+}
+
+#[test]
+fn round_cancelled_cancels_the_scheduled_round_and_keeps_it() {
     check(
         &[on("2025-03-01", scheduled("r2"))],
         on("2025-03-20", cancelled("r2", Some("USA"))),
-        Ok(
-            json!({"next_round": {"round": "r2", "status": "cancelled", "cancelled_by": "USA",
-                                 "changed_on": "2025-03-20"}}),
-        ),
+        Ok(json!({
+            "scheduled_rounds": {"r2": {"status": "cancelled", "cancelled_by": "USA",
+                                        "changed_on": "2025-03-20", "scheduled_on": "2025-03-01"}},
+            "next_round": null,
+        })),
+    );
+}
+
+#[test]
+fn a_cancelled_round_stays_when_another_is_scheduled() {
+    // Finding 10: Granada 2023, cancelled, vanished once Almaty 2024 was scheduled.
+    check(
+        &[
+            on("2023-09-28", scheduled("granada-2023")),
+            on("2023-10-04", cancelled("granada-2023", Some("RUS"))),
+        ],
+        on("2024-05-06", scheduled("almaty-2024")),
+        Ok(json!({"scheduled_rounds": {
+            "granada-2023": {"status": "cancelled", "cancelled_by": "RUS", "changed_on": "2023-10-04"},
+            "almaty-2024": {"status": "scheduled"}},
+            "next_round": {"round": "almaty-2024"}})),
     );
 }
 
@@ -405,10 +587,28 @@ fn cancelling_a_round_already_held_is_rejected() {
             on("2025-04-10", talks(Some("r2"), &[])),
         ],
         on("2025-04-11", cancelled("r2", None)),
-        Err(Rejection::UnknownItem {
+        Err(Rejection::RoundTransition {
+            round: item("r2"),
+            status: "held".into(),
+            since: date("2025-04-10"),
+            to: "cancelled",
+        }),
+    );
+}
+
+#[test]
+fn cancelling_a_cancelled_round_is_rejected() {
+    check(
+        &[
+            on("2025-03-01", scheduled("r2")),
+            on("2025-03-10", cancelled("r2", None)),
+        ],
+        on("2025-03-11", cancelled("r2", None)),
+        Err(Rejection::NoChange {
             kind: ItemKind::Round,
             id: item("r2"),
-            on: date("2025-04-11"),
+            status: "cancelled".into(),
+            since: date("2025-03-10"),
         }),
     );
 }
@@ -860,7 +1060,7 @@ fn a_retroactive_event_that_orphans_a_later_cancellation_is_rejected() {
             occurred_on: date("2025-03-05"),
             later: "cancel".parse().unwrap(),
             position: 2,
-            reason: "round `r1` does not exist on 2025-03-10: record the event that raises, agrees or schedules it first, on or before that date".into(),
+            reason: "round `r1` is held (since 2025-03-05): it cannot become cancelled: if the talks did not take place, retract the event that records them".into(),
         }),
     );
 }
@@ -872,13 +1072,46 @@ fn a_retroactive_schedule_that_replaces_the_round_a_later_event_cancels_is_rejec
             on("2025-03-01", scheduled("r1")),
             on("2025-03-10", cancelled("r1", None)).id("cancel"),
         ],
-        on("2025-03-05", scheduled("r2")),
+        on("2025-03-05", rescheduled("r2", "r1")),
         Err(Rejection::BreaksLaterEvent {
             occurred_on: date("2025-03-05"),
             later: "cancel".parse().unwrap(),
             position: 2,
-            reason: "round `r1` does not exist on 2025-03-10: record the event that raises, agrees or schedules it first, on or before that date".into(),
+            reason: "round `r1` is superseded (since 2025-03-05): it cannot become cancelled"
+                .into(),
         }),
+    );
+}
+
+#[test]
+fn a_retroactive_round_scheduled_keeps_the_later_cancellation() {
+    check(
+        &[
+            on("2025-03-01", scheduled("r1")),
+            on("2025-03-10", cancelled("r1", None)),
+        ],
+        on("2025-03-05", scheduled("r2")),
+        Ok(
+            json!({"scheduled_rounds": {"r1": {"status": "cancelled"}, "r2": {"status": "scheduled"}},
+                  "next_round": {"round": "r2"}}),
+        ),
+    );
+}
+
+#[test]
+fn a_correction_recorded_before_its_retraction_says_how_to_record_it() {
+    // Finding 13: "recorded on" meant the date, and "give the new one another id" was no fix.
+    let message = Rejection::BreaksLaterEvent {
+        occurred_on: date("2024-05-10"),
+        later: "almaty-2024-talks".parse().unwrap(),
+        position: 13,
+        reason: "step `s` already exists: give the new one another id".into(),
+    }
+    .to_string();
+    assert!(message.starts_with("dated 2024-05-10, "), "{message}");
+    assert!(
+        message.ends_with("if this event corrects `almaty-2024-talks`, retract `almaty-2024-talks` first, or import the retraction and the correction in one file"),
+        "{message}"
     );
 }
 
@@ -906,6 +1139,182 @@ fn a_retroactive_event_that_breaks_nothing_takes_its_place() {
         on("2025-03-01", progressed("s", StepProgress::Formalized)).reported("2025-04-02"),
         Ok(json!({"steps": {"s": {"stage": "implemented", "history": [
             {"to": "agreed"}, {"to": "formalized", "on": "2025-03-01"}, {"to": "implemented"}]}}})),
+    );
+}
+
+// ---- transitions: only a change is recorded ------------------------------------------------
+
+#[test]
+fn a_step_progressed_to_the_stage_it_has_is_rejected() {
+    check(
+        &[
+            on("2025-02-27", agreed("s")),
+            on("2025-03-01", progressed("s", StepProgress::Withdrawn)),
+        ],
+        on("2025-03-05", progressed("s", StepProgress::Withdrawn)),
+        Err(Rejection::NoChange {
+            kind: ItemKind::Step,
+            id: item("s"),
+            status: "withdrawn".into(),
+            since: date("2025-03-01"),
+        }),
+    );
+}
+
+#[test]
+fn a_claim_progressed_to_the_status_it_has_is_rejected() {
+    check(
+        &[
+            on("2025-02-27", claim_raised("c", "RUS", Some(6), 0)),
+            on("2025-03-01", claim_progressed("c", ClaimProgress::Resolved)),
+        ],
+        on("2025-03-05", claim_progressed("c", ClaimProgress::Resolved)),
+        Err(Rejection::NoChange {
+            kind: ItemKind::Claim,
+            id: item("c"),
+            status: "resolved".into(),
+            since: date("2025-03-01"),
+        }),
+    );
+}
+
+#[test]
+fn a_proposal_answered_with_the_status_it_has_is_rejected() {
+    check(
+        &[
+            on("2025-02-27", flights_proposed("p", "RUS", &[])),
+            on("2025-03-01", answered("p", ProposalResponse::Deferred, &[])),
+        ],
+        on("2025-03-05", answered("p", ProposalResponse::Deferred, &[])),
+        Err(Rejection::NoChange {
+            kind: ItemKind::Proposal,
+            id: item("p"),
+            status: "deferred".into(),
+            since: date("2025-03-01"),
+        }),
+    );
+}
+
+#[test]
+fn an_irritant_resolved_twice_is_rejected() {
+    // Finding 11: `karabakh-exodus` could be resolved three times over.
+    check(
+        &[
+            on("2025-02-27", irritant_raised("i", "USA")),
+            on("2025-10-01", irritant_resolved("i")),
+        ],
+        on("2025-10-02", irritant_resolved("i")),
+        Err(Rejection::NoChange {
+            kind: ItemKind::Irritant,
+            id: item("i"),
+            status: "resolved".into(),
+            since: date("2025-10-01"),
+        }),
+    );
+}
+
+#[test]
+fn every_other_transition_is_allowed() {
+    // From each stage a step may take any other: stalled, then implementing again, then back.
+    check(
+        &[
+            on("2025-02-27", agreed("s")),
+            on("2025-03-01", progressed("s", StepProgress::Implemented)),
+            on("2025-03-02", progressed("s", StepProgress::Reversed)),
+            on("2025-03-03", progressed("s", StepProgress::Implementing)),
+        ],
+        on("2025-03-04", progressed("s", StepProgress::Implemented)),
+        Ok(json!({"steps": {"s": {"stage": "implemented", "changed_on": "2025-03-04"}}})),
+    );
+    check(
+        &[
+            on("2025-02-27", claim_raised("c", "RUS", Some(6), 0)),
+            on("2025-03-01", claim_progressed("c", ClaimProgress::Rejected)),
+        ],
+        on(
+            "2025-03-05",
+            claim_progressed("c", ClaimProgress::UnderDiscussion),
+        ),
+        Ok(json!({"claims": {"c": {"status": "under_discussion"}}})),
+    );
+}
+
+// ---- knowledge time -------------------------------------------------------------------------
+
+#[test]
+fn a_fact_cannot_be_known_before_it_is_recorded() {
+    // Finding 4: a `reported_on` of 2099 went in and showed in "the state today".
+    let record = |reported: &str| {
+        recorded([on(reported, irritant_resolved("i")).reported(reported)])
+            .pop()
+            .unwrap()
+    };
+    let recorded_on = date("2026-12-01");
+    assert_eq!(
+        check_known_by_recording(&record("2099-01-01"), recorded_on),
+        Err(Rejection::KnownBeforeRecorded {
+            reported_on: date("2099-01-01"),
+            recorded_on,
+        })
+    );
+    assert_eq!(
+        check_known_by_recording(&record("2026-12-03"), recorded_on),
+        Err(Rejection::KnownBeforeRecorded {
+            reported_on: date("2026-12-03"),
+            recorded_on,
+        })
+    );
+    // The day after the day of recording is already today somewhere east of UTC.
+    assert_eq!(
+        check_known_by_recording(&record("2026-12-02"), recorded_on),
+        Ok(())
+    );
+    assert_eq!(
+        check_known_by_recording(&record("2024-01-01"), recorded_on),
+        Ok(())
+    );
+}
+
+// ---- a retraction's dates -------------------------------------------------------------------
+
+#[test]
+fn a_retraction_dated_before_its_target_is_rejected() {
+    // Finding 7: a retraction dated 2020-01-01 retracted a 2024 event.
+    check(
+        &[on("2024-06-01", expelled("USA", 1)).id("t1")],
+        on("2020-01-01", retracted("t1")).reported("2024-06-02"),
+        Err(Rejection::RetractionBeforeTarget {
+            target: "t1".parse().unwrap(),
+            field: "occurred_on",
+            retraction_on: date("2020-01-01"),
+            target_on: date("2024-06-01"),
+        }),
+    );
+}
+
+#[test]
+fn a_retraction_reported_before_its_target_is_rejected() {
+    // Finding 7: reported on 2024-06-05, it corrected an event reported on 2024-06-20.
+    check(
+        &[on("2024-06-01", expelled("USA", 1))
+            .id("late")
+            .reported("2024-06-20")],
+        on("2024-06-01", retracted("late")).reported("2024-06-05"),
+        Err(Rejection::RetractionBeforeTarget {
+            target: "late".parse().unwrap(),
+            field: "reported_on",
+            retraction_on: date("2024-06-05"),
+            target_on: date("2024-06-20"),
+        }),
+    );
+}
+
+#[test]
+fn a_retraction_dated_and_reported_on_its_targets_day_is_fine() {
+    check(
+        &[on("2024-06-01", expelled("USA", 1)).id("t1")],
+        on("2024-06-01", retracted("t1")),
+        Ok(json!({"reciprocity": {"diplomats_expelled": {}}})),
     );
 }
 
@@ -1000,6 +1409,193 @@ fn a_correction_is_a_retraction_plus_a_new_event() {
         ],
         on("2016-12-29", expelled("USA", 35)).reported("2016-12-30"),
         Ok(json!({"reciprocity": {"diplomats_expelled": {"USA": 35}}, "events_applied": 2})),
+    );
+}
+
+// ---- batches, checked as a whole -----------------------------------------------------------
+
+/// The events a batch's retractions leave without effect: by the retraction's batch index.
+type LeftWithoutEffect = Vec<(usize, Vec<&'static str>)>;
+/// A batch refused: the lowest failing batch index, and why.
+type Refused = (usize, Rejection);
+
+/// Given `given` (stored, each accepted in turn), when `batch` is recorded as one batch, then it
+/// is accepted leaving those events without effect by its retractions (`Ok` of their ids, by
+/// the batch index of the retraction), or refused at the batch index with the rejection.
+#[track_caller]
+fn check_whole(given: &[NewEvent], batch: &[NewEvent], then: Result<LeftWithoutEffect, Refused>) {
+    let all = recorded(given.iter().cloned().chain(batch.iter().cloned()));
+    let (history, batch) = all.split_at(given.len());
+    for (index, record) in history.iter().enumerate() {
+        assert_eq!(check_in_history(&history[..index], record), Ok(()));
+    }
+    let outcome = check_batch(history, batch).map(|checked| {
+        checked
+            .left_without_effect
+            .iter()
+            .map(|(index, anomalies)| {
+                let ids: Vec<String> = anomalies.iter().map(|a| a.event_id.to_string()).collect();
+                (*index, ids)
+            })
+            .collect::<Vec<_>>()
+    });
+    let then = then.map(|list| {
+        list.into_iter()
+            .map(|(index, ids)| (index, ids.into_iter().map(String::from).collect()))
+            .collect::<Vec<(usize, Vec<String>)>>()
+    });
+    assert_eq!(outcome, then);
+}
+
+#[test]
+fn a_batch_need_not_be_sorted_by_date() {
+    // Finding 14: line 1 resolves `o-1` on 11 October, line 2 raises it on 10 October.
+    check_whole(
+        &[],
+        &[
+            on("2025-10-11", irritant_resolved("o-1")),
+            on("2025-10-10", irritant_raised("o-1", "USA")),
+        ],
+        Ok(vec![]),
+    );
+}
+
+#[test]
+fn a_batch_names_its_lowest_failing_line() {
+    check_whole(
+        &[],
+        &[
+            on("2025-10-10", irritant_raised("o-1", "USA")),
+            on("2025-10-12", irritant_resolved("o-2")),
+            on("2025-10-11", irritant_resolved("o-3")),
+        ],
+        Err((
+            1,
+            Rejection::UnknownItem {
+                kind: ItemKind::Irritant,
+                id: item("o-2"),
+                on: date("2025-10-12"),
+            },
+        )),
+    );
+}
+
+#[test]
+fn in_a_batch_an_event_of_the_same_date_comes_after_the_lines_before_it() {
+    // Within a date, the timeline follows the lines: the progress on line 1 comes before the
+    // agreement on line 2.
+    check_whole(
+        &[],
+        &[
+            on("2025-03-01", progressed("s", StepProgress::Implementing)),
+            on("2025-03-01", agreed("s")),
+        ],
+        Err((
+            0,
+            Rejection::UnknownItem {
+                kind: ItemKind::Step,
+                id: item("s"),
+                on: date("2025-03-01"),
+            },
+        )),
+    );
+}
+
+#[test]
+fn a_batch_that_breaks_a_stored_event_names_its_line() {
+    check_whole(
+        &[on("2025-03-10", agreed("s")).id("later")],
+        &[
+            on("2025-03-20", expelled("USA", 1)),
+            on("2025-03-01", agreed("s")),
+        ],
+        Err((
+            1,
+            Rejection::BreaksLaterEvent {
+                occurred_on: date("2025-03-01"),
+                later: "later".parse().unwrap(),
+                position: 1,
+                reason: "step `s` already exists: give the new one another id".into(),
+            },
+        )),
+    );
+}
+
+#[test]
+fn a_retraction_and_its_correction_go_in_one_batch_in_either_order() {
+    // Finding 13: the fix the hint gives.
+    let given = [on("2025-03-10", agreed("s")).id("wrong-date")];
+    let correction = on("2025-03-01", agreed("s")).reported("2025-03-11");
+    let retraction = on("2025-03-11", retracted("wrong-date"));
+    check_whole(
+        &given,
+        &[correction.clone(), retraction.clone()],
+        Ok(vec![]),
+    );
+    check_whole(&given, &[retraction, correction], Ok(vec![]));
+}
+
+#[test]
+fn a_retraction_in_a_batch_may_leave_events_without_effect_and_they_are_named() {
+    check_whole(
+        &[on("2025-02-27", agreed("s")).id("agree")],
+        &[
+            on("2025-03-01", progressed("s", StepProgress::Formalized)).id("formalize"),
+            on("2025-03-02", retracted("agree")).id("retract"),
+        ],
+        Ok(vec![(1, vec!["formalize"])]),
+    );
+}
+
+#[test]
+fn a_retraction_in_a_batch_targets_an_earlier_line_only() {
+    check_whole(
+        &[],
+        &[
+            on("2025-03-02", retracted("fact")),
+            on("2025-03-01", expelled("USA", 1)).id("fact"),
+        ],
+        Err((
+            0,
+            Rejection::UnknownEvent {
+                id: "fact".parse().unwrap(),
+                dyad: "RUS-USA".parse().unwrap(),
+            },
+        )),
+    );
+}
+
+#[test]
+fn a_retraction_that_leaves_an_event_without_effect_is_accepted_and_the_event_named() {
+    // Finding 12: the retraction is accepted with a warning naming `s2`.
+    check_whole(
+        &[
+            on("2024-02-01", agreed("st")).id("s1"),
+            on("2024-02-10", progressed("st", StepProgress::Implementing)).id("s2"),
+        ],
+        &[on("2024-03-01", retracted("s1")).id("x1")],
+        Ok(vec![(0, vec!["s2"])]),
+    );
+}
+
+#[test]
+fn events_left_without_effect_by_the_batchs_retractions_are_accepted_whatever_the_line_order() {
+    // postmortem: the property test of tests/it/truth.rs shrank to this. Without the batch's
+    // retractions the timeline is no consistent world either (two agreements of `c`, and the
+    // second `stalled` repeats the first), so "it would take effect without the retractions"
+    // missed `late-stall`, which a retraction of the batch leaves without effect all the same:
+    // an event naming an item that a retracted target names is the retractions' doing.
+    check_whole(
+        &[],
+        &[
+            on("2025-01-03", agreed("c")).id("e1"),
+            on("2025-01-05", progressed("c", StepProgress::Stalled)).id("e5"),
+            on("2025-01-10", retracted("e1")).id("e9"),
+            on("2025-01-25", progressed("c", StepProgress::Stalled)).id("late-stall"),
+            on("2025-01-12", agreed("c")).id("e20"),
+            on("2025-01-27", retracted("e20")).id("e23"),
+        ],
+        Ok(vec![(2, vec!["e5", "late-stall"])]),
     );
 }
 

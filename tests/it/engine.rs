@@ -244,9 +244,11 @@ fn concurrent_recorders_never_store_an_event_checked_against_a_stale_state() {
             start.wait();
             let mut stored = 0;
             for step in 0..STEPS {
+                // Each worker its own stage: moving a step to the stage it has is refused.
+                let stage = ["formalized", "implementing", "implemented"][worker];
                 let progressed = input(serde_json::json!({"id": format!("progress-{worker}-{step}"), "dyad": "RUS-USA",
                     "occurred_on": "2025-03-02", "reported_on": "2025-03-02",
-                    "event": {"type": "StepProgressed", "step": format!("s{step}"), "stage": "implementing"}}));
+                    "event": {"type": "StepProgressed", "step": format!("s{step}"), "stage": stage}}));
                 loop {
                     match engine.record(progressed.clone()) {
                         Ok(appended) => {
@@ -611,14 +613,22 @@ fn a_back_dated_event_is_checked_with_the_batch_events_of_its_dyad() {
             .map(|s| s.stage),
         Some(StepStage::Implementing)
     );
-    // The same step agreed at the end and then, back-dated, again: the earlier agreement would
-    // make the later one (in the batch, not yet stored) fail, so it is refused.
+    // The same step agreed at the end and then, back-dated, again: checked as a whole, the
+    // batch's timeline agrees `y` on the 22nd, so the agreement of the 28th (line 0) is the
+    // event that fails, and it is named.
     let head = engine.head();
     let err = engine
         .record_batch(vec![on(28, agreed("y")), on(22, agreed("y"))])
         .unwrap_err();
     assert!(
-        matches!(err, EngineError::Rejected { index: 1, .. }),
+        matches!(
+            err,
+            EngineError::Rejected {
+                index: 0,
+                rejection: Rejection::DuplicateItem { .. },
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(engine.head(), head);

@@ -287,17 +287,25 @@ fn before_the_retraction_was_known_the_target_still_counts() {
 }
 
 #[test]
-fn recording_the_correction_before_the_retraction_is_refused() {
+fn the_correction_recorded_before_its_retraction_is_a_second_session_until_the_retraction() {
+    // Talks naming a round held already are another session of it (DESIGN section 12), so the
+    // correction goes in first too; once the retraction is in, the state is the same as in
+    // the other order.
     let mut followups = istanbul_2025_followups();
     followups.reverse();
     let events = recorded(istanbul_2025().into_iter().chain(followups));
-    assert_eq!(
-        check_in_history(&events[..14], &events[14]),
-        Err(Rejection::DuplicateItem {
-            kind: ItemKind::Round,
-            id: "istanbul-2025".parse().unwrap(),
-        })
+    assert_eq!(check_in_history(&events[..14], &events[14]), Ok(()));
+    let two_sessions = state_at(&events[..15], &Query::default());
+    assert_eq!(two_sessions.rounds.len(), 2);
+    assert_eq!(check_in_history(&events[..15], &events[15]), Ok(()));
+    let in_order = recorded(istanbul_2025().into_iter().chain(istanbul_2025_followups()));
+    let (reversed, ordered) = (
+        state_at(&events, &Query::default()),
+        state_at(&in_order, &Query::default()),
     );
+    assert_eq!(reversed.rounds.len(), 1);
+    assert_eq!(reversed.rounds[0].location, ordered.rounds[0].location);
+    assert_eq!(reversed.scheduled_rounds, ordered.scheduled_rounds);
 }
 
 #[test]

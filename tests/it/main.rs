@@ -22,6 +22,7 @@ mod store_crash;
 mod store_model;
 mod store_timeline;
 mod strategies;
+mod truth;
 mod wire_schema;
 mod workload;
 

@@ -512,6 +512,10 @@ fn bad_examples() -> Vec<(&'static str, Value)> {
             event(json!({"type": "RoundScheduled", "round": "r", "expected_on": "soon"})),
         ),
         (
+            "replaces not an item id",
+            event(json!({"type": "RoundScheduled", "round": "r", "replaces": "round one"})),
+        ),
+        (
             "reciprocal as a string",
             event(
                 json!({"type": "StepAgreed", "step": "s", "description": "d", "reciprocal": "true"}),

@@ -26,7 +26,10 @@ const PUBLIC: &[&str] = &[
     "engine/subscribe.rs",
     "engine/verify.rs",
     "scenario.rs",
+    "store/backend.rs",
+    "store/memory.rs",
     "store/mod.rs",
+    "store/sled_backend/mod.rs",
     "testing/laws.rs",
     "testing/mod.rs",
     "testing/strategies.rs",
@@ -43,8 +46,8 @@ const NOT_PUBLIC: &[&str] = &[
     "engine/keys.rs",
     "engine/ladder.rs",
     "engine/maintain.rs",
-    "store/codec.rs",
-    "store/migrate.rs",
+    "store/sled_backend/codec.rs",
+    "store/sled_backend/migrate.rs",
     "testing/quiet.rs",
 ];
 

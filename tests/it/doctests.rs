@@ -179,8 +179,20 @@ fn nothing_cites_a_design_file_outside_the_repository() {
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut found = Vec::new();
-    for part in ["src", "docs", "tests", "examples", "benches", "README.md", "CHANGELOG.md"] {
+    for part in [
+        "src",
+        "docs",
+        "tests",
+        "examples",
+        "benches",
+        "README.md",
+        "CHANGELOG.md",
+    ] {
         walk(&root.join(part), &mut found);
     }
-    assert!(found.is_empty(), "cite docs/contract.md instead:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "cite docs/contract.md instead:\n{}",
+        found.join("\n")
+    );
 }

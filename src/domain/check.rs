@@ -210,7 +210,7 @@ impl std::fmt::Display for ItemKind {
     }
 }
 
-/// The rule of knowledge time (DESIGN section 12): a new event's `reported_on` may be at most
+/// The rule of knowledge time (`docs/contract.md`, checking a new event): a new event's `reported_on` may be at most
 /// one day after `recorded_on`, the UTC date it is recorded on (one day of slack for time
 /// zones ahead of UTC). The engine passes the date of recording in; the domain reads no clock.
 /// Only new records are held to it: a stored record that breaks it is a finding of `verify`.
@@ -771,7 +771,7 @@ pub struct BatchChecked {
     pub left_without_effect: Vec<(usize, Vec<super::Anomaly>)>,
 }
 
-/// DESIGN section 12 for a batch checked as a whole: `batch` (one dyad's new records, at the
+/// `docs/contract.md`, checking a new event for a batch checked as a whole: `batch` (one dyad's new records, at the
 /// positions after `history`, in line order) is accepted when every one of its events is
 /// valid in the effective timeline that includes all of them, whatever their order in the
 /// batch, and it adds no anomaly but those of its retractions. Otherwise the error names the
@@ -1047,7 +1047,7 @@ fn batch_failures(
 }
 
 /// The rules a record keeps whatever the edition of the rules it was written under, so that
-/// they need no history (DESIGN section 12): its shape and limits, its parties (every actor in
+/// they need no history (`docs/contract.md`, checking a new event): its shape and limits, its parties (every actor in
 /// its dyad, one delegation per party; a location's country may be any), `reported_on` not
 /// before `occurred_on`, and, for a retraction, a `target` that is an earlier record of its
 /// dyad (`target`, looked up by the caller by id: none when there is no earlier record of that

@@ -367,115 +367,6 @@ impl Shared {
         Ok(())
     }
 
-    /// The records of a dyad's effective timeline strictly after `after` (and through
-    /// `through`), in order: one range scan of the store.
-    pub(crate) fn timeline_after(
-        &self,
-        dyad: Dyad,
-        after: Option<TimeKey>,
-        through: Option<NaiveDate>,
-    ) -> impl Iterator<Item = Result<RecordedEvent, EngineError>> + '_ {
-        self.store
-            .read_timeline(dyad, after, through)
-            .map(|record| record.map_err(EngineError::from))
-    }
-
-    /// The dyad's effective timeline between two dates (each included where given).
-    pub(crate) fn timeline(
-        &self,
-        dyad: Dyad,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-    ) -> Result<Vec<RecordedEvent>, EngineError> {
-        self.timeline_after(dyad, from.map(TimeKey::before_day), to)
-            .collect()
-    }
-
-    /// The fold of the dyad's effective timeline up to `as_of`, from the nearest state at
-    /// hand: the last rung of the dyad's ladder at or before it, or the last stored snapshot
-    /// where that is later (read, and kept as a rung). Every `rung_every` events folded, the
-    /// state is kept as a rung, so the next question about a date near this one folds fewer.
-    pub(crate) fn fold_as_of(
-        &self,
-        dyad: Dyad,
-        as_of: NaiveDate,
-    ) -> Result<BilateralState, EngineError> {
-        let limit = TimeKey {
-            on: as_of,
-            position: u64::MAX,
-        };
-        let (mut state, after, stored) = self.state_at_hand(dyad, limit)?;
-        if let (Some(at), true) = (after, stored) {
-            let weight = state.events_applied.max(1);
-            super::lock(&self.ladders).put(dyad, at, state.clone(), weight);
-        }
-        let every = self.config.rung_every.max(1);
-        let mut since_rung = 0;
-        for record in self.timeline_after(dyad, after, Some(as_of)) {
-            let record = record?;
-            state = evolve(state, &record);
-            since_rung += 1;
-            if since_rung == every {
-                super::lock(&self.ladders).put(dyad, TimeKey::of(&record), state.clone(), every);
-                since_rung = 0;
-            }
-        }
-        Ok(state)
-    }
-
-    /// The nearest state of a dyad strictly before the place `from` that is at hand, with
-    /// its place (see [`Shared::state_at_hand`]).
-    pub(crate) fn state_before(
-        &self,
-        dyad: Dyad,
-        from: TimeKey,
-    ) -> Result<(BilateralState, Option<TimeKey>), EngineError> {
-        // Positions start at 1, so the place just before `from` is one position lower.
-        let limit = TimeKey {
-            on: from.on,
-            position: from.position.saturating_sub(1),
-        };
-        let (state, at, _) = self.state_at_hand(dyad, limit)?;
-        Ok((state, at))
-    }
-
-    /// The nearest state of a dyad at or before `limit` that is at hand, with its place and
-    /// whether it was read from the store; the empty state before any. That is the last rung
-    /// of the dyad's ladder, unless the last stored snapshot is later: then that snapshot is
-    /// read (a whole state, decoded).
-    fn state_at_hand(
-        &self,
-        dyad: Dyad,
-        limit: TimeKey,
-    ) -> Result<(BilateralState, Option<TimeKey>, bool), EngineError> {
-        let rung = super::lock(&self.ladders).at_or_before(dyad, limit);
-        let prefix = keys::snapshot_prefix(dyad);
-        let stored = match self
-            .store
-            .aux_last_key(&prefix, &keys::with_time(&prefix, limit))?
-        {
-            Some(key) => Some((keys::time_of(&key).ok_or_else(|| bad_key(&key))?, key)),
-            None => None,
-        };
-        match (rung, stored) {
-            (Some((at, state)), None) => Ok((state, Some(at), false)),
-            (Some((at, state)), Some((stored_at, _))) if stored_at <= at => {
-                Ok((state, Some(at), false))
-            }
-            (_, Some((at, key))) => match self.store.aux_get(&key)? {
-                Some(bytes) => Ok((decode(&bytes, "snapshot")?, Some(at), true)),
-                None => Err(EngineError::BadCache {
-                    what: "snapshot".into(),
-                    reason: format!(
-                        "the snapshot of {dyad} at position {} vanished while it was read",
-                        at.position
-                    ),
-                }),
-            },
-            (None, None) => Ok((BilateralState::default(), None, false)),
-        }
-    }
-
     /// Folds a dyad into any projection, by its read mode.
     pub(crate) fn replay_dyad<P: Projection>(&self, dyad: Dyad) -> Result<P, EngineError> {
         let mut value = P::default();
@@ -492,13 +383,6 @@ impl Shared {
             }
         }
         Ok(value)
-    }
-}
-
-fn bad_key(key: &[u8]) -> EngineError {
-    EngineError::BadCache {
-        what: "auxiliary key".into(),
-        reason: format!("{:?} has no time", String::from_utf8_lossy(key)),
     }
 }
 

@@ -1,26 +1,29 @@
-//! The event log on sled.
+//! The event log: its rules, written once, above a backend.
 //!
-//! **Invariant:** only `src/store/` knows sled.
+//! [`Store`] holds the log's rules (positions, versions, expected versions, idempotency by
+//! id, the hash chain, `recorded_at`, retraction marks, the effective timeline's order,
+//! restore's checks and verify's) and keeps what they decide in a [`Backend`]: sled
+//! ([`SledBackend`], a folder, behind [`Store::open`]) or memory ([`MemoryBackend`], for
+//! tests, behind [`Store::in_memory`]).
+//!
+//! **Invariant:** only `src/store/sled_backend/` knows sled.
 
-mod codec;
-mod migrate;
+mod backend;
+mod memory;
+mod sled_backend;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::ops::{Bound, RangeInclusive};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{ChainHash, Dyad, Event, EventId, NewEvent, RecordedEvent, SCHEMA_VERSION};
-use codec::{
-    PLACE_KEY_LEN, RECORD_PREFIX, RETRACTED_PREFIX, VERSION_PREFIX, decode_place_key,
-    decode_record, decode_record_of, decode_u64, dyad_of_version_key, dyad_range_prefix,
-    encode_record, id_key, peek_version, position_key, position_of_place_key, position_value,
-    record_key, record_key_of, retracted_key, stored_place, version_key,
-};
+pub use backend::{Backend, LogEnd, StoredMark};
+pub use memory::MemoryBackend;
+pub use sled_backend::{HIGH_WATER_MARK_FILE, SALVAGE_MARK_FILE, SledBackend};
 
 /// How an append reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -430,51 +433,16 @@ pub enum RestoreMismatch {
     },
 }
 
-/// The append-only event log.
+/// The append-only event log, over a backend `B` ([`SledBackend`] unless named).
 ///
-/// One process owns a store at a time (sled's file lock); inside it, a writer mutex serializes
-/// appends, so positions come from an in-memory head restored on open from the persisted one.
-///
-/// # Layout (format 2)
-///
-/// Three sled trees, whatever the number of dyads:
-///
-/// - `log`: every record and its indexes, by key prefix (see `codec`):
-///   `R`+dyad+day+position -> record (a dyad's records are contiguous and in the order of its
-///   effective timeline), `P`+position -> dyad+day (the rest of the record's key),
-///   `I`+id -> position, `V`+dyad -> version, and `X`+dyad+day+position -> the position of
-///   the first retraction of the record there. Days are days from 0001-01-01 with the sign bit
-///   flipped and all integers big-endian, so keys sort by date and number. The head is the
-///   last `P` entry and its record.
-/// - `meta`: the format version of the store.
-/// - `aux`: the engine's projections, snapshots and checkpoints.
-///
-/// A store of format 1 (`L`+position -> record, a `D` dyad index and an `H` head) is migrated
-/// on open (see `migrate`).
-///
-/// An append writes its records, their index entries, the retraction marks and the dyad
-/// versions in one `apply_batch` on the `log` tree. A batch on one tree is atomic in sled 0.34 (also across a
-/// crash: recovery replays a batch whole or not at all), and it is cheaper than a multi-tree
-/// transaction, which is why the indexes share the tree with the records instead of having trees
-/// of their own.
-pub struct Store {
-    path: PathBuf,
+/// The rules of the log live here, whatever the backend: a writer mutex serializes appends,
+/// so positions come from an in-memory head restored on open from the persisted one; the
+/// backend writes each append's records, index entries, marks and versions atomically. Who
+/// may open a log at once is the backend's to say: one process for sled (its file lock).
+pub struct Store<B: Backend = SledBackend> {
+    backend: B,
     config: StoreConfig,
-    db: sled::Db,
-    log: sled::Tree,
-    aux: sled::Tree,
-    /// The format the store was migrated from by this open, if it was.
-    migrated_from: Option<u32>,
-    /// sled's data file, opened again (without a lock) to `fdatasync` it in
-    /// [`Durability::Synced`].
-    data_file: std::fs::File,
     writer: Mutex<Writer>,
-    /// The high-water mark set aside by a salvage ([`SALVAGE_MARK_FILE`]): how far the
-    /// store reached before the damage, which `verify` holds the log to.
-    salvaged_from: Option<HighWaterMark>,
-    /// Declared last, so it is dropped after every sled handle: it waits until sled has let go
-    /// of the file lock, so that the store can be opened again as soon as this one is dropped.
-    _release: ReleaseOnDrop,
 }
 
 /// What the writer mutex guards: the end of the log, as stored.
@@ -493,16 +461,15 @@ impl Writer {
 
 /// The format version of the store this build writes and reads (format 1 is migrated on open).
 pub const FORMAT_VERSION: u32 = 2;
-const FORMAT_KEY: &[u8] = b"format_version";
-const LOG_TREE: &[u8] = b"log";
-const META_TREE: &[u8] = b"meta";
-const AUX_TREE: &[u8] = b"aux";
-/// How long `open` retries a lock held by a store this process has just dropped (sled's
-/// background threads may hold it a few milliseconds longer); a lock held by another process is
-/// reported once this has passed.
-const LOCK_RETRY: Duration = Duration::from_millis(300);
-/// How long dropping a store waits for sled to release its file lock.
-const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
+/// Whether store format 2 holds `dyad`: it keys a dyad by its text in 7 bytes, `AAA-BBB`, so
+/// both parties must have three-letter codes (every state, former state and `XKX`; not an
+/// organization such as `EU`). Every backend refuses what the format does not hold, so that
+/// a log moves between them.
+pub(crate) fn format_holds(dyad: Dyad) -> bool {
+    let (first, second) = dyad.parties();
+    first.as_str().len() == 3 && second.as_str().len() == 3
+}
 
 impl ExpectedVersion {
     /// Whether a dyad at version `actual` meets this expectation.
@@ -525,7 +492,7 @@ impl ExpectedVersion {
     }
 }
 
-impl Store {
+impl Store<SledBackend> {
     /// Opens (creating where absent) the store at `path`.
     ///
     /// A store in use by another process is [`StoreError::Locked`]; one written with a newer
@@ -542,124 +509,8 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
-        match (presence(path)?, config.open) {
-            (Presence::Store, _) | (Presence::Vacant(_), OpenMode::OpenOrCreate) => {}
-            (Presence::Vacant(found), OpenMode::Existing) => {
-                return Err(StoreError::NoStore {
-                    path: path.to_owned(),
-                    found: found.to_owned(),
-                });
-            }
-            (Presence::Other(found), _) => {
-                return Err(StoreError::NotAStore {
-                    path: path.to_owned(),
-                    found,
-                });
-            }
-        }
-        let mark = HighWaterMark::read(path, HIGH_WATER_MARK_FILE)?;
-        let salvaged_from = HighWaterMark::read(path, SALVAGE_MARK_FILE)?;
-        if let Some(mark) = &mark {
-            mark.check_files(path)?;
-        }
-        let db = open_sled(path, config.cache_capacity)?;
-        let io = |err: sled::Error| io_error(path, err);
-        if config.open == OpenMode::Existing
-            && !db
-                .tree_names()
-                .iter()
-                .any(|name| name.as_ref() == META_TREE)
-        {
-            return Err(StoreError::NotAStore {
-                path: path.to_owned(),
-                found: "it holds sled's files, but not a detente store's trees".into(),
-            });
-        }
-        let meta = db.open_tree(META_TREE).map_err(io)?;
-        let log = db.open_tree(LOG_TREE).map_err(io)?;
-        let mut migrated_from = None;
-        match meta.get(FORMAT_KEY).map_err(io)? {
-            Some(bytes) => {
-                let found = <[u8; 4]>::try_from(bytes.as_ref())
-                    .map(u32::from_be_bytes)
-                    .ok()
-                    .filter(|&found| found >= 1)
-                    .ok_or_else(|| StoreError::Io {
-                        path: path.to_owned(),
-                        message: format!("the format version record is malformed: {bytes:?}"),
-                    })?;
-                if found > FORMAT_VERSION {
-                    return Err(StoreError::NewerFormat {
-                        path: path.to_owned(),
-                        found,
-                        supported: FORMAT_VERSION,
-                    });
-                }
-                if found == 1 {
-                    migrate::from_v1(path, &db, &meta, &log, mark.as_ref())?;
-                    migrated_from = Some(found);
-                }
-                migrate::remove_leftovers(path, &db, &log)?;
-            }
-            None if log.is_empty()
-                && mark.as_ref().is_none_or(|mark| mark.position == 0)
-                && config.open == OpenMode::Existing =>
-            {
-                // sled's files of a store whose creation stopped before its format was written.
-                return Err(StoreError::NoStore {
-                    path: path.to_owned(),
-                    found: "the directory holds an empty store that was never written to".into(),
-                });
-            }
-            None if log.is_empty() && mark.as_ref().is_none_or(|mark| mark.position == 0) => {
-                meta.insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
-                    .map_err(io)?;
-                db.flush().map_err(io)?;
-                // A new store: make its directory entries durable once, so that a power loss
-                // cannot lose the files that later synced appends are written to.
-                sync_directory(path)?;
-            }
-            None if log.is_empty() => {
-                return Err(damaged(
-                    path,
-                    "sled opened it empty, without even a format version, but it held events when it was last used".into(),
-                ));
-            }
-            None => {
-                return Err(StoreError::Io {
-                    path: path.to_owned(),
-                    message:
-                        "the store has records but no format version: it was not written by detente"
-                            .into(),
-                });
-            }
-        }
-        let aux = db.open_tree(AUX_TREE).map_err(io)?;
-        let writer = load_writer(path, &log)?;
-        if let Some(mark) = &mark {
-            mark.check_log(path, &writer.head, |position| {
-                read_position_in(path, &log, position)
-            })?;
-        }
-        HighWaterMark::of(&writer.head, None).write(path)?;
-        let data_file = std::fs::File::open(path.join("db")).map_err(|err| StoreError::Io {
-            path: path.to_owned(),
-            message: format!("cannot open sled's data file: {err}"),
-        })?;
-        Ok(Store {
-            path: path.to_owned(),
-            config,
-            db,
-            log,
-            aux,
-            migrated_from,
-            data_file,
-            writer: Mutex::new(writer),
-            salvaged_from,
-            _release: ReleaseOnDrop {
-                lock_file: path.join("db"),
-            },
-        })
+        let backend = SledBackend::open(path, &config)?;
+        Store::with_backend(backend, config)
     }
 
     /// The format version this open migrated the store from (`Some(1)` for a store of format
@@ -675,7 +526,104 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn migrated_from(&self) -> Option<u32> {
-        self.migrated_from
+        self.backend.migrated_from()
+    }
+
+    /// Changes one byte of the stored record at `position` (XOR `0xff`), behind the store's
+    /// back, so that tests can check that [`Store::verify`] finds it. Never use it otherwise.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn tamper_record_byte_for_tests(
+        &self,
+        position: u64,
+        byte_index: usize,
+    ) -> Result<(), StoreError> {
+        self.backend.tamper_record_byte(position, byte_index)
+    }
+
+    /// Sets (`Some(retraction position)`) or removes (`None`) the retraction mark of the
+    /// record at `position` behind the store's back, so that tests can check that
+    /// [`Store::verify`] finds it. Never use it otherwise.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn tamper_retraction_mark_for_tests(
+        &self,
+        position: u64,
+        mark: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let Some((dyad, at)) = self.backend.place_at(position)? else {
+            return Err(index_fault(
+                self.path(),
+                format!("no record at position {position} to mark"),
+            ));
+        };
+        self.backend.tamper_mark(dyad, at, mark)
+    }
+}
+
+impl Store<MemoryBackend> {
+    /// A new, empty log in memory, for tests: the same rules as [`Store::open`]'s, nothing
+    /// on disk ([`MemoryBackend`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let store = Store::in_memory(StoreConfig::default())?;
+    /// assert_eq!(store.head().position, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn in_memory(config: StoreConfig) -> Result<Store<MemoryBackend>, StoreError> {
+        Store::with_backend(MemoryBackend::new(), config)
+    }
+}
+
+impl<B: Backend> Store<B> {
+    /// Opens the log that `backend` holds: reads its head and dyad versions, and lets the
+    /// backend check them (sled: its high-water mark).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// use detente::store::{AppendOptions, MemoryBackend, Store, StoreConfig};
+    ///
+    /// let backend = MemoryBackend::new();
+    /// let store = Store::with_backend(backend.clone(), StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// store.append(vec![event], &AppendOptions::default())?;
+    /// let head = store.head();
+    /// drop(store);
+    ///
+    /// // A clone of the backend is the same log: opening it again is a reopen.
+    /// let reopened = Store::with_backend(backend, StoreConfig::default())?;
+    /// assert_eq!(reopened.head(), head);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_backend(backend: B, config: StoreConfig) -> Result<Store<B>, StoreError> {
+        let LogEnd { last, versions } = backend.load_end()?;
+        let (head, last_recorded_at) = match last {
+            Some(record) => (
+                Head {
+                    position: record.position,
+                    hash: record.hash,
+                },
+                record.recorded_at,
+            ),
+            None => (Head::default(), DateTime::<Utc>::MIN_UTC),
+        };
+        let writer = Writer {
+            head,
+            last_recorded_at,
+            versions: versions.into_iter().collect(),
+        };
+        backend.opened(&writer.head)?;
+        Ok(Store {
+            backend,
+            config,
+            writer: Mutex::new(writer),
+        })
     }
 
     /// The path the store was opened at.
@@ -691,7 +639,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn path(&self) -> &Path {
-        &self.path
+        self.backend.location()
     }
 
     /// Appends a batch atomically: all of it or nothing. Returns one [`Appended`] per input, in
@@ -749,10 +697,10 @@ impl Store {
             let mut dyads_in_batch: HashSet<Dyad> = HashSet::new();
             let mut position = writer.head.position;
             let mut hash = writer.head.hash;
-            let mut batch = sled::Batch::default();
+            let mut batch = B::Batch::default();
             let mut staged = Staged::default();
             for event in events {
-                if !codec::layout_holds(event.dyad) {
+                if !format_holds(event.dyad) {
                     return Err(StoreError::DyadNotHeld { dyad: event.dyad });
                 }
                 let id = event.effective_id();
@@ -804,9 +752,9 @@ impl Store {
             }
             if !new_versions.is_empty() {
                 for (&dyad, &version) in &new_versions {
-                    batch.insert(&version_key(dyad), &version.to_be_bytes());
+                    B::stage_version(&mut batch, dyad, version);
                 }
-                self.log.apply_batch(batch).map_err(|err| self.io(err))?;
+                self.backend.write(batch)?;
                 writer.head = Head { position, hash };
                 writer.last_recorded_at = recorded_at;
                 writer.versions.extend(new_versions);
@@ -814,8 +762,8 @@ impl Store {
             results
         };
         // Outside the writer lock: appends of other threads go on meanwhile, and one flush
-        // makes all of them durable (sled flushes everything written before the call).
-        self.make_durable(options.durability)?;
+        // makes all of them durable (a backend's flush covers everything written before it).
+        self.backend.make_durable(options.durability)?;
         Ok(results)
     }
 
@@ -878,9 +826,9 @@ impl Store {
             let mut last_recorded_at = writer.last_recorded_at;
             let mut new_versions: HashMap<Dyad, u64> = HashMap::new();
             let mut staged = Staged::default();
-            let mut batch = sled::Batch::default();
+            let mut batch = B::Batch::default();
             for record in records {
-                if !codec::layout_holds(record.dyad) {
+                if !format_holds(record.dyad) {
                     return Err(StoreError::DyadNotHeld { dyad: record.dyad });
                 }
                 let bad = |reason: RestoreMismatch| StoreError::BadRestore {
@@ -923,12 +871,7 @@ impl Store {
                         supported: SCHEMA_VERSION,
                     }));
                 }
-                if staged.places.contains_key(&record.id)
-                    || self
-                        .log
-                        .contains_key(id_key(&record.id))
-                        .map_err(|err| self.io(err))?
-                {
+                if staged.places.contains_key(&record.id) || self.backend.holds_id(&record.id)? {
                     return Err(bad(RestoreMismatch::IdStored {
                         id: record.id.clone(),
                     }));
@@ -959,15 +902,15 @@ impl Store {
                 return Ok(Some(0));
             }
             for (&dyad, &version) in &new_versions {
-                batch.insert(&version_key(dyad), &version.to_be_bytes());
+                B::stage_version(&mut batch, dyad, version);
             }
-            self.log.apply_batch(batch).map_err(|err| self.io(err))?;
+            self.backend.write(batch)?;
             writer.head = Head { position, hash };
             writer.last_recorded_at = last_recorded_at;
             writer.versions.extend(new_versions);
             position - held_up_to
         };
-        self.make_durable(self.config.durability)?;
+        self.backend.make_durable(self.config.durability)?;
         Ok(Some(restored))
     }
 
@@ -999,7 +942,8 @@ impl Store {
     /// ```
     pub fn dyad_version(&self, dyad: Dyad) -> Result<u64, StoreError> {
         // The writer keeps every dyad's version in memory (read on open, updated with each
-        // append under the same lock): the same answer as the `V` key, without a tree lookup.
+        // append under the same lock): the same answer as the backend's stored version,
+        // without a lookup.
         Ok(self.lock_writer().version(dyad))
     }
 
@@ -1019,13 +963,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn dyads(&self) -> Result<Vec<(Dyad, u64)>, StoreError> {
-        let mut dyads = Vec::new();
-        for entry in self.log.scan_prefix([VERSION_PREFIX]) {
-            let (key, value) = entry.map_err(|err| self.io(err))?;
-            let dyad = dyad_of_version_key(&key).map_err(|reason| self.index_fault(reason))?;
-            let version = decode_u64(&value).map_err(|reason| self.index_fault(reason))?;
-            dyads.push((dyad, version));
-        }
+        let mut dyads = self.backend.dyads()?;
         dyads.sort();
         Ok(dyads)
     }
@@ -1033,8 +971,9 @@ impl Store {
     /// A dyad's events with versions in `versions`, in version order.
     ///
     /// The store keeps a dyad's records in the order of its effective timeline, not by
-    /// version: this scans the dyad's records (reading only their headers), keeps those in
-    /// `versions`, sorts them by version and decodes them one by one. O(events of the dyad).
+    /// version: on sled, this scans the dyad's records (reading only their headers), keeps
+    /// those in `versions`, sorts them by version and decodes them one by one. O(events of the
+    /// dyad).
     ///
     /// # Example
     ///
@@ -1055,32 +994,7 @@ impl Store {
         dyad: Dyad,
         versions: RangeInclusive<u64>,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
-        let mut found: Vec<(u64, sled::IVec, sled::IVec)> = Vec::new();
-        let mut failed = None;
-        if !versions.is_empty() {
-            for entry in self.log.scan_prefix(dyad_range_prefix(RECORD_PREFIX, dyad)) {
-                let peeked = entry.map_err(|err| self.io(err)).and_then(|(key, value)| {
-                    let version = peek_version(&value).map_err(|reason| StoreError::Corrupt {
-                        position: position_of_place_key(&key).unwrap_or(0),
-                        reason,
-                    })?;
-                    Ok((version, key, value))
-                });
-                match peeked {
-                    Ok(entry) if versions.contains(&entry.0) => found.push(entry),
-                    Ok(_) => {}
-                    Err(err) => {
-                        failed = Some(err);
-                        break;
-                    }
-                }
-            }
-        }
-        found.sort_unstable_by_key(|entry| entry.0);
-        found
-            .into_iter()
-            .map(move |(_, key, value)| decode_in_place(&key, &value, Some(dyad)))
-            .chain(failed.map(Err))
+        self.backend.dyad_versions(dyad, versions)
     }
 
     /// A dyad's effective timeline as known now (`docs/contract.md`, the time model, without bounds: every
@@ -1126,16 +1040,9 @@ impl Store {
         after: Option<TimeKey>,
         through: Option<NaiveDate>,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
-        let bounds = |prefix: u8| {
-            let start = match after {
-                Some(at) => Bound::Excluded(place_key_vec(prefix, dyad, at)),
-                None => Bound::Included(dyad_range_prefix(prefix, dyad).to_vec()),
-            };
-            let last = TimeKey {
-                on: through.unwrap_or(NaiveDate::MAX),
-                position: u64::MAX,
-            };
-            (start, Bound::Included(place_key_vec(prefix, dyad, last)))
+        let last = TimeKey {
+            on: through.unwrap_or(NaiveDate::MAX),
+            position: u64::MAX,
         };
         let empty = match (after, through) {
             (Some(after), Some(through)) => after.on > through,
@@ -1145,12 +1052,12 @@ impl Store {
             (None, None)
         } else {
             (
-                Some(self.log.range(bounds(RECORD_PREFIX))),
-                Some(self.log.range(bounds(RETRACTED_PREFIX))),
+                Some(self.backend.timeline_records(dyad, after, last)),
+                Some(self.backend.timeline_marks(dyad, after, last)),
             )
         };
         Timeline {
-            store: self,
+            backend: &self.backend,
             dyad,
             records,
             marks,
@@ -1179,22 +1086,13 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn retraction_of(&self, dyad: Dyad, at: TimeKey) -> Result<Option<u64>, StoreError> {
-        match self
-            .log
-            .get(retracted_key(dyad, at))
-            .map_err(|err| self.io(err))?
-        {
-            Some(value) => decode_u64(&value)
-                .map(Some)
-                .map_err(|reason| self.index_fault(reason)),
-            None => Ok(None),
-        }
+        self.backend.mark(dyad, at)
     }
 
     /// The whole log from `from_position` on, in position order, streaming.
     ///
-    /// The records are keyed by dyad and date; this walks the position index and reads each
-    /// record by its key.
+    /// The records are kept by dyad and date; this walks the position index and reads each
+    /// record at the place it names.
     ///
     /// # Example
     ///
@@ -1209,16 +1107,13 @@ impl Store {
         &self,
         from_position: u64,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
-        self.log
-            .range(position_key(from_position)..=position_key(u64::MAX))
-            .map(move |entry| {
-                let (key, value) = entry.map_err(|err| self.io(err))?;
-                let position = decode_u64(&key[1..]).map_err(|reason| self.index_fault(reason))?;
-                match self.read_indexed(position, &value)? {
-                    Some(record) => Ok(record),
-                    None => Err(missing_record(position)),
-                }
-            })
+        self.backend.index_from(from_position).map(move |entry| {
+            let (position, entry) = entry?;
+            match self.backend.read_index_entry(position, entry)? {
+                Some(record) => Ok(record),
+                None => Err(missing_record(position)),
+            }
+        })
     }
 
     /// One event by position (`None` past the head).
@@ -1253,7 +1148,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get(&self, id: &EventId) -> Result<Option<RecordedEvent>, StoreError> {
-        let Some(position) = self.position_of(id)? else {
+        let Some(position) = self.backend.position_of(id)? else {
             return Ok(None);
         };
         match self.read_position(position)? {
@@ -1287,7 +1182,7 @@ impl Store {
             events: head_position,
             dyads,
             head_position,
-            size_on_disk: self.db.size_on_disk().map_err(|err| self.io(err))?,
+            size_on_disk: self.backend.size_on_disk()?,
         })
     }
 
@@ -1315,11 +1210,10 @@ impl Store {
         let mut previous = ChainHash::ZERO;
         let mut expected_position = 1;
         let mut versions: HashMap<Dyad, u64> = HashMap::new();
-        // The marks the walk expects: target's mark key -> first retraction's position.
-        let mut marks: HashMap<[u8; PLACE_KEY_LEN], u64> = HashMap::new();
-        for entry in self.log.range(position_key(0)..=position_key(u64::MAX)) {
-            let (key, value) = entry.map_err(|err| self.io(err))?;
-            let position = decode_u64(&key[1..]).map_err(|reason| self.index_fault(reason))?;
+        // The marks the walk expects: target's place -> first retraction's position.
+        let mut marks: HashMap<(Dyad, TimeKey), u64> = HashMap::new();
+        for entry in self.backend.index_from(0) {
+            let (position, entry) = entry?;
             let corrupt = |reason: String| StoreError::Corrupt { position, reason };
             if position != expected_position {
                 return Err(StoreError::Corrupt {
@@ -1328,7 +1222,8 @@ impl Store {
                 });
             }
             let record = self
-                .read_indexed(position, &value)?
+                .backend
+                .read_index_entry(position, entry)?
                 .ok_or_else(|| missing_record(position))?;
             let version = versions.entry(record.dyad).or_insert(0);
             *version += 1;
@@ -1338,7 +1233,7 @@ impl Store {
                     record.version, record.dyad, *version
                 )));
             }
-            if self.position_of(&record.id)? != Some(position) {
+            if self.backend.position_of(&record.id)? != Some(position) {
                 return Err(corrupt(format!(
                     "the id index of `{}` does not point here",
                     record.id
@@ -1352,14 +1247,13 @@ impl Store {
                 )));
             }
             if let Event::EventRetracted(retraction) = &record.event
-                && let Some(target) = self.position_of(&retraction.target)?
+                && let Some(target) = self.backend.position_of(&retraction.target)?
                 && target <= position
-                && let Some((dyad, at)) = self.place_at(target)?
+                && let Some((dyad, at)) = self.backend.place_at(target)?
                 && dyad == record.dyad
             {
-                let mark = retracted_key(dyad, at);
-                marks.entry(mark).or_insert(position);
-                if self.log.get(mark).map_err(|err| self.io(err))?.is_none() {
+                marks.entry((dyad, at)).or_insert(position);
+                if !self.backend.is_marked(dyad, at)? {
                     return Err(corrupt(format!(
                         "the retraction of `{}` (position {target}) has not marked it retracted",
                         retraction.target
@@ -1382,9 +1276,7 @@ impl Store {
                 ),
             });
         }
-        if let Some(before) = &self.salvaged_from {
-            before.check_salvaged(&self.path, &head, |position| self.read_position(position))?;
-        }
+        self.backend.verify_backend(&head)?;
         let mut stored_versions = HashMap::new();
         for (dyad, version) in self.dyads()? {
             stored_versions.insert(dyad, version);
@@ -1397,28 +1289,9 @@ impl Store {
         }
         // The walk read `head.position` distinct records through the position index; any
         // other record is outside it.
-        let mut records = 0u64;
-        for entry in self.log.scan_prefix([RECORD_PREFIX]) {
-            entry.map_err(|err| self.io(err))?;
-            records += 1;
-        }
+        let records = self.backend.record_count()?;
         if records != head.position {
-            for entry in self.log.scan_prefix([RECORD_PREFIX]) {
-                let (key, _) = entry.map_err(|err| self.io(err))?;
-                let listed = decode_place_key(&key).ok();
-                let indexed = match listed {
-                    Some((_, at)) => self.place_at(at.position)?,
-                    None => None,
-                };
-                if listed.is_none() || listed != indexed {
-                    return Err(StoreError::Corrupt {
-                        position: position_of_place_key(&key).unwrap_or(0),
-                        reason: format!(
-                            "a record is stored under key {key:?}, which the position index does not point at"
-                        ),
-                    });
-                }
-            }
+            self.backend.find_unindexed_record()?;
             return Err(StoreError::Corrupt {
                 position: head.position,
                 reason: format!(
@@ -1427,20 +1300,19 @@ impl Store {
                 ),
             });
         }
-        for entry in self.log.scan_prefix([RETRACTED_PREFIX]) {
-            let (key, value) = entry.map_err(|err| self.io(err))?;
-            let position = position_of_place_key(&key).unwrap_or(0);
-            let expected = <[u8; PLACE_KEY_LEN]>::try_from(key.as_ref())
-                .ok()
-                .and_then(|mark| marks.get(&mark).copied());
-            match expected {
-                Some(first) if value.as_ref() == first.to_be_bytes() => {}
+        for mark in self.backend.marks() {
+            let StoredMark {
+                position,
+                place,
+                by,
+            } = mark?;
+            match place.and_then(|place| marks.get(&place).copied()) {
+                Some(first) if by == Some(first) => {}
                 Some(first) => {
                     return Err(StoreError::Corrupt {
                         position,
                         reason: format!(
-                            "its retraction mark names position {:?}, but its first retraction is at position {first}",
-                            decode_u64(&value).ok()
+                            "its retraction mark names position {by:?}, but its first retraction is at position {first}"
                         ),
                     });
                 }
@@ -1468,8 +1340,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(|err| self.io(err))?;
-        Ok(())
+        self.backend.flush()
     }
 
     /// Reads an auxiliary value (the engine's projections, snapshots and checkpoints).
@@ -1485,8 +1356,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.aux.get(key).map_err(|err| self.io(err))?;
-        Ok(value.map(|bytes| bytes.to_vec()))
+        self.backend.aux_get(key)
     }
 
     /// Writes auxiliary values atomically (`None` removes).
@@ -1501,31 +1371,9 @@ impl Store {
     /// assert!(store.aux_get(b"b")?.is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn aux_put(&self, mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
-        // sled's `apply_batch` rolls its IO buffer twice whatever the batch holds, so a batch
-        // is used only where atomicity needs one: nothing for no entry, a plain write for one.
-        match entries.len() {
-            0 => {}
-            1 => {
-                let written = match entries.pop() {
-                    Some((key, Some(value))) => self.aux.insert(key, value).map(drop),
-                    Some((key, None)) => self.aux.remove(key).map(drop),
-                    None => Ok(()),
-                };
-                written.map_err(|err| self.io(err))?;
-            }
-            _ => {
-                let mut batch = sled::Batch::default();
-                for (key, value) in entries {
-                    match value {
-                        Some(value) => batch.insert(key, value),
-                        None => batch.remove(key),
-                    }
-                }
-                self.aux.apply_batch(batch).map_err(|err| self.io(err))?;
-            }
-        }
-        self.make_durable(self.config.aux_durability)
+    pub fn aux_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        self.backend.aux_write(entries)?;
+        self.backend.make_durable(self.config.aux_durability)
     }
 
     /// Auxiliary entries whose key starts with `prefix`, in key order, streaming.
@@ -1544,11 +1392,8 @@ impl Store {
     pub fn aux_scan<'a>(
         &'a self,
         prefix: &[u8],
-    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + use<'a> {
-        self.aux.scan_prefix(prefix).map(move |entry| {
-            let (key, value) = entry.map_err(|err| self.io(err))?;
-            Ok((key.to_vec(), value.to_vec()))
-        })
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + use<'a, B> {
+        self.backend.aux_scan(prefix)
     }
 
     /// The auxiliary keys that start with `prefix` and are at least `from`, in key order,
@@ -1569,13 +1414,8 @@ impl Store {
         &'a self,
         prefix: &[u8],
         from: &[u8],
-    ) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<'a> {
-        let prefix = prefix.to_vec();
-        self.aux
-            .range(from.max(prefix.as_slice())..)
-            .keys()
-            .take_while(move |key| key.as_ref().map_or(true, |key| key.starts_with(&prefix)))
-            .map(move |key| key.map(|key| key.to_vec()).map_err(|err| self.io(err)))
+    ) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<'a, B> {
+        self.backend.aux_keys_from(prefix, from)
     }
 
     /// The key of the last auxiliary entry in `prefix..=last`, without reading its value.
@@ -1592,102 +1432,35 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn aux_last_key(&self, prefix: &[u8], last: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if last < prefix {
-            return Ok(None);
-        }
-        match self.aux.range(prefix..=last).next_back() {
-            Some(entry) => {
-                let (key, _) = entry.map_err(|err| self.io(err))?;
-                Ok(Some(key.to_vec()))
-            }
-            None => Ok(None),
-        }
+        self.backend.aux_last_key(prefix, last)
     }
 
-    /// Changes one byte of the stored record at `position` (XOR `0xff`), behind the store's
-    /// back, so that tests can check that [`Store::verify`] finds it. Never use it otherwise.
-    #[cfg(feature = "testing")]
-    #[doc(hidden)]
-    pub fn tamper_record_byte_for_tests(
-        &self,
-        position: u64,
-        byte_index: usize,
-    ) -> Result<(), StoreError> {
-        let no_record =
-            || self.index_fault(format!("no record at position {position} to tamper with"));
-        let place = self
-            .log
-            .get(position_key(position))
-            .map_err(|err| self.io(err))?
-            .ok_or_else(no_record)?;
-        let key = record_key_of(position, &place).map_err(|reason| self.index_fault(reason))?;
-        let Some(value) = self.log.get(key).map_err(|err| self.io(err))? else {
-            return Err(no_record());
-        };
-        let mut bytes = value.to_vec();
-        let index = byte_index % bytes.len().max(1);
-        if let Some(byte) = bytes.get_mut(index) {
-            *byte ^= 0xff;
-        }
-        self.log.insert(key, bytes).map_err(|err| self.io(err))?;
-        self.flush()
-    }
-
-    /// Sets (`Some(retraction position)`) or removes (`None`) the retraction mark of the
-    /// record at `position` behind the store's back, so that tests can check that
-    /// [`Store::verify`] finds it. Never use it otherwise.
-    #[cfg(feature = "testing")]
-    #[doc(hidden)]
-    pub fn tamper_retraction_mark_for_tests(
-        &self,
-        position: u64,
-        mark: Option<u64>,
-    ) -> Result<(), StoreError> {
-        let Some((dyad, at)) = self.place_at(position)? else {
-            return Err(self.index_fault(format!("no record at position {position} to mark")));
-        };
-        let key = retracted_key(dyad, at);
-        match mark {
-            Some(by) => self.log.insert(key, &by.to_be_bytes()).map(drop),
-            None => self.log.remove(key).map(drop),
-        }
-        .map_err(|err| self.io(err))?;
-        self.flush()
-    }
-
-    /// Puts a new record's keys in `batch`: the record, its position and id index entries,
-    /// and, for a retraction of a record of its own dyad stored before it (or earlier in the
-    /// batch, or itself), the target's retraction mark unless it is marked already.
+    /// Puts a new record in `batch` with its position and id index entries, and, for a
+    /// retraction of a record of its own dyad stored before it (or earlier in the batch, or
+    /// itself), the target's retraction mark unless it is marked already.
     fn stage(
         &self,
-        batch: &mut sled::Batch,
+        batch: &mut B::Batch,
         record: &RecordedEvent,
         staged: &mut Staged,
     ) -> Result<(), StoreError> {
         let at = TimeKey::of(record);
-        batch.insert(&record_key(record.dyad, at), encode_record(record));
-        batch.insert(
-            &position_key(record.position),
-            &position_value(record.dyad, record.occurred_on),
-        );
-        batch.insert(id_key(&record.id), &record.position.to_be_bytes());
+        B::stage_record(batch, record);
         staged.places.insert(record.id.clone(), (record.dyad, at));
         if let Event::EventRetracted(retraction) = &record.event {
             let target = match staged.places.get(&retraction.target) {
                 Some(&place) => Some(place),
-                None => match self.position_of(&retraction.target)? {
-                    Some(position) => self.place_at(position)?,
+                None => match self.backend.position_of(&retraction.target)? {
+                    Some(position) => self.backend.place_at(position)?,
                     None => None,
                 },
             };
             if let Some((dyad, target_at)) = target
                 && dyad == record.dyad
             {
-                let mark = retracted_key(dyad, target_at);
-                if !staged.marks.contains(&mark)
-                    && !self.log.contains_key(mark).map_err(|err| self.io(err))?
-                {
-                    batch.insert(&mark, &record.position.to_be_bytes());
+                let mark = (dyad, target_at);
+                if !staged.marks.contains(&mark) && !self.backend.is_marked(dyad, target_at)? {
+                    B::stage_mark(batch, dyad, target_at, record.position);
                     staged.marks.insert(mark);
                 }
             }
@@ -1695,85 +1468,8 @@ impl Store {
         Ok(())
     }
 
-    /// The position the id index gives for `id`.
-    fn position_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
-        match self.log.get(id_key(id)).map_err(|err| self.io(err))? {
-            Some(value) => decode_u64(&value)
-                .map(Some)
-                .map_err(|reason| self.index_fault(reason)),
-            None => Ok(None),
-        }
-    }
-
-    /// The dyad and place of the record at `position`, from the position index alone.
-    fn place_at(&self, position: u64) -> Result<Option<(Dyad, TimeKey)>, StoreError> {
-        let Some(value) = self
-            .log
-            .get(position_key(position))
-            .map_err(|err| self.io(err))?
-        else {
-            return Ok(None);
-        };
-        let key = record_key_of(position, &value)
-            .map_err(|reason| StoreError::Corrupt { position, reason })?;
-        decode_place_key(&key)
-            .map(Some)
-            .map_err(|reason| StoreError::Corrupt { position, reason })
-    }
-
     fn read_position(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
-        read_position_in(&self.path, &self.log, position)
-    }
-
-    /// The record that the position index entry `position` -> `place` points at.
-    fn read_indexed(
-        &self,
-        position: u64,
-        place: &[u8],
-    ) -> Result<Option<RecordedEvent>, StoreError> {
-        read_indexed_in(&self.path, &self.log, position, place)
-    }
-
-    fn make_durable(&self, durability: Durability) -> Result<(), StoreError> {
-        match durability {
-            Durability::Buffered => Ok(()),
-            Durability::Flushed => self.flush(),
-            Durability::Synced => {
-                self.flush()?;
-                let synced = self.data_file.sync_data().and_then(|()| self.sync_blobs());
-                synced.map_err(|err| StoreError::Io {
-                    path: self.path.clone(),
-                    message: format!("fdatasync of sled's files failed: {err}"),
-                })
-            }
-        }
-    }
-
-    /// sled writes a log message larger than a quarter of a segment (about 128 KiB: a leaf of
-    /// 17 records of more than ~7.5 KiB each) to a file of its own under `blobs/`, and never
-    /// syncs it. Usually there is none; each one there is synced, and the directory with them.
-    fn sync_blobs(&self) -> std::io::Result<()> {
-        let directory = self.path.join("blobs");
-        let entries = match std::fs::read_dir(&directory) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(err) => return Err(err),
-        };
-        let mut any = false;
-        for entry in entries {
-            let entry = entry?;
-            match std::fs::File::open(entry.path()) {
-                Ok(file) => file.sync_data()?,
-                // Removed by sled's garbage collection meanwhile.
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(err),
-            }
-            any = true;
-        }
-        if any {
-            std::fs::File::open(&directory)?.sync_all()?;
-        }
-        Ok(())
+        self.backend.record_at(position)
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, Writer> {
@@ -1781,234 +1477,19 @@ impl Store {
         // the lock was held leaves it consistent.
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
-
-    fn io(&self, err: sled::Error) -> StoreError {
-        io_error(&self.path, err)
-    }
-
-    fn index_fault(&self, reason: String) -> StoreError {
-        StoreError::Io {
-            path: self.path.clone(),
-            message: format!("an index entry is malformed: {reason}"),
-        }
-    }
 }
 
-impl Drop for Store {
+impl<B: Backend> Drop for Store<B> {
     fn drop(&mut self) {
-        // A clean close: flush, then leave the mark of what the store holds and how long its
-        // data file is, so that the next open finds any loss. Errors are ignored: a missing
-        // mark only makes the next open check less.
-        if self.db.flush().is_err() {
-            return;
-        }
         let head = self.lock_writer().head;
-        let length = std::fs::metadata(self.path.join("db"))
-            .map(|meta| meta.len())
-            .ok();
-        let _ = HighWaterMark::of(&head, length).write(&self.path);
+        self.backend.closing(&head);
     }
 }
 
-/// The file beside sled's in a store directory that says how far the log reached when the
-/// store was last opened or closed: `detente-head`, one line of text,
-/// `POSITION HASH [DB_LENGTH]` (the length of sled's `db` file, after a clean close only).
-///
-/// sled recovers from damaged files by dropping everything from the first bad message on, and
-/// rewrites the file as it does; so a damaged store would otherwise open as a shorter or empty
-/// log, silently. With the mark, such an open is refused: a log that ends before the mark, or
-/// whose record at the mark has another hash, is [`StoreError::Damaged`]; a data file shorter
-/// than it was at a clean close is refused before sled opens (and rewrites) it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct HighWaterMark {
-    position: u64,
-    hash: ChainHash,
-    db_length: Option<u64>,
-}
-
-/// The name of the high-water mark's file in a store directory.
-pub const HIGH_WATER_MARK_FILE: &str = "detente-head";
-
-/// The name under which a salvage sets the high-water mark aside (`docs/failures.md`,
-/// "Recovery"): a copy of a damaged store with its mark renamed to this opens as what sled
-/// kept, and [`Store::verify`] reports it as [`StoreError::Salvaged`] while it holds less
-/// than the mark.
-pub const SALVAGE_MARK_FILE: &str = "detente-head.before-salvage";
-
-impl HighWaterMark {
-    fn of(head: &Head, db_length: Option<u64>) -> HighWaterMark {
-        HighWaterMark {
-            position: head.position,
-            hash: head.hash,
-            db_length,
-        }
-    }
-
-    /// The mark in the store's file `name` ([`HIGH_WATER_MARK_FILE`], or
-    /// [`SALVAGE_MARK_FILE`] for the one a salvage set aside), if there is one.
-    fn read(path: &Path, name: &str) -> Result<Option<HighWaterMark>, StoreError> {
-        let file = path.join(name);
-        let text = match std::fs::read_to_string(&file) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) if err.kind() == std::io::ErrorKind::NotADirectory => return Ok(None),
-            Err(err) => {
-                return Err(damaged(
-                    path,
-                    format!("its file {name} cannot be read: {err}"),
-                ));
-            }
-        };
-        let mut words = text.split_whitespace();
-        let position = words.next().and_then(|word| word.parse::<u64>().ok());
-        let hash = words.next().and_then(|word| word.parse::<ChainHash>().ok());
-        let db_length = words.next().map(str::parse::<u64>);
-        match (position, hash, db_length) {
-            (Some(position), Some(hash), None) => Ok(Some(HighWaterMark {
-                position,
-                hash,
-                db_length: None,
-            })),
-            (Some(position), Some(hash), Some(Ok(length))) => Ok(Some(HighWaterMark {
-                position,
-                hash,
-                db_length: Some(length),
-            })),
-            _ => Err(damaged(
-                path,
-                format!(
-                    "its file {name} is not `POSITION HASH [LENGTH]`: {:?}",
-                    text.chars().take(200).collect::<String>()
-                ),
-            )),
-        }
-    }
-
-    /// Before sled opens the files: a data file shorter than at the last clean close.
-    fn check_files(&self, path: &Path) -> Result<(), StoreError> {
-        let Some(expected) = self.db_length else {
-            return Ok(());
-        };
-        let found = match std::fs::metadata(path.join("db")) {
-            Ok(meta) => meta.len(),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(_) => return Ok(()),
-        };
-        if found < expected {
-            return Err(damaged(
-                path,
-                format!(
-                    "sled's data file `db` is {found} bytes long, but it was {expected} when the store was closed after position {}: it was cut short (the files are left as they are)",
-                    self.position
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// After sled opened the files: the log reaches the mark, with the same hash there
-    /// (`read` gives the record at a position, in the store's format).
-    fn check_log(
-        &self,
-        path: &Path,
-        head: &Head,
-        read: impl FnOnce(u64) -> Result<Option<RecordedEvent>, StoreError>,
-    ) -> Result<(), StoreError> {
-        if head.position < self.position {
-            return Err(damaged(
-                path,
-                format!(
-                    "its log ends at position {}, but it reached position {} when it was last used: sled kept only the intact prefix",
-                    head.position, self.position
-                ),
-            ));
-        }
-        if self.position == 0 {
-            return Ok(());
-        }
-        let stored = match read(self.position) {
-            Ok(Some(record)) => Some(Ok(record)),
-            Ok(None) => None,
-            Err(StoreError::Corrupt { reason, .. }) => Some(Err(reason)),
-            Err(err) => return Err(err),
-        };
-        match stored {
-            Some(Ok(record)) if record.hash == self.hash => Ok(()),
-            Some(Ok(record)) => Err(damaged(
-                path,
-                format!(
-                    "the record at position {} has hash {}, but it had {} when the store was last used",
-                    self.position, record.hash, self.hash
-                ),
-            )),
-            Some(Err(reason)) => Err(damaged(
-                path,
-                format!(
-                    "the record at position {} is unreadable: {reason}",
-                    self.position
-                ),
-            )),
-            None => Err(damaged(
-                path,
-                format!("the record at position {} is missing", self.position),
-            )),
-        }
-    }
-
-    /// A salvaged copy (this is the mark set aside) holds the whole log it marks: it reaches
-    /// the mark's position, with the same hash there.
-    fn check_salvaged(
-        &self,
-        path: &Path,
-        head: &Head,
-        read: impl FnOnce(u64) -> Result<Option<RecordedEvent>, StoreError>,
-    ) -> Result<(), StoreError> {
-        if head.position < self.position {
-            return Err(StoreError::Salvaged {
-                path: path.to_owned(),
-                position: head.position,
-                reached: self.position,
-            });
-        }
-        match read(self.position)? {
-            Some(record) if record.hash != self.hash => Err(damaged(
-                path,
-                format!(
-                    "the record at position {} has hash {}, but it had {} before the salvage (its mark is in {SALVAGE_MARK_FILE})",
-                    self.position, record.hash, self.hash
-                ),
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    fn write(&self, path: &Path) -> Result<(), StoreError> {
-        let mut text = format!("{} {}", self.position, self.hash);
-        if let Some(length) = self.db_length {
-            text.push_str(&format!(" {length}"));
-        }
-        text.push('\n');
-        let temporary = path.join(format!("{HIGH_WATER_MARK_FILE}.tmp"));
-        std::fs::write(&temporary, text)
-            .and_then(|()| std::fs::rename(&temporary, path.join(HIGH_WATER_MARK_FILE)))
-            .map_err(|err| StoreError::Io {
-                path: path.to_owned(),
-                message: format!("cannot write {HIGH_WATER_MARK_FILE}: {err}"),
-            })
-    }
-}
-
-fn damaged(path: &Path, what: String) -> StoreError {
-    StoreError::Damaged {
-        path: path.to_owned(),
-        what,
-    }
-}
-
-impl fmt::Debug for Store {
+impl<B: Backend> fmt::Debug for Store<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.path)
+            .field("path", &self.backend.location())
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -2020,39 +1501,40 @@ impl fmt::Debug for Store {
 struct Staged {
     /// The batch's records by id: dyad and place.
     places: HashMap<EventId, (Dyad, TimeKey)>,
-    /// The retraction marks the batch writes.
-    marks: HashSet<[u8; PLACE_KEY_LEN]>,
+    /// The places whose retraction marks the batch writes.
+    marks: HashSet<(Dyad, TimeKey)>,
 }
 
-/// A dyad's effective timeline: its records in key order, with the marked (retracted) ones
-/// skipped by walking the dyad's marks alongside (a merge of two sorted ranges).
-struct Timeline<'a> {
-    store: &'a Store,
+/// A dyad's effective timeline: its records in timeline order, with the marked (retracted)
+/// ones skipped, unread, by walking the dyad's marks alongside (a merge of two sorted
+/// ranges).
+struct Timeline<'a, B: Backend> {
+    backend: &'a B,
     /// The dyad whose records these are.
     dyad: Dyad,
-    records: Option<sled::Iter>,
-    marks: Option<sled::Iter>,
-    /// The next mark not yet passed (its key without the prefix byte).
-    mark: Option<sled::IVec>,
+    records: Option<B::Placed>,
+    marks: Option<B::Places>,
+    /// The next mark not yet passed.
+    mark: Option<B::Place>,
 }
 
-impl Iterator for Timeline<'_> {
+impl<B: Backend> Iterator for Timeline<'_, B> {
     type Item = Result<RecordedEvent, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let (key, value) = match self.records.as_mut()?.next()? {
+            let (place, raw) = match self.records.as_mut()?.next()? {
                 Ok(entry) => entry,
-                Err(err) => return Some(Err(self.store.io(err))),
+                Err(err) => return Some(Err(err)),
             };
             // Move the marks up to this record's place.
             loop {
-                if self.mark.as_ref().is_some_and(|mark| mark[1..] >= key[1..]) {
+                if self.mark.as_ref().is_some_and(|mark| *mark >= place) {
                     break;
                 }
                 match self.marks.as_mut().and_then(Iterator::next) {
-                    Some(Ok((mark, _))) => self.mark = Some(mark),
-                    Some(Err(err)) => return Some(Err(self.store.io(err))),
+                    Some(Ok(mark)) => self.mark = Some(mark),
+                    Some(Err(err)) => return Some(Err(err)),
                     None => {
                         self.marks = None;
                         self.mark = None;
@@ -2060,47 +1542,12 @@ impl Iterator for Timeline<'_> {
                     }
                 }
             }
-            if self.mark.as_ref().is_some_and(|mark| mark[1..] == key[1..]) {
+            if self.mark.as_ref().is_some_and(|mark| *mark == place) {
                 continue;
             }
-            return Some(decode_in_place(&key, &value, Some(self.dyad)));
+            return Some(self.backend.decode(self.dyad, place, raw));
         }
     }
-}
-
-/// A record decoded from the bytes stored under `key`, which must be its place: its dyad, its
-/// date and its position. `dyad`, where given, is the dyad the key is expected to name (a
-/// scan of one dyad's records), which spares parsing it again for each record.
-fn decode_in_place(
-    key: &[u8],
-    bytes: &[u8],
-    dyad: Option<Dyad>,
-) -> Result<RecordedEvent, StoreError> {
-    let position = position_of_place_key(key).unwrap_or(0);
-    if stored_place(bytes).is_some_and(|place| key.get(1..) == Some(place)) {
-        // The record says it is at the place of its key: decoding it is checking it.
-        return decode_record_of(bytes, dyad)
-            .map_err(|reason| StoreError::Corrupt { position, reason });
-    }
-    let (dyad, at) =
-        decode_place_key(key).map_err(|reason| StoreError::Corrupt { position, reason })?;
-    let record = decode_record(bytes).map_err(|reason| StoreError::Corrupt { position, reason })?;
-    if record.position != position {
-        return Err(StoreError::Corrupt {
-            position,
-            reason: format!("the record says position {}", record.position),
-        });
-    }
-    if (record.dyad, record.occurred_on) != (dyad, at.on) {
-        return Err(StoreError::Corrupt {
-            position,
-            reason: format!(
-                "the record of dyad {} on {} is stored under dyad {dyad} on {}",
-                record.dyad, record.occurred_on, at.on
-            ),
-        });
-    }
-    Ok(record)
 }
 
 fn missing_record(position: u64) -> StoreError {
@@ -2110,40 +1557,17 @@ fn missing_record(position: u64) -> StoreError {
     }
 }
 
-fn place_key_vec(prefix: u8, dyad: Dyad, at: TimeKey) -> Vec<u8> {
-    codec::place_key(prefix, dyad, at).to_vec()
-}
-
-/// The record at `position` (`None` when the position index has no entry for it).
-fn read_position_in(
-    path: &Path,
-    log: &sled::Tree,
-    position: u64,
-) -> Result<Option<RecordedEvent>, StoreError> {
-    match log
-        .get(position_key(position))
-        .map_err(|err| io_error(path, err))?
-    {
-        Some(place) => match read_indexed_in(path, log, position, &place)? {
-            Some(record) => Ok(Some(record)),
-            None => Err(missing_record(position)),
-        },
-        None => Ok(None),
+fn index_fault(path: &Path, reason: String) -> StoreError {
+    StoreError::Io {
+        path: path.to_owned(),
+        message: format!("an index entry is malformed: {reason}"),
     }
 }
 
-/// The record the position index entry `position` -> `place` points at, if it is stored.
-fn read_indexed_in(
-    path: &Path,
-    log: &sled::Tree,
-    position: u64,
-    place: &[u8],
-) -> Result<Option<RecordedEvent>, StoreError> {
-    let key = record_key_of(position, place)
-        .map_err(|reason| StoreError::Corrupt { position, reason })?;
-    match log.get(key).map_err(|err| io_error(path, err))? {
-        Some(bytes) => decode_in_place(&key, &bytes, None).map(Some),
-        None => Ok(None),
+fn damaged(path: &Path, what: String) -> StoreError {
+    StoreError::Damaged {
+        path: path.to_owned(),
+        what,
     }
 }
 
@@ -2152,280 +1576,4 @@ fn next_recorded_at(last: DateTime<Utc>) -> DateTime<Utc> {
     let now = Utc::now();
     let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
     now.max(last)
-}
-
-fn sync_directory(path: &Path) -> Result<(), StoreError> {
-    let synced = std::fs::File::open(path).and_then(|dir| dir.sync_all());
-    synced.map_err(|err| StoreError::Io {
-        path: path.to_owned(),
-        message: format!("cannot sync the store directory: {err}"),
-    })
-}
-
-fn io_error(path: &Path, err: sled::Error) -> StoreError {
-    if let sled::Error::Corruption { at, .. } = &err {
-        // sled's own text is its debug form ("Read corrupted data at file offset None
-        // backtrace ()"): say what it means instead.
-        let place = at
-            .map(|pointer| format!(" at offset {}", pointer.lid()))
-            .unwrap_or_default();
-        return damaged(
-            path,
-            format!("sled found corrupt data{place} in its data file `db` (a checksum failed)"),
-        );
-    }
-    StoreError::Io {
-        path: path.to_owned(),
-        message: err.to_string(),
-    }
-}
-
-/// Whether sled's error is its failure to take the file lock. sled 0.34.7 wraps the
-/// `WouldBlock` of `flock` in an `io::Error` of kind `Other` whose message starts with "could
-/// not acquire lock".
-fn is_lock_error(err: &sled::Error) -> bool {
-    match err {
-        sled::Error::Io(io) => {
-            io.kind() == std::io::ErrorKind::WouldBlock
-                || io.to_string().contains("could not acquire lock")
-        }
-        _ => false,
-    }
-}
-
-/// What a path holds, as far as a store goes, decided from the names of the files there
-/// before sled opens (and so writes) anything.
-enum Presence {
-    /// Nothing: the path is absent, or an empty directory (said how).
-    Vacant(&'static str),
-    /// A store's files (sled's `db` or `conf`, or the high-water mark), whole or damaged.
-    Store,
-    /// Something else (said what).
-    Other(String),
-}
-
-/// The files whose presence in a directory makes it a store's (damaged or not): sled's data
-/// and configuration files and the high-water mark.
-const STORE_FILES: [&str; 3] = ["db", "conf", HIGH_WATER_MARK_FILE];
-
-fn presence(path: &Path) -> Result<Presence, StoreError> {
-    let io = |err: std::io::Error| StoreError::Io {
-        path: path.to_owned(),
-        message: format!("cannot read the directory: {err}"),
-    };
-    let entries = match std::fs::read_dir(path) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Presence::Vacant("the path does not exist"));
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotADirectory => {
-            return Ok(Presence::Other("it is a file, not a directory".into()));
-        }
-        Err(err) => return Err(io(err)),
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let name = entry.map_err(io)?.file_name();
-        if STORE_FILES.iter().any(|file| name == *file) {
-            return Ok(Presence::Store);
-        }
-        names.push(name.to_string_lossy().into_owned());
-    }
-    if names.is_empty() {
-        return Ok(Presence::Vacant("the directory is empty"));
-    }
-    names.sort();
-    let shown: Vec<String> = names.iter().take(3).map(|n| format!("`{n}`")).collect();
-    let more = match names.len() - shown.len() {
-        0 => String::new(),
-        n => format!(" and {n} more"),
-    };
-    Ok(Presence::Other(format!(
-        "the directory holds {}{more}, and none of a store's files",
-        shown.join(", ")
-    )))
-}
-
-fn open_sled(path: &Path, cache_capacity: u64) -> Result<sled::Db, StoreError> {
-    let started = Instant::now();
-    loop {
-        // sled may panic on files it cannot make sense of; that is an error, not a crash.
-        let opened = std::panic::catch_unwind(|| {
-            sled::Config::new()
-                .path(path)
-                .cache_capacity(cache_capacity)
-                .open()
-        })
-        .map_err(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|text| text.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".to_owned());
-            damaged(path, format!("sled could not open its files: {what}"))
-        })?;
-        match opened {
-            Ok(db) => return Ok(db),
-            Err(err) if is_lock_error(&err) => {
-                if started.elapsed() >= LOCK_RETRY {
-                    return Err(StoreError::Locked {
-                        path: path.to_owned(),
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(err) => return Err(io_error(path, err)),
-        }
-    }
-}
-
-/// The writer state of a store as persisted: its head (the last position index entry and its
-/// record) and its dyad versions.
-fn load_writer(path: &Path, log: &sled::Tree) -> Result<Writer, StoreError> {
-    let io = |err: sled::Error| io_error(path, err);
-    let last = log
-        .range(position_key(0)..=position_key(u64::MAX))
-        .next_back()
-        .transpose()
-        .map_err(io)?;
-    let (head, last_recorded_at) = match last {
-        Some((key, place)) => {
-            let position = decode_u64(&key[1..]).map_err(|reason| StoreError::Io {
-                path: path.to_owned(),
-                message: format!("a position index key is malformed: {reason}"),
-            })?;
-            // The head is read from its record: one that is unreadable is damage, reported as
-            // the high-water mark check would report it.
-            let record = match read_indexed_in(path, log, position, &place) {
-                Ok(Some(record)) => record,
-                Ok(None) => return Err(missing_record(position)),
-                Err(StoreError::Corrupt { reason, .. }) => {
-                    return Err(damaged(
-                        path,
-                        format!(
-                            "the record at position {position}, the last, is unreadable: {reason}"
-                        ),
-                    ));
-                }
-                Err(err) => return Err(err),
-            };
-            (
-                Head {
-                    position,
-                    hash: record.hash,
-                },
-                record.recorded_at,
-            )
-        }
-        None => (Head::default(), DateTime::<Utc>::MIN_UTC),
-    };
-    let mut versions = HashMap::new();
-    for entry in log.scan_prefix([VERSION_PREFIX]) {
-        let (key, value) = entry.map_err(io)?;
-        let malformed = |reason: String| StoreError::Io {
-            path: path.to_owned(),
-            message: format!("a dyad version entry is malformed: {reason}"),
-        };
-        let dyad = dyad_of_version_key(&key).map_err(malformed)?;
-        let version = decode_u64(&value).map_err(malformed)?;
-        versions.insert(dyad, version);
-    }
-    Ok(Writer {
-        head,
-        last_recorded_at,
-        versions,
-    })
-}
-
-/// Waits, when dropped, until sled's file lock on the store can be taken (and lets it go at
-/// once): sled releases it from background threads a little after its handles are dropped
-/// (sled issues #1234 and #1289), and a store should be openable again as soon as it is closed.
-struct ReleaseOnDrop {
-    lock_file: PathBuf,
-}
-
-impl Drop for ReleaseOnDrop {
-    fn drop(&mut self) {
-        use fs2::FileExt;
-        let started = Instant::now();
-        while started.elapsed() < RELEASE_WAIT {
-            let Ok(file) = std::fs::File::open(&self.lock_file) else {
-                return;
-            };
-            if FileExt::try_lock_exclusive(&file).is_ok() {
-                let _ = FileExt::unlock(&file);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sleds_corruption_error_is_named_without_its_debug_text() {
-        // Story: one changed byte in sled's `db` file makes sled report corruption on open,
-        // and its text ("Read corrupted data at file offset None backtrace ()") reached the
-        // user's terminal as is.
-        let err = io_error(
-            Path::new("aa"),
-            sled::Error::Corruption { at: None, bt: () },
-        );
-        let text = err.to_string();
-        assert!(matches!(err, StoreError::Damaged { .. }), "{text}");
-        assert!(
-            text.starts_with(
-                "the store at aa is damaged: sled found corrupt data in its data file `db` (a checksum failed): restore it from an export"
-            ),
-            "{text}"
-        );
-        for debug_text in ["None", "backtrace", "()"] {
-            assert!(!text.contains(debug_text), "{text}");
-        }
-    }
-
-    #[test]
-    fn a_store_of_a_newer_format_is_refused_and_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store");
-        drop(Store::open(&path, StoreConfig::default()).unwrap());
-        {
-            let db = sled::open(&path).unwrap();
-            let meta = db.open_tree(META_TREE).unwrap();
-            meta.insert(FORMAT_KEY, &(FORMAT_VERSION + 1).to_be_bytes())
-                .unwrap();
-            db.flush().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        let err = Store::open(&path, StoreConfig::default()).unwrap_err();
-        assert!(
-            matches!(&err, StoreError::NewerFormat { found: 3, supported: 2, path: p } if p == &path),
-            "{err}"
-        );
-        assert!(err.to_string().contains("upgrade detente"), "{err}");
-    }
-
-    #[test]
-    fn a_head_whose_record_is_missing_is_reported_on_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store");
-        drop(Store::open(&path, StoreConfig::default()).unwrap());
-        {
-            let db = sled::open(&path).unwrap();
-            let log = db.open_tree(LOG_TREE).unwrap();
-            // A position index entry whose record is missing.
-            log.insert(position_key(1), b"RUS-USA\x80\x0b\x3b\x1c".to_vec())
-                .unwrap();
-            db.flush().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        let err = Store::open(&path, StoreConfig::default()).unwrap_err();
-        assert!(
-            matches!(err, StoreError::Corrupt { position: 1, .. }),
-            "{err}"
-        );
-    }
 }

@@ -288,7 +288,7 @@ fn before_the_retraction_was_known_the_target_still_counts() {
 
 #[test]
 fn the_correction_recorded_before_its_retraction_is_a_second_session_until_the_retraction() {
-    // Talks naming a round held already are another session of it (DESIGN section 12), so the
+    // Talks naming a round held already are another session of it (`docs/contract.md`, checking a new event), so the
     // correction goes in first too; once the retraction is in, the state is the same as in
     // the other order.
     let mut followups = istanbul_2025_followups();

@@ -1,14 +1,16 @@
 //! The store through its public API: appends, expected versions, idempotency, reads, restore,
 //! integrity, locking and concurrent writers.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use detente::domain::{ChainHash, Dyad, NewEvent, RecordedEvent};
 use detente::store::{
-    AppendOptions, Durability, ExpectedVersion, RestoreMismatch, Store, StoreConfig, StoreError,
+    AppendOptions, Backend, Durability, ExpectedVersion, MemoryBackend, RestoreMismatch,
+    SledBackend, Store, StoreConfig, StoreError,
 };
 
 pub const DYADS: [&str; 3] = ["RUS-USA", "GBR-RUS", "FRA-RUS"];
@@ -33,6 +35,110 @@ pub fn open(path: &Path) -> Store {
     Store::open(path, StoreConfig::default()).unwrap()
 }
 
+/// Where a conformance test keeps its logs: each test written once, generic over its home,
+/// runs once per backend ([`on_every_backend!`]).
+pub trait Home {
+    /// The backend of the home's logs.
+    type Backend: Backend + 'static;
+    /// Whether the home's logs take room on disk.
+    const ON_DISK: bool;
+    /// A new home, holding no log.
+    fn new() -> Self;
+    /// Opens the log named `name` in this home, creating it where absent. Opened again after
+    /// the store is dropped, it is a reopen: on sled, of the folder; in memory, of the same
+    /// maps (a reopen keeps them, as the process lives on).
+    fn open(&self, name: &str) -> Store<Self::Backend> {
+        self.open_with(name, StoreConfig::default())
+    }
+    /// [`Home::open`] with a configuration of the store's own.
+    fn open_with(&self, name: &str, config: StoreConfig) -> Store<Self::Backend> {
+        self.try_open(name, config).unwrap()
+    }
+    /// [`Home::open_with`], its error returned.
+    fn try_open(&self, name: &str, config: StoreConfig)
+    -> Result<Store<Self::Backend>, StoreError>;
+}
+
+/// Logs in sled folders of a temporary directory.
+pub struct OnSled(tempfile::TempDir);
+
+impl Home for OnSled {
+    type Backend = SledBackend;
+    const ON_DISK: bool = true;
+    fn new() -> Self {
+        OnSled(tempfile::tempdir().unwrap())
+    }
+    fn try_open(&self, name: &str, config: StoreConfig) -> Result<Store<SledBackend>, StoreError> {
+        Store::open(&self.0.path().join(name), config)
+    }
+}
+
+/// Logs in memory, by name.
+pub struct InMemory(Mutex<HashMap<String, MemoryBackend>>);
+
+impl Home for InMemory {
+    type Backend = MemoryBackend;
+    const ON_DISK: bool = false;
+    fn new() -> Self {
+        InMemory(Mutex::default())
+    }
+    fn try_open(
+        &self,
+        name: &str,
+        config: StoreConfig,
+    ) -> Result<Store<MemoryBackend>, StoreError> {
+        let backend = self
+            .0
+            .lock()
+            .unwrap()
+            .entry(name.to_owned())
+            .or_default()
+            .clone();
+        Store::with_backend(backend, config)
+    }
+}
+
+/// Instantiates each named test, a `fn name<H: Home>()`, once per backend: as
+/// `on_sled::name` and `in_memory::name`.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod on_sled {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test::<$crate::store::OnSled>();
+                }
+            )*
+        }
+        mod in_memory {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test::<$crate::store::InMemory>();
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    appends_get_gap_free_positions_versions_and_a_chain,
+    reads_by_dyad_range_position_and_id,
+    a_stale_expected_version_is_a_conflict_naming_dyad_expected_and_actual,
+    a_repeated_id_with_the_same_content_returns_the_stored_record,
+    a_repeated_id_with_other_content_is_an_error_and_stores_nothing,
+    recorded_at_never_goes_backwards_across_reopens,
+    every_durability_mode_stores_the_same,
+    an_export_restores_verbatim_into_an_empty_store,
+    an_edited_missing_or_reordered_export_is_refused,
+    a_restore_over_stored_ids_is_refused,
+    aux_values_are_written_atomically_and_scanned_by_prefix,
+    a_second_open_in_this_process_is_locked_and_a_drop_releases_it,
+    concurrent_writers_never_duplicate_or_skip_a_position_or_version,
+    the_frozen_v1_export_restores_and_its_chain_holds,
+    a_restore_skips_the_records_already_held_and_nothing_else,
+);
+
 pub fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("store"));
@@ -47,7 +153,7 @@ pub fn expecting(pairs: &[(&str, ExpectedVersion)]) -> AppendOptions {
     options
 }
 
-pub fn log(store: &Store) -> Vec<RecordedEvent> {
+pub fn log<B: Backend>(store: &Store<B>) -> Vec<RecordedEvent> {
     store.read_log(0).collect::<Result<_, _>>().unwrap()
 }
 
@@ -60,9 +166,9 @@ fn check_positions(appended: &[detente::store::Appended], expected: &[(u64, u64,
     assert_eq!(actual, expected);
 }
 
-#[test]
-fn appends_get_gap_free_positions_versions_and_a_chain() {
-    let (_dir, store) = temp_store();
+fn appends_get_gap_free_positions_versions_and_a_chain<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     let appended = store
         .append(
             vec![
@@ -91,12 +197,13 @@ fn appends_get_gap_free_positions_versions_and_a_chain() {
     );
     let stats = store.stats().unwrap();
     assert_eq!((stats.events, stats.dyads, stats.head_position), (3, 2, 3));
-    assert!(stats.size_on_disk > 0);
+    // sled's files take room on disk; memory's log takes none.
+    assert_eq!(stats.size_on_disk > 0, H::ON_DISK, "{}", stats.size_on_disk);
 }
 
-#[test]
-fn reads_by_dyad_range_position_and_id() {
-    let (_dir, store) = temp_store();
+fn reads_by_dyad_range_position_and_id<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     for n in 0..10 {
         let text = DYADS[n % 2];
         store
@@ -130,9 +237,9 @@ fn reads_by_dyad_range_position_and_id() {
     assert!(store.get(&"nope".parse().unwrap()).unwrap().is_none());
 }
 
-#[test]
-fn a_stale_expected_version_is_a_conflict_naming_dyad_expected_and_actual() {
-    let (_dir, store) = temp_store();
+fn a_stale_expected_version_is_a_conflict_naming_dyad_expected_and_actual<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     store
         .append(vec![event("a", "RUS-USA", 1)], &AppendOptions::default())
         .unwrap();
@@ -175,7 +282,7 @@ fn a_stale_expected_version_is_a_conflict_naming_dyad_expected_and_actual() {
     check_positions(&appended, &[(2, 1, true)]);
 }
 
-fn err_text(store: &Store, expected: ExpectedVersion) -> String {
+fn err_text<B: Backend>(store: &Store<B>, expected: ExpectedVersion) -> String {
     store
         .append(
             vec![event("z", "RUS-USA", 9)],
@@ -185,9 +292,9 @@ fn err_text(store: &Store, expected: ExpectedVersion) -> String {
         .unwrap_or_else(|err| err.to_string())
 }
 
-#[test]
-fn a_repeated_id_with_the_same_content_returns_the_stored_record() {
-    let (_dir, store) = temp_store();
+fn a_repeated_id_with_the_same_content_returns_the_stored_record<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     let first = store
         .append(vec![event("a", "RUS-USA", 1)], &AppendOptions::default())
         .unwrap();
@@ -206,9 +313,9 @@ fn a_repeated_id_with_the_same_content_returns_the_stored_record() {
     assert_eq!(store.head().position, 1);
 }
 
-#[test]
-fn a_repeated_id_with_other_content_is_an_error_and_stores_nothing() {
-    let (_dir, store) = temp_store();
+fn a_repeated_id_with_other_content_is_an_error_and_stores_nothing<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     store
         .append(vec![event("a", "RUS-USA", 1)], &AppendOptions::default())
         .unwrap();
@@ -243,13 +350,11 @@ fn a_repeated_id_with_other_content_is_an_error_and_stores_nothing() {
     check_positions(&appended, &[(2, 2, true), (2, 2, false)]);
 }
 
-#[test]
-fn recorded_at_never_goes_backwards_across_reopens() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
+fn recorded_at_never_goes_backwards_across_reopens<H: Home>() {
+    let home = H::new();
     let mut last = None;
     for round in 0..3 {
-        let store = open(&path);
+        let store = home.open("store");
         for n in 0..5 {
             let appended = store
                 .append(
@@ -264,9 +369,9 @@ fn recorded_at_never_goes_backwards_across_reopens() {
     }
 }
 
-#[test]
-fn every_durability_mode_stores_the_same() {
-    let (_dir, store) = temp_store();
+fn every_durability_mode_stores_the_same<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     for (n, durability) in [
         Durability::Buffered,
         Durability::Flushed,
@@ -287,10 +392,9 @@ fn every_durability_mode_stores_the_same() {
     assert_eq!(store.verify().unwrap().position, 3);
 }
 
-#[test]
-fn an_export_restores_verbatim_into_an_empty_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let source = open(&dir.path().join("source"));
+fn an_export_restores_verbatim_into_an_empty_store<H: Home>() {
+    let home = H::new();
+    let source = home.open("source");
     for n in 0..6 {
         source
             .append(
@@ -308,7 +412,7 @@ fn an_export_restores_verbatim_into_an_empty_store() {
         .iter()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let copy = open(&dir.path().join("copy"));
+    let copy = home.open("copy");
     copy.restore(records[..2].to_vec()).unwrap();
     copy.restore(records[2..].to_vec()).unwrap();
     assert_eq!(log(&copy), records);
@@ -321,8 +425,9 @@ fn an_export_restores_verbatim_into_an_empty_store() {
 }
 
 #[track_caller]
-fn check_bad_restore(records: Vec<RecordedEvent>, position: u64, reason_part: &str) {
-    let (_dir, store) = temp_store();
+fn check_bad_restore<H: Home>(records: Vec<RecordedEvent>, position: u64, reason_part: &str) {
+    let home = H::new();
+    let store = home.open("store");
     assert_bad_restore(&store, records, position, reason_part);
     assert_eq!(store.read_log(0).count(), 0);
 }
@@ -330,8 +435,8 @@ fn check_bad_restore(records: Vec<RecordedEvent>, position: u64, reason_part: &s
 /// Restoring `records` into `store` is refused at `position` for a reason containing
 /// `reason_part`, and nothing of the call is stored.
 #[track_caller]
-fn assert_bad_restore(
-    store: &Store,
+fn assert_bad_restore<B: Backend>(
+    store: &Store<B>,
     records: Vec<RecordedEvent>,
     position: u64,
     reason_part: &str,
@@ -350,9 +455,9 @@ fn assert_bad_restore(
     assert_eq!(store.head(), head, "nothing of the call is stored");
 }
 
-#[test]
-fn an_edited_missing_or_reordered_export_is_refused() {
-    let (_dir, source) = temp_store();
+fn an_edited_missing_or_reordered_export_is_refused<H: Home>() {
+    let home = H::new();
+    let source = home.open("source");
     for n in 0..4 {
         source
             .append(
@@ -365,24 +470,24 @@ fn an_edited_missing_or_reordered_export_is_refused() {
 
     let mut edited = records.clone();
     edited[2].sources.clear();
-    check_bad_restore(edited, 3, "chain hash");
+    check_bad_restore::<H>(edited, 3, "chain hash");
 
     let mut missing = records.clone();
     missing.remove(1);
-    check_bad_restore(missing, 3, "expected position 2");
+    check_bad_restore::<H>(missing, 3, "expected position 2");
 
     let mut reordered = records.clone();
     reordered.swap(1, 2);
-    check_bad_restore(reordered, 3, "expected position 2");
+    check_bad_restore::<H>(reordered, 3, "expected position 2");
 
     let mut renumbered = records.clone();
     renumbered[3].version = 7;
-    check_bad_restore(renumbered, 4, "expected version 4");
+    check_bad_restore::<H>(renumbered, 4, "expected version 4");
 }
 
-#[test]
-fn a_restore_over_stored_ids_is_refused() {
-    let (_dir, store) = temp_store();
+fn a_restore_over_stored_ids_is_refused<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     store
         .append(vec![event("e0", "RUS-USA", 1)], &AppendOptions::default())
         .unwrap();
@@ -429,9 +534,9 @@ fn one_changed_byte_anywhere_in_a_record_is_found_with_its_position() {
     }
 }
 
-#[test]
-fn aux_values_are_written_atomically_and_scanned_by_prefix() {
-    let (_dir, store) = temp_store();
+fn aux_values_are_written_atomically_and_scanned_by_prefix<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     store
         .aux_put(vec![
             (b"snap/RUS-USA".to_vec(), Some(b"1".to_vec())),
@@ -449,19 +554,17 @@ fn aux_values_are_written_atomically_and_scanned_by_prefix() {
     assert_eq!(store.head().position, 0, "aux values are not events");
 }
 
-#[test]
-fn a_second_open_in_this_process_is_locked_and_a_drop_releases_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    let store = open(&path);
-    match Store::open(&path, StoreConfig::default()) {
-        Err(StoreError::Locked { path: locked }) => assert_eq!(locked, path),
+fn a_second_open_in_this_process_is_locked_and_a_drop_releases_it<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
+    match home.try_open("store", StoreConfig::default()) {
+        Err(StoreError::Locked { path: locked }) => assert_eq!(locked, store.path()),
         other => panic!("expected locked, got {other:?}"),
     }
     drop(store);
-    // Reopening at once works: dropping waits for sled to let go of its lock.
+    // Reopening at once works: on sled, dropping waits for sled to let go of its lock.
     for _ in 0..5 {
-        drop(open(&path));
+        drop(home.open("store"));
     }
 }
 
@@ -521,9 +624,9 @@ fn a_store_open_in_another_process_is_an_error_naming_the_path() {
     drop(open(&path));
 }
 
-#[test]
-fn concurrent_writers_never_duplicate_or_skip_a_position_or_version() {
-    let (_dir, store) = temp_store();
+fn concurrent_writers_never_duplicate_or_skip_a_position_or_version<H: Home>() {
+    let home = H::new();
+    let store = home.open("store");
     let store = Arc::new(store);
     let n_threads = 8;
     let n_attempts = 40;
@@ -583,8 +686,7 @@ fn concurrent_writers_never_duplicate_or_skip_a_position_or_version() {
 
 /// A frozen export of format 1 (also the worked example of `docs/integrity.md`): its chain
 /// must verify and restore forever, whatever the internal encoding becomes.
-#[test]
-fn the_frozen_v1_export_restores_and_its_chain_holds() {
+fn the_frozen_v1_export_restores_and_its_chain_holds<H: Home>() {
     let text = include_str!("../fixtures/store-chain-v1.jsonl");
     let records: Vec<RecordedEvent> = text
         .lines()
@@ -600,7 +702,8 @@ fn the_frozen_v1_export_restores_and_its_chain_holds() {
         );
         previous = record.hash;
     }
-    let (_dir, store) = temp_store();
+    let home = H::new();
+    let store = home.open("store");
     store.restore(records.clone()).unwrap();
     assert_eq!(store.verify().unwrap().hash, previous);
     // Exported again, byte for byte the same lines.
@@ -611,15 +714,15 @@ fn the_frozen_v1_export_restores_and_its_chain_holds() {
     assert_eq!(exported, text.lines().collect::<Vec<_>>());
 }
 
-#[test]
-fn a_restore_skips_the_records_already_held_and_nothing_else() {
-    let (_dir, source) = temp_store();
+fn a_restore_skips_the_records_already_held_and_nothing_else<H: Home>() {
+    let home = H::new();
+    let source = home.open("source");
     let events = (0..5)
         .map(|i| event(&format!("e{i}"), "RUS-USA", i))
         .collect();
     source.append(events, &AppendOptions::default()).unwrap();
     let records = log(&source);
-    let (_copy_dir, copy) = temp_store();
+    let copy = home.open("copy");
     assert_eq!(copy.restore(records[..3].to_vec()).unwrap(), 3);
     // The whole export again: the held prefix is skipped, the rest restored.
     assert_eq!(copy.restore(records.clone()).unwrap(), 2);
@@ -629,7 +732,7 @@ fn a_restore_skips_the_records_already_held_and_nothing_else() {
     assert_eq!(copy.restore(records[3..].to_vec()).unwrap(), 0);
 
     // A held run must be identical, consecutive, and reach the head before new records.
-    let (_other_dir, other) = temp_store();
+    let other = home.open("other");
     other.restore(records[..3].to_vec()).unwrap();
     let mut changed = records[1].clone();
     changed.reported_on = "2030-01-01".parse().unwrap();

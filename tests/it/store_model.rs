@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use detente::store::{AppendOptions, Durability, ExpectedVersion, Store, StoreError};
+use detente::store::{AppendOptions, Backend, Durability, ExpectedVersion, Store, StoreError};
 use proptest::prelude::*;
 
-use crate::store::{DYADS, dyad, event, log, open};
+use crate::store::{DYADS, Home, dyad, event, log};
 
 /// One event of an append: an id from a small pool (so that ids repeat), and whether its
 /// content differs from the id's usual content (so that some repeats conflict).
@@ -182,7 +182,7 @@ fn to_expected(model: &Model, text: &str, expectation: Expectation) -> ExpectedV
 }
 
 #[track_caller]
-fn check_same(store: &Store, model: &Model) {
+fn check_same<B: Backend>(store: &Store<B>, model: &Model) {
     let records = log(store);
     let rows: Vec<Row> = records
         .iter()
@@ -216,10 +216,12 @@ fn check_same(store: &Store, model: &Model) {
     );
 }
 
-fn run(ops: Vec<Op>) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    let mut store = open(&path);
+/// Runs `ops` on a log in a new home `H`. A reopen drops the store and opens the log again:
+/// on sled, the folder; in memory, the same maps (so that a reopen checks the store's reading
+/// of the end of the log from its backend, as on sled).
+fn run<H: Home>(ops: Vec<Op>) {
+    let home = H::new();
+    let mut store = home.open("store");
     let mut model = Model::default();
     for op in ops {
         match op {
@@ -314,18 +316,34 @@ fn run(ops: Vec<Op>) {
             }
             Op::Reopen => {
                 drop(store);
-                store = open(&path);
+                store = home.open("store");
             }
         }
         check_same(&store, &model);
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+/// The property, once per backend (`on_sled::` and `in_memory::`).
+macro_rules! the_store_behaves_like_the_model_on {
+    ($($module:ident => $home:ty),* $(,)?) => {
+        $(
+            mod $module {
+                use super::*;
 
-    #[test]
-    fn the_store_behaves_like_the_model(ops in prop::collection::vec(op(), 1..30)) {
-        run(ops);
-    }
+                proptest! {
+                    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+                    #[test]
+                    fn the_store_behaves_like_the_model(ops in prop::collection::vec(op(), 1..30)) {
+                        run::<$home>(ops);
+                    }
+                }
+            }
+        )*
+    };
 }
+
+the_store_behaves_like_the_model_on!(
+    on_sled => crate::store::OnSled,
+    in_memory => crate::store::InMemory,
+);

@@ -9,6 +9,7 @@ use detente::engine::Engine;
 use detente::store::{AppendOptions, Durability, Store, StoreConfig, TimeKey};
 use proptest::prelude::*;
 
+use crate::store::Home;
 use crate::strategies;
 
 /// The inputs of `history` whose retractions each target an event of their own dyad recorded
@@ -30,30 +31,70 @@ fn marked_retractions_only(history: Vec<NewEvent>) -> Vec<NewEvent> {
     kept
 }
 
-fn open(path: &Path) -> Store {
+/// The log named `store` in `home`, its appends buffered.
+fn open<H: Home>(home: &H) -> Store<H::Backend> {
     let config = StoreConfig {
         durability: Durability::Buffered,
         ..StoreConfig::default()
     };
-    Store::open(path, config).unwrap()
+    home.open_with("store", config)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+/// The property and the example below, once per backend (`on_sled::` and `in_memory::`).
+macro_rules! read_timeline_is_the_effective_timeline_on {
+    ($($module:ident => $home:ty),* $(,)?) => {
+        $(
+            mod $module {
+                use super::*;
 
-    #[test]
-    fn read_timeline_is_the_effective_timeline_of_the_dyads_log(
-        history in strategies::history(strategies::dyad(), 32).prop_map(marked_retractions_only),
-        batch_sizes in prop::collection::vec(1..5usize, 32),
-        cuts in prop::collection::vec(
-            (prop::option::of((0u64..70, 0u64..40)), prop::option::of(0u64..70)),
-            6,
-        ),
-        reopen_after in 0..8usize,
-    ) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store");
-        let mut store = open(&path);
+                #[test]
+                fn a_timeline_cut_after_its_last_place_of_a_day_through_that_day_is_empty() {
+                    super::a_timeline_cut_after_its_last_place_of_a_day_through_that_day_is_empty::<
+                        $home,
+                    >();
+                }
+
+                proptest! {
+                    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+                    #[test]
+                    fn read_timeline_is_the_effective_timeline_of_the_dyads_log(
+                        history in strategies::history(strategies::dyad(), 32)
+                            .prop_map(marked_retractions_only),
+                        batch_sizes in prop::collection::vec(1..5usize, 32),
+                        cuts in prop::collection::vec(
+                            (prop::option::of((0u64..70, 0u64..40)), prop::option::of(0u64..70)),
+                            6,
+                        ),
+                        reopen_after in 0..8usize,
+                    ) {
+                        timeline_matches::<$home>(history, batch_sizes, cuts, reopen_after)?;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+read_timeline_is_the_effective_timeline_on!(
+    on_sled => crate::store::OnSled,
+    in_memory => crate::store::InMemory,
+);
+
+type Cut = (Option<(u64, u64)>, Option<u64>);
+
+/// Appends `history` in batches of `batch_sizes` to a log in a new home `H` (reopening it
+/// after `reopen_after` batches), then checks each dyad's `read_dyad` against its log and its
+/// `read_timeline`, cut at each of `cuts`, against `effective_timeline`.
+fn timeline_matches<H: Home>(
+    history: Vec<NewEvent>,
+    batch_sizes: Vec<usize>,
+    cuts: Vec<Cut>,
+    reopen_after: usize,
+) -> Result<(), TestCaseError> {
+    {
+        let home = H::new();
+        let mut store = open(&home);
         let mut inputs = history.into_iter().peekable();
         let mut batches = 0;
         for size in batch_sizes.into_iter().cycle() {
@@ -65,7 +106,7 @@ proptest! {
             batches += 1;
             if batches == reopen_after {
                 drop(store);
-                store = open(&path);
+                store = open(&home);
             }
         }
         let log: Vec<RecordedEvent> = store.read_log(1).collect::<Result<_, _>>().unwrap();
@@ -76,13 +117,23 @@ proptest! {
         for text in strategies::DYADS {
             let dyad: Dyad = text.parse().unwrap();
             let mine: Vec<&RecordedEvent> = log.iter().filter(|r| r.dyad == dyad).collect();
-            let stream: Vec<RecordedEvent> =
-                store.read_dyad(dyad, 1..=u64::MAX).collect::<Result<_, _>>().unwrap();
-            prop_assert_eq!(stream.iter().collect::<Vec<_>>(), mine.clone(), "read_dyad of {}", dyad);
+            let stream: Vec<RecordedEvent> = store
+                .read_dyad(dyad, 1..=u64::MAX)
+                .collect::<Result<_, _>>()
+                .unwrap();
+            prop_assert_eq!(
+                stream.iter().collect::<Vec<_>>(),
+                mine.clone(),
+                "read_dyad of {}",
+                dyad
+            );
             let reference = effective_timeline(mine.iter().copied(), &Query::default());
             let cuts = cuts.iter().copied().chain([(None, None)]);
             for (after, through) in cuts {
-                let after = after.map(|(day, position)| TimeKey { on: strategies::day(day), position });
+                let after = after.map(|(day, position)| TimeKey {
+                    on: strategies::day(day),
+                    position,
+                });
                 let through = through.map(strategies::day);
                 let expected: Vec<&RecordedEvent> = reference
                     .iter()
@@ -106,12 +157,12 @@ proptest! {
         }
         prop_assert_eq!(store.verify().unwrap().position, log.len() as u64);
     }
+    Ok(())
 }
 
-#[test]
-fn a_timeline_cut_after_its_last_place_of_a_day_through_that_day_is_empty() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("store"));
+fn a_timeline_cut_after_its_last_place_of_a_day_through_that_day_is_empty<H: Home>() {
+    let home = H::new();
+    let store = open(&home);
     store
         .append(
             vec![crate::store::event("e1", "RUS-USA", 1)],

@@ -195,8 +195,9 @@ fn decode_v1(position: u64, bytes: &[u8]) -> Result<RecordedEvent, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{LOG_TREE, META_TREE, Store, StoreConfig};
+    use super::super::{LOG_TREE, META_TREE};
     use super::*;
+    use crate::store::{Store, StoreConfig};
 
     /// A copy of the format-1 fixture (the Istanbul scenario, written by the build before
     /// format 2) in a temporary directory.

@@ -203,13 +203,9 @@ pub(crate) fn id_key(id: &EventId) -> Vec<u8> {
     key
 }
 
-/// Whether the key layout of store format 2 holds `dyad`: it keys a dyad by its text in 7
-/// bytes, `AAA-BBB`, so both parties must have three-letter codes (every state, former state
-/// and `XKX`; not an organization such as `EU`).
-pub(crate) fn layout_holds(dyad: Dyad) -> bool {
-    let (first, second) = dyad.parties();
-    first.as_str().len() == 3 && second.as_str().len() == 3
-}
+/// Whether the key layout of store format 2 holds `dyad` (two three-letter codes in 7 bytes,
+/// `AAA-BBB`): the format's rule, [`format_holds`](crate::store::format_holds).
+pub(crate) use crate::store::format_holds as layout_holds;
 
 /// A dyad's 7 bytes in keys and records: its text `AAA-BBB`. A dyad the layout cannot hold
 /// ([`layout_holds`]) gets seven `0xFF` bytes, which no stored key or record holds, so that a
@@ -526,8 +522,8 @@ mod tests {
     /// and the bytes this build's record encoding gave each of its records when the fixture
     /// was made (`tests/fixtures/record-encoding-2.hex`, one record a line, in hex).
     const EVERY_TYPE_EXPORT: &str =
-        include_str!("../../tests/fixtures/export-wire1-every-type.jsonl");
-    const ENCODING_2_HEX: &str = include_str!("../../tests/fixtures/record-encoding-2.hex");
+        include_str!("../../../tests/fixtures/export-wire1-every-type.jsonl");
+    const ENCODING_2_HEX: &str = include_str!("../../../tests/fixtures/record-encoding-2.hex");
 
     fn to_hex(bytes: &[u8]) -> String {
         bytes.iter().map(|byte| format!("{byte:02x}")).collect()

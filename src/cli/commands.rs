@@ -899,8 +899,12 @@ fn draw_timeline(
     }
     std::fs::write(svg, picture.as_bytes())
         .map_err(|err| CliError::with_source(format!("cannot write {}", svg.display()), err))?;
-    let items =
-        state.steps.len() + state.claims.len() + state.proposals.len() + state.irritants.len();
+    let items = state.steps.len()
+        + state.claims.len()
+        + state.proposals.len()
+        + state.irritants.len()
+        + state.agreements.len()
+        + state.measures.len();
     if json {
         return emit_json(&json!({
             "svg": svg.display().to_string(),
@@ -1033,8 +1037,12 @@ fn knowledge_story(engine: &Engine, dyad: Dyad) -> Result<String, CliError> {
 }
 
 fn summary(state: &BilateralState) -> String {
-    let items =
-        state.steps.len() + state.claims.len() + state.proposals.len() + state.irritants.len();
+    let items = state.steps.len()
+        + state.claims.len()
+        + state.proposals.len()
+        + state.irritants.len()
+        + state.agreements.len()
+        + state.measures.len();
     let rounds: Vec<String> = state
         .rounds
         .iter()

@@ -1,7 +1,8 @@
 //! `detente timeline`: the story of a dyad as an SVG picture, written by hand.
 //!
 //! A date axis across the top; a row of rounds of talks (marks with their city and date); a row
-//! per party of the reciprocity ledger (expulsions as triangles, closures as squares); then a
+//! per party of the reciprocity ledger (expulsions as triangles, closures as squares,
+//! reopenings as hollow squares, releases of prisoners as circles); then a
 //! lane per step, claim, proposal, irritant, agreement and measure, whose segments are coloured by stage or status
 //! from one dated change to the next; and a legend.
 //!
@@ -144,6 +145,8 @@ fn measure_colour(word: &str) -> &'static str {
 const HELD: &str = "#222222";
 const EXPELLED: &str = "#7b3294";
 const CLOSED: &str = "#bcbd22";
+const RELEASED: &str = "#1f78b4";
+const REOPENED: &str = "#e6ab02";
 const CORRECTED: &str = "#8c564b";
 const LATE: &str = "#636363";
 
@@ -267,9 +270,22 @@ impl Scale {
     }
 }
 
-/// A mark of the reciprocity ledger: x, the count shown (expulsions), whether it is an
-/// expulsion (else a closure), and its tooltip.
-type LedgerMark = (f64, String, bool, String);
+/// What a mark of the reciprocity ledger stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LedgerKind {
+    /// Diplomats expelled: a triangle with the count.
+    Expelled,
+    /// A mission closed: a square.
+    Closed,
+    /// A mission reopened: a hollow square.
+    Reopened,
+    /// Prisoners released: a circle with the count.
+    Released,
+}
+
+/// A mark of the reciprocity ledger: x, the count shown (expulsions, releases), what it
+/// stands for, and its tooltip.
+type LedgerMark = (f64, String, LedgerKind, String);
 
 /// One lane: an item's id, what it is, and its dated stages.
 struct Lane {
@@ -655,7 +671,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
             Event::DiplomatsExpelled(expelled) => (
                 expelled.expelled_by,
                 expelled.count.to_string(),
-                true,
+                LedgerKind::Expelled,
                 format!(
                     "{}: {} expels {} diplomats",
                     record.occurred_on, expelled.expelled_by, expelled.count
@@ -664,10 +680,28 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
             Event::MissionClosed(closed) => (
                 closed.closed_by,
                 String::new(),
-                false,
+                LedgerKind::Closed,
                 format!(
                     "{}: {} closes {}",
                     record.occurred_on, closed.closed_by, closed.facility
+                ),
+            ),
+            Event::MissionReopened(reopened) => (
+                reopened.reopened_by,
+                String::new(),
+                LedgerKind::Reopened,
+                format!(
+                    "{}: {} reopens {}",
+                    record.occurred_on, reopened.reopened_by, reopened.facility
+                ),
+            ),
+            Event::PrisonersReleased(released) => (
+                released.released_by,
+                released.count.to_string(),
+                LedgerKind::Released,
+                format!(
+                    "{}: {} releases {} prisoners",
+                    record.occurred_on, released.released_by, released.count
                 ),
             ),
             _ => continue,
@@ -690,11 +724,11 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
             y += 30.0;
             let _ = writeln!(
                 body,
-                r##"<text x="32" y="{y:.1}" {FONT} font-size="12" fill="#333">{} expels / closes</text>"##,
+                r##"<text x="32" y="{y:.1}" {FONT} font-size="12" fill="#333">by {}</text>"##,
                 escape(party)
             );
             let mut stacked: Vec<(f64, usize)> = Vec::new();
-            for (x, count, expulsion, title) in marks {
+            for (x, count, kind, title) in marks {
                 let level = match stacked.iter_mut().find(|(at, _)| (at - x).abs() < 1.0) {
                     Some((_, n)) => {
                         *n += 1;
@@ -706,7 +740,26 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                     }
                 };
                 let my = y - 4.0 - 9.0 * level as f64;
-                if *expulsion {
+                if *kind == LedgerKind::Released {
+                    let _ = writeln!(
+                        body,
+                        r##"<g><title>{}</title><circle cx="{:.1}" cy="{:.1}" r="4.5" fill="{RELEASED}"/><text x="{:.1}" y="{:.1}" {FONT} font-size="10" fill="{RELEASED}">{}</text></g>"##,
+                        escape(title),
+                        x,
+                        my,
+                        x + 7.0,
+                        my + 3.0,
+                        escape(count)
+                    );
+                } else if *kind == LedgerKind::Reopened {
+                    let _ = writeln!(
+                        body,
+                        r##"<g><title>{}</title><rect x="{:.1}" y="{:.1}" width="8" height="8" fill="#fff" stroke="{REOPENED}" stroke-width="2"/></g>"##,
+                        escape(title),
+                        x - 4.0,
+                        my - 4.0
+                    );
+                } else if *kind == LedgerKind::Expelled {
                     let _ = writeln!(
                         body,
                         r##"<g><title>{}</title><path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="{EXPELLED}"/><text x="{:.1}" y="{:.1}" {FONT} font-size="10" fill="{EXPELLED}">{}</text></g>"##,
@@ -808,11 +861,17 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         entries.push(("round scheduled, not held".into(), "#fff", "circle"));
     }
     let ledger_marks = || ledger_rows.iter().flat_map(|(_, marks)| marks);
-    if ledger_marks().any(|mark| mark.2) {
+    if ledger_marks().any(|mark| mark.2 == LedgerKind::Expelled) {
         entries.push(("diplomats expelled (count)".into(), EXPELLED, "triangle"));
     }
-    if ledger_marks().any(|mark| !mark.2) {
+    if ledger_marks().any(|mark| mark.2 == LedgerKind::Closed) {
         entries.push(("mission closed".into(), CLOSED, "square"));
+    }
+    if ledger_marks().any(|mark| mark.2 == LedgerKind::Reopened) {
+        entries.push(("mission reopened".into(), REOPENED, "hollow square"));
+    }
+    if ledger_marks().any(|mark| mark.2 == LedgerKind::Released) {
+        entries.push(("prisoners released (count)".into(), RELEASED, "circle"));
     }
     if !corrections.is_empty() {
         entries.push((
@@ -853,6 +912,11 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
             ),
             "square" => format!(
                 r##"<rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{fill}" stroke="#5f5f11"/>"##,
+                x + 2.0,
+                y - 4.0
+            ),
+            "hollow square" => format!(
+                r##"<rect x="{:.1}" y="{:.1}" width="8" height="8" fill="#fff" stroke="{fill}" stroke-width="2"/>"##,
                 x + 2.0,
                 y - 4.0
             ),
@@ -1227,7 +1291,16 @@ mod tests {
         );
         colours
             .extend(["in_force", "eased", "suspended", "lifted", "reimposed"].map(measure_colour));
-        colours.extend([HELD, EXPELLED, CLOSED, CORRECTED, LATE, colour("?")]);
+        colours.extend([
+            HELD,
+            EXPELLED,
+            CLOSED,
+            RELEASED,
+            REOPENED,
+            CORRECTED,
+            LATE,
+            colour("?"),
+        ]);
         let mut unique = colours.clone();
         unique.sort();
         unique.dedup();

@@ -277,3 +277,47 @@ impl StateDiff {
         diff
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{NewEvent, Query, state_at};
+    use crate::scenario::recorded;
+
+    #[test]
+    fn a_mission_reopened_is_a_reopening_and_not_a_new_closing() {
+        let lines = [
+            r#"{"dyad":"RUS-USA","occurred_on":"2017-08-31","event":{"type":"MissionClosed","closed_by":"USA","facility":"consulate"}}"#,
+            r#"{"dyad":"RUS-USA","occurred_on":"2025-06-01","event":{"type":"MissionReopened","reopened_by":"USA","facility":"consulate"}}"#,
+            r#"{"dyad":"RUS-USA","occurred_on":"2025-06-02","event":{"type":"PrisonersReleased","released_by":"RUS","count":2}}"#,
+        ];
+        let events = recorded(
+            lines
+                .iter()
+                .map(|line| serde_json::from_str::<NewEvent>(line).unwrap()),
+        );
+        let on = |date: &str| {
+            state_at(
+                &events,
+                &Query {
+                    as_of: Some(date.parse().unwrap()),
+                    ..Query::default()
+                },
+            )
+        };
+        let diff = StateDiff::between(&on("2020-01-01"), &on("2025-12-31"));
+        let usa = diff
+            .ledger
+            .iter()
+            .find(|c| c.party.as_str() == "USA")
+            .unwrap();
+        assert_eq!(usa.missions_closed, Vec::<String>::new());
+        assert_eq!(usa.missions_reopened, ["consulate"]);
+        let rus = diff
+            .ledger
+            .iter()
+            .find(|c| c.party.as_str() == "RUS")
+            .unwrap();
+        assert_eq!(rus.prisoners_released, 2);
+    }
+}

@@ -845,6 +845,13 @@ fn batch_failures(
         .chain(batch.iter().copied())
         .map(|event| (&event.id, event))
         .collect();
+    // The rules that need no history hold for every event of the batch, retracted or not: a
+    // retraction in the same batch does not excuse an actor outside the dyad.
+    for (index, event) in batch.iter().copied().enumerate() {
+        if let Err(rejection) = check_parties_and_dates(event) {
+            failing.insert(index, rejection);
+        }
+    }
     // Retractions: their targets, by the rules that need only the records.
     let mut retracted_by: HashMap<&EventId, &EventId> = HashMap::new();
     for &event in history {
@@ -884,7 +891,7 @@ fn batch_failures(
                 retracted_by.insert(&retraction.target, &event.id);
             }
             Err(rejection) => {
-                failing.insert(index, rejection);
+                failing.entry(index).or_insert(rejection);
             }
         }
     }

@@ -739,3 +739,20 @@ fn a_batch_checked_as_a_whole_names_the_lowest_failing_line_whatever_the_rule() 
     );
     assert_eq!(engine.head().position, 0);
 }
+
+// postmortem: `engine_props::the_engine_answers_what_the_reference_answers` shrank to a batch of
+// a proposal by CHN in RUS-USA followed by its retraction. The whole-batch check, taken because
+// the batch holds a retraction, checked the rules that need no history only for retractions, so
+// the proposal's actor outside the dyad went in, and `verify` then refused the log it had
+// accepted. Every event of a batch now passes those rules, retracted or not.
+#[test]
+fn a_retraction_in_the_same_batch_does_not_excuse_an_actor_outside_the_dyad() {
+    check(
+        &[],
+        &[
+            r#"{"id":"e0","dyad":"RUS-USA","occurred_on":"2025-01-01","event":{"type":"FlightsProposed","proposal":"a","proposer":"CHN"}}"#,
+            r#"{"id":"e1","dyad":"RUS-USA","occurred_on":"2025-01-01","event":{"type":"EventRetracted","target":"e0","reason":"r"}}"#,
+        ],
+        Err("CHN"),
+    );
+}

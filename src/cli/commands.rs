@@ -899,12 +899,7 @@ fn draw_timeline(
     }
     std::fs::write(svg, picture.as_bytes())
         .map_err(|err| CliError::with_source(format!("cannot write {}", svg.display()), err))?;
-    let items = state.steps.len()
-        + state.claims.len()
-        + state.proposals.len()
-        + state.irritants.len()
-        + state.agreements.len()
-        + state.measures.len();
+    let items = state.agenda_items();
     if json {
         return emit_json(&json!({
             "svg": svg.display().to_string(),
@@ -1037,12 +1032,7 @@ fn knowledge_story(engine: &Engine, dyad: Dyad) -> Result<String, CliError> {
 }
 
 fn summary(state: &BilateralState) -> String {
-    let items = state.steps.len()
-        + state.claims.len()
-        + state.proposals.len()
-        + state.irritants.len()
-        + state.agreements.len()
-        + state.measures.len();
+    let items = state.agenda_items();
     let rounds: Vec<String> = state
         .rounds
         .iter()

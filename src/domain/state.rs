@@ -683,6 +683,25 @@ fn status_of<I: LifeCycle>(item: &I) -> (String, NaiveDate) {
 }
 
 impl BilateralState {
+    /// How many items are on the agenda: steps, claims, proposals, irritants, agreements and
+    /// measures (rounds are counted apart).
+    ///
+    /// ```
+    /// # use detente::domain::{state_at, Query};
+    /// let events = detente::scenario::recorded(detente::scenario::istanbul_2025());
+    /// let state = state_at(&events, &Query::default());
+    /// assert_eq!(state.agenda_items(), state.steps.len() + state.claims.len()
+    ///     + state.proposals.len() + state.irritants.len());
+    /// ```
+    pub fn agenda_items(&self) -> usize {
+        self.steps.len()
+            + self.claims.len()
+            + self.proposals.len()
+            + self.irritants.len()
+            + self.agreements.len()
+            + self.measures.len()
+    }
+
     /// The current stage or status of the item `id` of `kind` (as its wire word: `agreed`,
     /// `open`, `held`…) and the date it took it; none when there is no such item.
     ///

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use detente::domain::{ChainHash, NewEvent, RecordedEvent};
-use detente::engine::{EngineError, Warning};
+use detente::engine::{EngineError, ImportError};
 use detente::store::{RestoreMismatch, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -48,41 +48,79 @@ impl Kind {
     }
 }
 
-/// Reads the lines of an import that hold something, with their line numbers from 1. A line
-/// longer than an event may be is refused without being held in memory: the rest of it is
-/// only counted, so that one line cannot exhaust memory whatever its length.
-fn read_lines(mut reader: impl BufRead) -> Result<Vec<(usize, String)>, CliError> {
-    let cap = detente::domain::limits::MAX_INPUT_BYTES;
-    let mut lines = Vec::new();
-    let mut buffer = Vec::new();
-    for number in 1.. {
-        buffer.clear();
-        let read = (&mut reader)
-            .take(cap as u64 + 2)
-            .read_until(b'\n', &mut buffer)
-            .map_err(|err| CliError::with_source("cannot read the input", err))?;
-        if read == 0 {
-            break;
-        }
-        if !buffer.ends_with(b"\n") && buffer.len() > cap {
-            let length = buffer.len() + skip_line(&mut reader)?;
-            if let Err(limit) = detente::domain::limits::check_input_size(length) {
-                return Err(CliError::new(format!(
-                    "line {number}: {limit}; nothing was imported"
-                )));
-            }
-        }
-        let line = String::from_utf8(std::mem::take(&mut buffer)).map_err(|_| {
-            CliError::new(format!(
-                "line {number}: stream did not contain valid UTF-8; nothing was imported"
-            ))
-        })?;
-        let line = line.trim_end_matches(['\n', '\r']);
-        if !line.trim().is_empty() {
-            lines.push((number, line.to_owned()));
+/// The lines of an import that hold something, with their line numbers from 1, read one at
+/// a time. A line longer than an event may be is refused without being held in memory: the
+/// rest of it is only counted, so that one line cannot exhaust memory whatever its length.
+struct Lines<R> {
+    reader: R,
+    number: usize,
+    buffer: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(reader: R) -> Lines<R> {
+        Lines {
+            reader,
+            number: 0,
+            buffer: Vec::new(),
+            done: false,
         }
     }
-    Ok(lines)
+
+    fn read_one(&mut self) -> Result<Option<(usize, String)>, CliError> {
+        let cap = detente::domain::limits::MAX_INPUT_BYTES;
+        loop {
+            self.number += 1;
+            let number = self.number;
+            self.buffer.clear();
+            let read = (&mut self.reader)
+                .take(cap as u64 + 2)
+                .read_until(b'\n', &mut self.buffer)
+                .map_err(|err| CliError::with_source("cannot read the input", err))?;
+            if read == 0 {
+                return Ok(None);
+            }
+            if !self.buffer.ends_with(b"\n") && self.buffer.len() > cap {
+                let length = self.buffer.len() + skip_line(&mut self.reader)?;
+                if let Err(limit) = detente::domain::limits::check_input_size(length) {
+                    return Err(CliError::new(format!(
+                        "line {number}: {limit}; nothing was imported"
+                    )));
+                }
+            }
+            let line = String::from_utf8(std::mem::take(&mut self.buffer)).map_err(|_| {
+                CliError::new(format!(
+                    "line {number}: stream did not contain valid UTF-8; nothing was imported"
+                ))
+            })?;
+            let trimmed = line.trim_end_matches(['\n', '\r']);
+            if !trimmed.trim().is_empty() {
+                return Ok(Some((number, trimmed.to_owned())));
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    type Item = Result<(usize, String), CliError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.read_one().transpose();
+        if !matches!(next, Some(Ok(_))) {
+            self.done = true;
+        }
+        next
+    }
+}
+
+/// Every line of an import that holds something (see [`Lines`]), in memory: for a restore.
+#[cfg(test)]
+fn read_lines(reader: impl BufRead) -> Result<Vec<(usize, String)>, CliError> {
+    Lines::new(reader).collect()
 }
 
 /// Consumes the rest of a line without keeping it; returns how many bytes it had.
@@ -109,8 +147,36 @@ fn skip_line(reader: &mut impl BufRead) -> Result<usize, CliError> {
     }
 }
 
-/// Parses every line as `T`, naming the first bad one; a line of the other kind is named as
-/// such.
+/// Parses a line as `T`, naming it when it is bad; a line of the other kind is named as such.
+fn parse_line<T: serde::de::DeserializeOwned>(
+    number: usize,
+    line: &str,
+    kind: Kind,
+) -> Result<T, CliError> {
+    // Bounded before parsing, so that one line cannot exhaust memory.
+    if let Err(limit) = detente::domain::limits::check_input_size(line.len()) {
+        return Err(CliError::new(format!(
+            "line {number}: {limit}; nothing was imported"
+        )));
+    }
+    parse_json::<T>(line).map_err(|err| {
+        let other = Kind::of(line);
+        if other != kind {
+            return CliError::new(format!(
+                "line {number}: it holds {} but the file began with {}: import them from separate files",
+                other.name(),
+                kind.name()
+            ));
+        }
+        CliError::new(format!(
+            "line {number}: {} (column {}); nothing was imported",
+            err.reason(),
+            err.column
+        ))
+    })
+}
+
+/// Parses every line as `T`, naming the first bad one.
 fn parse_all<T: serde::de::DeserializeOwned>(
     lines: &[(usize, &str)],
     kind: Kind,
@@ -118,30 +184,7 @@ fn parse_all<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>, CliError> {
     let mut out = Vec::with_capacity(lines.len());
     for (number, line) in lines {
-        // Bounded before parsing, so that one line cannot exhaust memory.
-        if let Err(limit) = detente::domain::limits::check_input_size(line.len()) {
-            return Err(CliError::new(format!(
-                "line {number}: {limit}; nothing was imported"
-            )));
-        }
-        match parse_json::<T>(line) {
-            Ok(value) => out.push(value),
-            Err(err) => {
-                let other = Kind::of(line);
-                if other != kind {
-                    return Err(CliError::new(format!(
-                        "line {number}: it holds {} but the file began with {}: import them from separate files",
-                        other.name(),
-                        kind.name()
-                    )));
-                }
-                return Err(CliError::new(format!(
-                    "line {number}: {} (column {}); nothing was imported",
-                    err.reason(),
-                    err.column
-                )));
-            }
-        }
+        out.push(parse_line(*number, line, kind)?);
         bar.inc(1);
     }
     Ok(out)
@@ -156,6 +199,29 @@ fn progress_bar(n_lines: usize, wanted: bool) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message("reading");
+    bar
+}
+
+/// The bar of a streamed import: by bytes of the file where its size is known (a file), by
+/// lines otherwise (standard input).
+fn stream_bar(bytes: Option<u64>, wanted: bool) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let (bar, template) = match bytes {
+        Some(bytes) => (
+            ProgressBar::new(bytes),
+            "{msg:>12} [{bar:40}] {bytes}/{total_bytes}",
+        ),
+        None => (
+            ProgressBar::no_length(),
+            "{msg:>12} {pos} lines ({elapsed})",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("recording");
     bar
 }
 
@@ -187,26 +253,35 @@ pub struct Options {
 pub fn run(store: &Path, file: &Path, options: Options, json: bool) -> Result<(), CliError> {
     let progress = options.progress;
     let as_new = options.as_new;
-    let owned = if file == Path::new("-") {
-        read_lines(std::io::stdin().lock())?
+    let (reader, bytes): (Box<dyn BufRead>, Option<u64>) = if file == Path::new("-") {
+        (Box::new(std::io::stdin().lock()), None)
     } else {
         let opened = std::fs::File::open(file)
             .map_err(|err| CliError::with_source(format!("cannot read {}", file.display()), err))?;
-        read_lines(std::io::BufReader::new(opened))?
+        let bytes = opened.metadata().ok().map(|meta| meta.len());
+        (Box::new(std::io::BufReader::new(opened)), bytes)
     };
-    let lines: Vec<(usize, &str)> = owned.iter().map(|(n, line)| (*n, line.as_str())).collect();
-    let Some((_, first)) = lines.first() else {
+    let mut lines = Lines::new(reader);
+    let Some(first) = lines.next().transpose()? else {
         return Err(CliError::new(format!(
             "{} holds no events: nothing to import",
             file.display()
         )));
     };
-    refuse_byte_order_mark(&file.display().to_string(), first)?;
-    let bar = progress_bar(lines.len(), progress);
-    let result = match Kind::of(first) {
-        Kind::New => import_new(store, &lines, &bar),
-        Kind::Recorded if as_new => import_as_new(store, &lines, &bar),
-        Kind::Recorded => restore(store, &lines, &bar, &options),
+    refuse_byte_order_mark(&file.display().to_string(), &first.1)?;
+    let kind = Kind::of(&first.1);
+    let (result, bar) = if kind == Kind::New || as_new {
+        let bar = stream_bar(bytes, progress);
+        let lines = std::iter::once(Ok(first)).chain(lines);
+        (import_stream(store, lines, kind, &bar), bar)
+    } else {
+        // A restore checks the export's chain as a whole: its lines are held.
+        let owned: Vec<(usize, String)> = std::iter::once(Ok(first))
+            .chain(lines)
+            .collect::<Result<_, _>>()?;
+        let lines: Vec<(usize, &str)> = owned.iter().map(|(n, line)| (*n, line.as_str())).collect();
+        let bar = progress_bar(lines.len(), progress);
+        (restore(store, &lines, &bar, &options), bar)
     };
     bar.finish_and_clear();
     let outcome = result?;
@@ -221,6 +296,7 @@ pub fn run(store: &Path, file: &Path, options: Options, json: bool) -> Result<()
             "findings": outcome.findings,
             "head_position": outcome.head,
             "reported_on_defaulted": outcome.defaulted,
+            "seconds": outcome.seconds,
         }));
     }
     for warning in &outcome.warnings {
@@ -247,8 +323,12 @@ pub fn run(store: &Path, file: &Path, options: Options, json: bool) -> Result<()
                 .join(", ")
         ),
     };
+    let took = match outcome.seconds {
+        Some(seconds) => format!(" ({seconds:.1} s)"),
+        None => String::new(),
+    };
     emit(&format!(
-        "imported {}: {} {verb}, {} already present{duplicates}; head position {}\n{}",
+        "imported {}: {} {verb}, {} already present{duplicates}; head position {}{took}\n{}",
         file.display(),
         outcome.stored,
         outcome.present,
@@ -275,111 +355,132 @@ struct Outcome {
     defaulted: usize,
     /// That day.
     defaulted_on: Option<NaiveDate>,
+    /// How long the import took (a streamed one).
+    seconds: Option<f64>,
 }
 
-fn import_new(
-    store: &Path,
-    lines: &[(usize, &str)],
-    bar: &ProgressBar,
-) -> Result<Outcome, CliError> {
-    let events: Vec<NewEvent> = parse_all(lines, Kind::New, bar)?;
-    record_new(store, lines, events, bar)
+/// The line number of each input of a streamed import, by its index: kept as the indices
+/// where the two stop moving together (a blank line), so that it does not grow with the file.
+#[derive(Default)]
+struct LineNumbers {
+    starts: Vec<(usize, usize)>,
 }
 
-/// `import --as-new` of an export: each recorded event as a new one, with its id, dyad, dates,
-/// sources and fact.
-fn import_as_new(
-    store: &Path,
-    lines: &[(usize, &str)],
-    bar: &ProgressBar,
-) -> Result<Outcome, CliError> {
-    let records: Vec<RecordedEvent> = parse_all(lines, Kind::Recorded, bar)?;
-    let events = records
-        .into_iter()
-        .map(|record| NewEvent {
-            id: Some(record.id),
-            dyad: record.dyad,
-            occurred_on: record.occurred_on,
-            reported_on: Some(record.reported_on),
-            sources: record.sources,
-            event: record.event,
-        })
-        .collect();
-    record_new(store, lines, events, bar)
+impl LineNumbers {
+    fn push(&mut self, index: usize, number: usize) {
+        let continues = self
+            .starts
+            .last()
+            .is_some_and(|&(first, line)| number.checked_sub(line) == Some(index - first));
+        if !continues {
+            self.starts.push((index, number));
+        }
+    }
+
+    fn line_of(&self, index: usize) -> usize {
+        let at = self.starts.partition_point(|&(first, _)| first <= index);
+        match at.checked_sub(1).and_then(|at| self.starts.get(at)) {
+            Some(&(first, line)) => line + (index - first),
+            None => 0,
+        }
+    }
 }
 
-/// Records `events`, parsed from `lines`, in one batch.
-fn record_new(
+/// Records the new events of `lines` (events as input, or an export's records as new events
+/// with `--as-new`) by streaming them into one import: all or nothing, in memory bounded by the
+/// states folded, not by the file.
+fn import_stream(
     store: &Path,
-    lines: &[(usize, &str)],
-    events: Vec<NewEvent>,
+    lines: impl Iterator<Item = Result<(usize, String), CliError>>,
+    kind: Kind,
     bar: &ProgressBar,
 ) -> Result<Outcome, CliError> {
-    let undated: Vec<bool> = events.iter().map(|e| e.reported_on.is_none()).collect();
     let creation = Creation::before(store)?;
     let engine = open(store)?;
-    spinner(
-        bar,
-        format!("checking and recording {} events", events.len()),
-    );
-    let line_of = |index: usize| lines.get(index).map(|(n, _)| *n).unwrap_or(0);
-    let recorded = engine.record_batch_with_warnings(events).map_err(|err| match err {
-        EngineError::Rejected {
+    let numbers = std::cell::RefCell::new(LineNumbers::default());
+    let mut lines = lines.peekable();
+    let inputs = std::iter::from_fn(|| {
+        let next = lines.next();
+        if lines.peek().is_none() {
+            spinner(bar, "checking and recording".to_owned());
+        }
+        next
+    })
+    .enumerate()
+    .map(|(index, line)| {
+        let (number, line) = line?;
+        numbers.borrow_mut().push(index, number);
+        bar.inc(if bar.length().is_some() {
+            line.len() as u64 + 1
+        } else {
+            1
+        });
+        match kind {
+            Kind::New => parse_line::<NewEvent>(number, &line, kind),
+            Kind::Recorded => parse_line::<RecordedEvent>(number, &line, kind).map(|record| {
+                // `--as-new`: each recorded event as a new one, with its id, dyad, dates,
+                // sources and fact.
+                NewEvent {
+                    id: Some(record.id),
+                    dyad: record.dyad,
+                    occurred_on: record.occurred_on,
+                    reported_on: Some(record.reported_on),
+                    sources: record.sources,
+                    event: record.event,
+                }
+            }),
+        }
+    });
+    let imported = engine.import(inputs);
+    let numbers = numbers.into_inner();
+    let line_of = |index: usize| numbers.line_of(index);
+    let imported = imported.map_err(|err| match err {
+        ImportError::Input { error, .. } => error,
+        ImportError::Engine(EngineError::Rejected {
             index,
             id,
             rejection,
-        } => CliError::new(format!(
+        }) => CliError::new(format!(
             "line {} (`{id}`): {rejection}; nothing was imported",
             line_of(index)
         )),
-        EngineError::IdConflict {
+        ImportError::Engine(EngineError::IdConflict {
             index,
             id,
             position: 0,
-        } => CliError::new(format!(
+        }) => CliError::new(format!(
             "line {}: id `{id}` appears on an earlier line with other content; nothing was imported",
             line_of(index)
         )),
-        EngineError::IdConflict {
+        ImportError::Engine(EngineError::IdConflict {
             index,
             id,
             position,
-        } => CliError::new(format!(
+        }) => CliError::new(format!(
             "line {}: id `{id}` is already recorded at position {position} with other content: use another id, or retract the stored event and record the correction; nothing was imported",
             line_of(index)
         )),
-        other => other.into(),
+        ImportError::Engine(other) => other.into(),
+        other => CliError::new(other.to_string()),
     })?;
     creation.keep();
-    let appended = &recorded.appended;
-    let stored = appended.iter().filter(|a| a.stored).count();
-    let duplicates = recorded
-        .warnings
-        .iter()
-        .filter(|warning| matches!(warning, Warning::LikelyDuplicate { .. }))
-        .map(|warning| line_of(warning.index()))
-        .collect();
-    let warnings = recorded
+    let duplicates = imported.possible_duplicates().map(line_of).collect();
+    let warnings = imported
         .warnings
         .iter()
         .map(|warning| format!("line {}: {warning}", line_of(warning.index())))
         .collect();
-    let defaulted: Vec<NaiveDate> = appended
-        .iter()
-        .zip(&undated)
-        .filter(|(appended, undated)| appended.stored && **undated)
-        .map(|(appended, _)| appended.record.reported_on)
-        .collect();
     Ok(Outcome {
         kind: Kind::New,
-        stored,
-        present: appended.len() - stored,
-        head: engine.head().position,
+        stored: imported.recorded as usize,
+        present: imported.already_present as usize,
+        head: imported.head.position,
         duplicates,
         warnings,
         findings: Vec::new(),
-        defaulted: defaulted.len(),
-        defaulted_on: defaulted.last().copied(),
+        defaulted: imported.reported_on_defaulted as usize,
+        defaulted_on: imported.recorded_on,
+        seconds: Some(imported.duration.as_secs_f64()),
     })
 }
 
@@ -485,6 +586,7 @@ fn restore(
         findings,
         defaulted: 0,
         defaulted_on: None,
+        seconds: None,
     })
 }
 

@@ -199,6 +199,87 @@ impl Shared {
         Ok(())
     }
 
+    /// Brings every cache up to date after an import appended the records after position
+    /// `after` (finished: they are the log's now). Unlike [`Shared::maintain`], it holds no
+    /// record of the import in memory but those of one dyad's fold at a time: one pass over
+    /// the new records finds each dyad's earliest change, then each dyad is folded forward
+    /// from its cached fold (when the import only added to the end of its timeline) or
+    /// re-folded from the nearest state before that change, once, reading its timeline from
+    /// the store. The caches never saw the import before it finished, so a rolled-back import
+    /// leaves nothing in them.
+    pub(crate) fn maintain_import(&self, folds: &mut Folds, after: u64) -> Result<(), EngineError> {
+        // Each touched dyad: the earliest place the import changed, whether it retracts, and
+        // how many records it added.
+        let mut touched: BTreeMap<Dyad, (TimeKey, bool, u64)> = BTreeMap::new();
+        for record in self.store.read_log(after + 1) {
+            let record = record?;
+            let key = self.earliest_change(&record)?;
+            let retracts = matches!(record.event, Event::EventRetracted(_));
+            let entry = touched.entry(record.dyad).or_insert((key, false, 0));
+            entry.0 = entry.0.min(key);
+            entry.1 |= retracts;
+            entry.2 += 1;
+        }
+        {
+            let mut ladders = super::lock(&self.ladders);
+            for (&dyad, &(earliest, _, _)) in &touched {
+                ladders.forget_from(dyad, earliest);
+            }
+        }
+        for (&dyad, &(earliest, retracts, count)) in &touched {
+            let mut batch = AuxBatch::default();
+            let fold = match folds.dyads.remove(&dyad) {
+                Some(mut fold) if !retracts && fold.last.is_none_or(|last| earliest > last) => {
+                    let end = fold.last;
+                    for record in self.timeline_after(dyad, end, None) {
+                        self.fold_forward(dyad, &mut fold, &record?, &mut batch)?;
+                    }
+                    fold
+                }
+                _ => self.refold(dyad, earliest, &mut batch)?,
+            };
+            folds.dirty_events += count;
+            folds.dirty.insert(dyad);
+            folds.dyads.insert(dyad, fold);
+            // A dyad's snapshots at a time: the import's caches are never all in memory.
+            if !batch.is_empty() {
+                self.store.aux_put(batch.into_entries())?;
+            }
+        }
+        let head = self.store.head().position;
+        let mut batch = AuxBatch::default();
+        if !folds.slots.is_empty() {
+            // Registered projections advance chunk by chunk; a per-dyad one replays each dyad
+            // the chunk touches (the import may have changed its timeline anywhere).
+            let every: BTreeMap<Dyad, TimeKey> = touched
+                .iter()
+                .map(|(&dyad, &(key, _, _))| (dyad, key))
+                .collect();
+            let mut chunk: Vec<RecordedEvent> = Vec::new();
+            let mut records = self.store.read_log(after + 1).peekable();
+            while records.peek().is_some() {
+                chunk.clear();
+                for record in records.by_ref().take(10_000) {
+                    chunk.push(record?);
+                }
+                for slot in &mut folds.slots {
+                    slot.advance(self, &chunk, &every)?;
+                }
+            }
+            for slot in &mut folds.slots {
+                for (key, value) in slot.persist(head)? {
+                    match value {
+                        Some(value) => batch.put(key, value),
+                        None => batch.remove(key),
+                    }
+                }
+            }
+        }
+        self.persist_dirty(folds, head, &mut batch)?;
+        self.store.aux_put(batch.into_entries())?;
+        Ok(())
+    }
+
     /// Writes the fold of every dyad changed since the last call, and the checkpoint: the
     /// caches now include everything up to `head`.
     pub(crate) fn persist_dirty(

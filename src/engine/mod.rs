@@ -30,7 +30,7 @@ use crate::store::{AppendOptions, Durability, OpenMode, Store, StoreConfig, Stor
 
 pub use crate::store::{Appended, Head, StoreStats};
 use keys::TimeKey;
-pub use record::{Recorded, Restored, Warning};
+pub use record::{ImportError, Imported, Recorded, Restored, Warning};
 pub use subscribe::Subscription;
 pub use verify::{VerifyFailure, VerifyReport};
 

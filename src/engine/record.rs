@@ -713,3 +713,401 @@ impl Plan {
             .collect()
     }
 }
+
+/// How many new events an import appends per write: the memory an import holds for its
+/// input, whatever the size of the file.
+const IMPORT_CHUNK: usize = 10_000;
+
+/// What [`Engine::import`](super::Engine::import) returns: a summary, not a result per input,
+/// so that an import of millions of events holds none of them once they are stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Imported {
+    /// How many new events were stored.
+    pub recorded: u64,
+    /// How many inputs were already stored with the same content (or repeat an earlier
+    /// input of the import): nothing was stored for them.
+    pub already_present: u64,
+    /// What to look at, by input index, in index order: likely duplicates, and retractions
+    /// that leave events without effect.
+    pub warnings: Vec<Warning>,
+    /// The head of the log once the import finished.
+    pub head: super::Head,
+    /// How long the import took, from the call to its return.
+    pub duration: std::time::Duration,
+    /// How many new events were stored without `reported_on`, which defaulted to the day
+    /// of recording.
+    pub reported_on_defaulted: u64,
+    /// That day (the last one, should the import run past midnight UTC).
+    pub recorded_on: Option<NaiveDate>,
+}
+
+impl Imported {
+    /// The indices of the inputs reported as likely duplicates, in order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use detente::engine::Imported;
+    ///
+    /// assert_eq!(Imported::default().possible_duplicates().count(), 0);
+    /// ```
+    pub fn possible_duplicates(&self) -> impl Iterator<Item = usize> + '_ {
+        self.warnings
+            .iter()
+            .filter(|warning| matches!(warning, Warning::LikelyDuplicate { .. }))
+            .map(Warning::index)
+    }
+}
+
+/// Why [`Engine::import`](super::Engine::import) stored nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError<E> {
+    /// The input iterator gave an error for the input at `index` (from 0): a line that does
+    /// not parse, say. It is returned as it came.
+    #[error("input {} cannot be read: {error}; nothing was imported", .index + 1)]
+    Input {
+        /// Its index, from 0.
+        index: usize,
+        /// The iterator's error.
+        error: E,
+    },
+    /// The engine refused the import ([`EngineError::Rejected`] and
+    /// [`EngineError::IdConflict`] name the lowest failing input by its index) or failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Which input each appended position came from: the positions and indices where the two
+/// stop moving together (an input already stored or refused is not appended), so that it
+/// holds one entry per gap, not one per input.
+#[derive(Default)]
+struct Numbering {
+    starts: Vec<(u64, usize)>,
+}
+
+impl Numbering {
+    fn assign(&mut self, position: u64, index: usize) {
+        let continues = self.starts.last().is_some_and(|&(first, first_index)| {
+            index.checked_sub(first_index) == Some((position - first) as usize)
+        });
+        if !continues {
+            self.starts.push((position, index));
+        }
+    }
+
+    fn index_of(&self, position: u64) -> usize {
+        let at = self.starts.partition_point(|&(first, _)| first <= position);
+        match at.checked_sub(1).and_then(|at| self.starts.get(at)) {
+            Some(&(first, index)) => index + (position - first) as usize,
+            None => 0,
+        }
+    }
+}
+
+impl super::Engine {
+    /// Imports a stream of new events, all or nothing, in memory bounded by the states being
+    /// folded rather than by the number of inputs (`docs/contract.md`, import at scale).
+    ///
+    /// Each input is checked as [`Engine::record_batch_with_warnings`] checks a batch as a
+    /// whole: the order of the inputs does not matter as long as the effective timeline
+    /// that includes all of them is valid, and the lowest failing input is named by its
+    /// index (from 0, counting every item of `inputs`). An input whose id is stored with the
+    /// same content, or repeats an earlier input, is counted as already present.
+    ///
+    /// How: the new events are appended in chunks of 10,000 under the mark of an unfinished
+    /// import ([`Store::append_unfinished`](crate::store::Store::append_unfinished)), each
+    /// chunk one atomic write, not flushed; then every dyad they touch is checked, one dyad at a
+    /// time, from its log read back from the store; then the mark is removed in one write,
+    /// flushed as [`Config::durability`](super::Config::durability) says, and the caches are
+    /// brought up to date. On a refusal or an error (also one from `inputs`) the log is
+    /// rolled back to where it was; after a kill at any moment, the next open rolls it back
+    /// ([`Store::rolled_back_on_open`](crate::store::Store::rolled_back_on_open)), so that
+    /// the store holds none of the new events or all of them, and running the import again
+    /// completes it.
+    ///
+    /// The engine's writer lock and the write lock of its caches are held throughout: other
+    /// records and the engine's queries (`state`, `query`, `history`, `diff`, projections)
+    /// wait until the import has finished or been rolled back, and [`Engine::head`] and
+    /// [`Engine::log`] stop at the head the import started from until it finishes. Only
+    /// [`Engine::get`], [`Engine::stream`] and [`Engine::dyads`] read the store as it is
+    /// meanwhile.
+    ///
+    /// ```
+    /// # use detente::engine::{Engine, EngineError, ImportError};
+    /// use detente::domain::NewEvent;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let inputs = detente::scenario::istanbul_2025();
+    /// let count = inputs.len() as u64;
+    /// let imported = engine.import(inputs.clone().into_iter().map(Ok::<_, std::io::Error>))?;
+    /// assert_eq!((imported.recorded, imported.head.position), (count, count));
+    ///
+    /// // Again: nothing new.
+    /// let again = engine.import(inputs.into_iter().map(Ok::<_, std::io::Error>))?;
+    /// assert_eq!((again.recorded, again.already_present), (0, count));
+    ///
+    /// // An orphan transition on the second input: refused by its index, nothing stored.
+    /// let fine: NewEvent = serde_json::from_str(r#"{"dyad": "ARM-AZE", "occurred_on": "2025-03-01",
+    ///     "event": {"type": "DiplomatsExpelled", "expelled_by": "ARM", "count": 2}}"#)?;
+    /// let orphan: NewEvent = serde_json::from_str(r#"{"dyad": "ARM-AZE", "occurred_on": "2025-03-01",
+    ///     "event": {"type": "StepProgressed", "step": "never-agreed", "stage": "implemented"}}"#)?;
+    /// let err = engine.import([Ok::<_, std::io::Error>(fine), Ok(orphan)]).unwrap_err();
+    /// assert!(matches!(err, ImportError::Engine(EngineError::Rejected { index: 1, .. })));
+    /// assert_eq!(engine.head().position, count);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn import<E>(
+        &self,
+        inputs: impl IntoIterator<Item = Result<NewEvent, E>>,
+    ) -> Result<Imported, ImportError<E>> {
+        let shared = &self.shared;
+        let started = std::time::Instant::now();
+        let _writer = lock(&shared.writer);
+        // Queries wait until the import has finished and the caches know of it, or it has
+        // been rolled back: none answers from a half-imported log.
+        let mut folds = write(&shared.folds);
+        let before = shared.store.head().position;
+        let mut imported = match shared.import_checked(inputs, before) {
+            Ok(imported) => imported,
+            Err(err) => {
+                shared.store.abandon_import().map_err(EngineError::from)?;
+                return Err(err);
+            }
+        };
+        let head = match shared.store.finish_import() {
+            Ok(head) => head,
+            Err(err) => {
+                shared.store.abandon_import().map_err(EngineError::from)?;
+                return Err(EngineError::from(err).into());
+            }
+        };
+        if head.position > before {
+            shared.maintain_import(&mut folds, before)?;
+            shared.publish_head(head.position);
+        }
+        drop(folds);
+        imported.head = head;
+        imported.duration = started.elapsed();
+        Ok(imported)
+    }
+}
+
+impl Shared {
+    /// The import's appends and checks, under the engine's locks (`start`: the head before
+    /// it). On `Err`, the caller rolls the log back.
+    fn import_checked<E>(
+        &self,
+        inputs: impl IntoIterator<Item = Result<NewEvent, E>>,
+        start: u64,
+    ) -> Result<Imported, ImportError<E>> {
+        let now = Utc::now();
+        let today = now.date_naive();
+        let latest_known = today.succ_opt().unwrap_or(today);
+        let mut imported = Imported::default();
+        // The lowest failing input. Inputs come in index order, so the first refused on its
+        // own is the lowest of those; the dyads' checks may find a lower one.
+        let mut failure: Option<(usize, EngineError)> = None;
+        let mut chunk: Vec<NewEvent> = Vec::with_capacity(IMPORT_CHUNK);
+        let mut chunk_ids: std::collections::HashSet<EventId> = std::collections::HashSet::new();
+        let mut numbering = Numbering::default();
+        let mut next_position = start + 1;
+        let mut touched: std::collections::BTreeSet<Dyad> = std::collections::BTreeSet::new();
+        for (index, input) in inputs.into_iter().enumerate() {
+            let input = input.map_err(|error| ImportError::Input { index, error })?;
+            let id = input.effective_id();
+            let mut refuse = |err: EngineError| {
+                if failure.is_none() {
+                    failure = Some((index, err));
+                }
+            };
+            if let Err(limit) = crate::domain::limits::check_limits(&input) {
+                refuse(EngineError::Rejected {
+                    index,
+                    id,
+                    rejection: limit.into(),
+                });
+                continue;
+            }
+            if chunk_ids.contains(&id) {
+                // A repeat within the chunk: stored first, so that the store says whether it
+                // repeats it with the same content.
+                self.append_chunk(&mut chunk, &mut imported)?;
+                chunk_ids.clear();
+            }
+            if let Some(existing) = self.store.get(&id).map_err(EngineError::from)? {
+                if input.matches(&existing) {
+                    imported.already_present += 1;
+                    continue;
+                }
+                // 0: the other is an earlier input of this import.
+                let position = if existing.position > start {
+                    0
+                } else {
+                    existing.position
+                };
+                refuse(EngineError::IdConflict {
+                    index,
+                    id,
+                    position,
+                });
+                continue;
+            }
+            if input.reported_on.is_some_and(|on| on > latest_known) {
+                let candidate = input.clone().into_recorded(0, 0, today, now);
+                if let Err(rejection) = crate::domain::check_known_by_recording(&candidate, today) {
+                    refuse(EngineError::Rejected {
+                        index,
+                        id,
+                        rejection,
+                    });
+                    continue;
+                }
+            }
+            numbering.assign(next_position, index);
+            next_position += 1;
+            touched.insert(input.dyad);
+            chunk_ids.insert(id);
+            chunk.push(input);
+            if chunk.len() >= IMPORT_CHUNK {
+                self.append_chunk(&mut chunk, &mut imported)?;
+                chunk_ids.clear();
+            }
+        }
+        self.append_chunk(&mut chunk, &mut imported)?;
+        drop(chunk_ids);
+        // Every dyad the import touched, one at a time, from its log read back: the checks of
+        // a batch as a whole over its stored history and its new events.
+        for dyad in touched {
+            let log = self.dyad_log(dyad)?;
+            let split = log.partition_point(|record| record.position <= start);
+            let history: Vec<&RecordedEvent> = log[..split].iter().collect();
+            let batch: Vec<&RecordedEvent> = log[split..].iter().collect();
+            match crate::domain::check_batch_of(&history, &batch) {
+                Err((at, rejection)) => {
+                    let index = numbering.index_of(batch[at].position);
+                    if failure.as_ref().is_none_or(|(lowest, _)| index < *lowest) {
+                        let id = batch[at].id.clone();
+                        failure = Some((
+                            index,
+                            EngineError::Rejected {
+                                index,
+                                id,
+                                rejection,
+                            },
+                        ));
+                    }
+                }
+                Ok(checked) => {
+                    for (at, events) in checked.left_without_effect {
+                        imported.warnings.push(Warning::LeavesWithoutEffect {
+                            index: numbering.index_of(batch[at].position),
+                            id: batch[at].id.clone(),
+                            events,
+                        });
+                    }
+                }
+            }
+            likely_duplicates(&log, start, &numbering, &mut imported.warnings);
+        }
+        if let Some((_, err)) = failure {
+            return Err(err.into());
+        }
+        imported.warnings.sort_by_key(Warning::index);
+        Ok(imported)
+    }
+
+    /// Appends the chunk (emptying it) under the mark of an unfinished import, unflushed: the
+    /// import's last write is the one made durable.
+    fn append_chunk(
+        &self,
+        chunk: &mut Vec<NewEvent>,
+        imported: &mut Imported,
+    ) -> Result<(), EngineError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let undated: Vec<bool> = chunk.iter().map(|e| e.reported_on.is_none()).collect();
+        let options = crate::store::AppendOptions {
+            expected: HashMap::new(),
+            durability: crate::store::Durability::Buffered,
+        };
+        let appended = self
+            .store
+            .append_unfinished(std::mem::take(chunk), &options)?;
+        for (appended, undated) in appended.iter().zip(undated) {
+            if !appended.stored {
+                imported.already_present += 1;
+                continue;
+            }
+            imported.recorded += 1;
+            if undated {
+                imported.reported_on_defaulted += 1;
+                imported.recorded_on = Some(appended.record.reported_on);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The likely duplicates among the new records of a dyad's `log` (those after `start`), as
+/// the record path finds them (`docs/contract.md`, checking a new event): another record of
+/// the dyad with the same `occurred_on`, type and payload and another id, stored before the
+/// import or on an earlier input of it (the earlier input preferred), neither a retraction nor
+/// retracted in the log.
+fn likely_duplicates(
+    log: &[RecordedEvent],
+    start: u64,
+    numbering: &Numbering,
+    warnings: &mut Vec<Warning>,
+) {
+    let retraction = |record: &RecordedEvent| matches!(record.event, Event::EventRetracted(_));
+    let retracted: std::collections::HashSet<&EventId> = log
+        .iter()
+        .filter_map(|record| match &record.event {
+            Event::EventRetracted(retraction) => Some(&retraction.target),
+            _ => None,
+        })
+        .collect();
+    let mut by_day: BTreeMap<NaiveDate, Vec<&RecordedEvent>> = BTreeMap::new();
+    for record in log {
+        if !retraction(record) && !retracted.contains(&record.id) {
+            by_day.entry(record.occurred_on).or_default().push(record);
+        }
+    }
+    for record in log.iter().filter(|record| record.position > start) {
+        if retraction(record) {
+            continue;
+        }
+        let Some(day) = by_day.get(&record.occurred_on) else {
+            continue;
+        };
+        let same = |other: &&&RecordedEvent| other.id != record.id && other.event == record.event;
+        let earlier_input = day
+            .iter()
+            .filter(|other| other.position > start && other.position < record.position)
+            .filter(same)
+            .min_by_key(|other| other.position);
+        let stored = || {
+            day.iter()
+                .filter(|other| other.position <= start)
+                .filter(same)
+                .min_by_key(|other| other.position)
+        };
+        let (of, position) = match earlier_input {
+            Some(other) => (other.id.clone(), 0),
+            None => match stored() {
+                Some(other) => (other.id.clone(), other.position),
+                None => continue,
+            },
+        };
+        warnings.push(Warning::LikelyDuplicate {
+            index: numbering.index_of(record.position),
+            id: record.id.clone(),
+            of,
+            position,
+        });
+    }
+}

@@ -94,8 +94,39 @@ pub trait Backend: Sealed + Send + Sync {
     fn stage_mark(batch: &mut Self::Batch, dyad: Dyad, target: TimeKey, by: u64);
     /// Stages a dyad's new version.
     fn stage_version(batch: &mut Self::Batch, dyad: Dyad, version: u64);
-    /// Writes a batch atomically: all of it or nothing, also across a crash.
+    /// Writes a batch atomically: all of it or nothing, also across a crash. Within one
+    /// batch, a key staged twice (added, then removed, or the reverse) ends as staged last.
     fn write(&self, batch: Self::Batch) -> Result<(), StoreError>;
+
+    /// Stages the removal of `record` (stored at its position, under its dyad and place):
+    /// the record itself, its position index entry and its id index entry. Only ever staged
+    /// by [`Store`](super::Store)'s roll-back of an unfinished import, for the records after
+    /// the position the import started from, last position first; the log's rules decide
+    /// which ([`Store::abandon_import`](super::Store::abandon_import)).
+    fn stage_removal(batch: &mut Self::Batch, record: &RecordedEvent);
+    /// Stages the removal of the retraction mark of `dyad`'s record at `target` (one that a
+    /// retraction being removed set).
+    fn stage_unmark(batch: &mut Self::Batch, dyad: Dyad, target: TimeKey);
+    /// Stages the removal of a dyad's version: the dyad has no record left, so that
+    /// [`Backend::dyads`] and [`Backend::load_end`] no longer list it.
+    fn stage_no_version(batch: &mut Self::Batch, dyad: Dyad);
+    /// Stages the mark of an unfinished import: `Some(head)` says that every record after
+    /// `head.position` belongs to an import that has not finished, and that the log is to be
+    /// cut back to `head` (by [`Store`](super::Store), on its next open or when the import is
+    /// abandoned) unless the import finishes; `None` removes the mark (the import finished,
+    /// or its roll-back did). The mark is part of the log, written in the same atomic
+    /// [`Backend::write`] as the first records of the import, and removed in one: a backend
+    /// that keeps it elsewhere breaks the all-or-nothing of an import across a crash.
+    ///
+    /// An unfinished import assumes that nothing else appends to the log until it finishes
+    /// or is rolled back (the store's writer lock is held throughout, and sled admits one
+    /// process): a backend shared by several processes must hold its own writer lock (a
+    /// PostgreSQL advisory lock, say) from the write that sets the mark to the one that
+    /// removes it, or the roll-back would remove another writer's records.
+    fn stage_unfinished(batch: &mut Self::Batch, since: Option<&Head>);
+    /// The mark of an unfinished import, as [`Backend::stage_unfinished`] last wrote it
+    /// (`None` when there is none).
+    fn unfinished(&self) -> Result<Option<Head>, StoreError>;
 
     /// The record at `position` (`None` when the position index has no entry for it).
     fn record_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError>;

@@ -36,16 +36,28 @@ struct Maps {
     versions: BTreeMap<Dyad, u64>,
     marks: BTreeMap<(Dyad, TimeKey), u64>,
     aux: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The mark of an unfinished import ([`Backend::stage_unfinished`]).
+    unfinished: Option<Head>,
     /// Whether a store has the log open.
     open: bool,
 }
 
-/// The staged writes of one append or restore on the memory backend.
+/// The staged writes of one append, restore or roll-back on the memory backend, in the order
+/// they were staged (applied in that order, so that the last staging of a key wins).
 #[derive(Debug, Default)]
 pub struct MemoryBatch {
-    records: Vec<RecordedEvent>,
-    marks: Vec<(Dyad, TimeKey, u64)>,
-    versions: Vec<(Dyad, u64)>,
+    ops: Vec<Op>,
+}
+
+#[derive(Debug)]
+enum Op {
+    Record(RecordedEvent),
+    Mark(Dyad, TimeKey, u64),
+    Version(Dyad, u64),
+    Remove(Dyad, TimeKey, EventId),
+    Unmark(Dyad, TimeKey),
+    NoVersion(Dyad),
+    Unfinished(Option<Head>),
 }
 
 /// A range of places of one dyad.
@@ -132,31 +144,73 @@ impl Backend for MemoryBackend {
     }
 
     fn stage_record(batch: &mut MemoryBatch, record: &RecordedEvent) {
-        batch.records.push(record.clone());
+        batch.ops.push(Op::Record(record.clone()));
     }
 
     fn stage_mark(batch: &mut MemoryBatch, dyad: Dyad, target: TimeKey, by: u64) {
-        batch.marks.push((dyad, target, by));
+        batch.ops.push(Op::Mark(dyad, target, by));
     }
 
     fn stage_version(batch: &mut MemoryBatch, dyad: Dyad, version: u64) {
-        batch.versions.push((dyad, version));
+        batch.ops.push(Op::Version(dyad, version));
     }
 
     fn write(&self, batch: MemoryBatch) -> Result<(), StoreError> {
         // Under one lock: a reader sees all of the batch or none of it.
         let mut maps = self.maps();
-        for record in batch.records {
-            let place = (record.dyad, TimeKey::of(&record));
-            maps.positions.insert(record.position, place);
-            maps.ids.insert(record.id.clone(), record.position);
-            maps.records.insert(place, record);
+        for op in batch.ops {
+            match op {
+                Op::Record(record) => {
+                    let place = (record.dyad, TimeKey::of(&record));
+                    maps.positions.insert(record.position, place);
+                    maps.ids.insert(record.id.clone(), record.position);
+                    maps.records.insert(place, record);
+                }
+                Op::Mark(dyad, at, by) => {
+                    maps.marks.insert((dyad, at), by);
+                }
+                Op::Version(dyad, version) => {
+                    maps.versions.insert(dyad, version);
+                }
+                Op::Remove(dyad, at, id) => {
+                    maps.records.remove(&(dyad, at));
+                    maps.positions.remove(&at.position);
+                    maps.ids.remove(&id);
+                }
+                Op::Unmark(dyad, at) => {
+                    maps.marks.remove(&(dyad, at));
+                }
+                Op::NoVersion(dyad) => {
+                    maps.versions.remove(&dyad);
+                }
+                Op::Unfinished(since) => maps.unfinished = since,
+            }
         }
-        for (dyad, at, by) in batch.marks {
-            maps.marks.insert((dyad, at), by);
-        }
-        maps.versions.extend(batch.versions);
         Ok(())
+    }
+
+    fn stage_removal(batch: &mut MemoryBatch, record: &RecordedEvent) {
+        batch.ops.push(Op::Remove(
+            record.dyad,
+            TimeKey::of(record),
+            record.id.clone(),
+        ));
+    }
+
+    fn stage_unmark(batch: &mut MemoryBatch, dyad: Dyad, target: TimeKey) {
+        batch.ops.push(Op::Unmark(dyad, target));
+    }
+
+    fn stage_no_version(batch: &mut MemoryBatch, dyad: Dyad) {
+        batch.ops.push(Op::NoVersion(dyad));
+    }
+
+    fn stage_unfinished(batch: &mut MemoryBatch, since: Option<&Head>) {
+        batch.ops.push(Op::Unfinished(since.copied()));
+    }
+
+    fn unfinished(&self) -> Result<Option<Head>, StoreError> {
+        Ok(self.maps().unfinished)
     }
 
     fn record_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {

@@ -443,6 +443,8 @@ pub struct Store<B: Backend = SledBackend> {
     backend: B,
     config: StoreConfig,
     writer: Mutex<Writer>,
+    /// The unfinished import this open rolled back, if any: its head and how many records.
+    rolled_back: Option<(Head, u64)>,
 }
 
 /// What the writer mutex guards: the end of the log, as stored.
@@ -451,13 +453,25 @@ struct Writer {
     head: Head,
     last_recorded_at: DateTime<Utc>,
     versions: HashMap<Dyad, u64>,
+    /// While an import is unfinished, the head it started from: the head readers are told.
+    unfinished: Option<Head>,
 }
 
 impl Writer {
     fn version(&self, dyad: Dyad) -> u64 {
         self.versions.get(&dyad).copied().unwrap_or(0)
     }
+
+    /// The head as readers see it: the head an unfinished import started from, while there
+    /// is one.
+    fn committed(&self) -> Head {
+        self.unfinished.unwrap_or(self.head)
+    }
 }
+
+/// How many records one step of a roll-back removes (each step is one atomic write, so that
+/// the roll-back of a large import needs memory for this many records only).
+const ROLL_BACK_STEP: u64 = 10_000;
 
 /// The format version of the store this build writes and reads (format 1 is migrated on open).
 pub const FORMAT_VERSION: u32 = 2;
@@ -613,17 +627,55 @@ impl<B: Backend> Store<B> {
             ),
             None => (Head::default(), DateTime::<Utc>::MIN_UTC),
         };
-        let writer = Writer {
+        let mut writer = Writer {
             head,
             last_recorded_at,
             versions: versions.into_iter().collect(),
+            unfinished: None,
         };
+        // An import that did not finish (the process was killed, or its roll-back did not
+        // complete) is rolled back before anything else reads the log.
+        let mut rolled_back = None;
+        if let Some(since) = backend.unfinished()? {
+            writer.unfinished = Some(since);
+            let removed = roll_back(&backend, &mut writer)?;
+            backend.make_durable(config.durability)?;
+            rolled_back = Some((since, removed));
+        }
         backend.opened(&writer.head)?;
         Ok(Store {
             backend,
             config,
             writer: Mutex::new(writer),
+            rolled_back,
         })
+    }
+
+    /// The unfinished import this open rolled back, if there was one: the head it had started
+    /// from (the store's head now) and how many of its records were removed. A store with an
+    /// import that did not finish (a kill during `detente import`) holds none of its records
+    /// once it is open again (`docs/durability.md`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// use detente::store::{AppendOptions, MemoryBackend, Store, StoreConfig};
+    ///
+    /// let backend = MemoryBackend::new();
+    /// let store = Store::with_backend(backend.clone(), StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// store.append_unfinished(vec![event], &AppendOptions::default())?;
+    /// drop(store); // as a kill would: the import never finished
+    ///
+    /// let reopened = Store::with_backend(backend, StoreConfig::default())?;
+    /// assert_eq!(reopened.rolled_back_on_open().map(|(head, n)| (head.position, n)), Some((0, 1)));
+    /// assert_eq!(reopened.head().position, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rolled_back_on_open(&self) -> Option<(Head, u64)> {
+        self.rolled_back
     }
 
     /// The path the store was opened at.
@@ -686,6 +738,132 @@ impl<B: Backend> Store<B> {
         &self,
         events: Vec<NewEvent>,
         options: &AppendOptions,
+    ) -> Result<Vec<Appended>, StoreError> {
+        self.append_with(events, options, false)
+    }
+
+    /// [`Store::append`] as a part of an import that is not finished: the first such append
+    /// that writes anything also marks the log, in the same atomic write, with the head the
+    /// import started from. Until [`Store::finish_import`] removes the mark, readers are
+    /// told that head ([`Store::head`], [`Store::stats`], [`Store::read_log`]), and the next
+    /// open of the log, after a kill at any moment, rolls it back to that head
+    /// ([`Store::rolled_back_on_open`]); [`Store::abandon_import`] rolls it back at once.
+    ///
+    /// The caller must be the log's only writer until the import finishes or is abandoned
+    /// (the engine holds its writer lock throughout).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// use detente::store::{AppendOptions, Store, StoreConfig};
+    ///
+    /// let store = Store::in_memory(StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// let appended = store.append_unfinished(vec![event], &AppendOptions::default())?;
+    /// assert_eq!(appended[0].record.position, 1);
+    /// assert_eq!(store.head().position, 0); // not finished: readers see the head before it
+    /// assert_eq!(store.finish_import()?.position, 1);
+    /// assert_eq!(store.head().position, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn append_unfinished(
+        &self,
+        events: Vec<NewEvent>,
+        options: &AppendOptions,
+    ) -> Result<Vec<Appended>, StoreError> {
+        self.append_with(events, options, true)
+    }
+
+    /// Finishes an import: removes the mark of [`Store::append_unfinished`] in one atomic
+    /// write, made durable as the store's [`StoreConfig::durability`] says, so that every
+    /// record of the import is now the log's. Returns the head; without an unfinished import,
+    /// it writes nothing.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let store = Store::in_memory(StoreConfig::default())?;
+    /// assert_eq!(store.finish_import()?, store.head());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn finish_import(&self) -> Result<Head, StoreError> {
+        let head = {
+            let mut writer = self.lock_writer();
+            if writer.unfinished.is_none() {
+                return Ok(writer.head);
+            }
+            let mut batch = B::Batch::default();
+            B::stage_unfinished(&mut batch, None);
+            self.backend.write(batch)?;
+            writer.unfinished = None;
+            writer.head
+        };
+        self.backend.make_durable(self.config.durability)?;
+        Ok(head)
+    }
+
+    /// Abandons an unfinished import: rolls the log back to the head the import started
+    /// from, removing every record appended since with its index entries, the retraction
+    /// marks its retractions set, and the dyad versions it raised, then the mark. Each step
+    /// of the roll-back is one atomic write that leaves a log cut at some position, still
+    /// marked unfinished, so that a kill during it leaves the next open to finish it.
+    /// Returns how many records were removed (0 without an unfinished import).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::domain::NewEvent;
+    /// use detente::store::{AppendOptions, Store, StoreConfig};
+    ///
+    /// let store = Store::in_memory(StoreConfig::default())?;
+    /// let event: NewEvent = serde_json::from_str(r#"{"dyad":"RUS-USA","occurred_on":"2016-12-29",
+    ///     "event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#)?;
+    /// store.append(vec![event.clone()], &AppendOptions::default())?;
+    /// let before = store.head();
+    /// let mut other = event;
+    /// other.id = Some("another".parse()?);
+    /// store.append_unfinished(vec![other], &AppendOptions::default())?;
+    /// assert_eq!(store.abandon_import()?, 1);
+    /// assert_eq!(store.head(), before);
+    /// assert_eq!(store.dyad_version("RUS-USA".parse()?)?, 1);
+    /// assert!(store.get(&"another".parse()?)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn abandon_import(&self) -> Result<u64, StoreError> {
+        let removed = {
+            let mut writer = self.lock_writer();
+            if writer.unfinished.is_none() {
+                return Ok(0);
+            }
+            roll_back(&self.backend, &mut writer)?
+        };
+        self.backend.make_durable(self.config.durability)?;
+        Ok(removed)
+    }
+
+    /// The head an unfinished import started from, while there is one
+    /// ([`Store::append_unfinished`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// let store = Store::in_memory(StoreConfig::default())?;
+    /// assert_eq!(store.unfinished_import(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn unfinished_import(&self) -> Option<Head> {
+        self.lock_writer().unfinished
+    }
+
+    fn append_with(
+        &self,
+        events: Vec<NewEvent>,
+        options: &AppendOptions,
+        unfinished: bool,
     ) -> Result<Vec<Appended>, StoreError> {
         let results = {
             let mut writer = self.lock_writer();
@@ -754,7 +932,14 @@ impl<B: Backend> Store<B> {
                 for (&dyad, &version) in &new_versions {
                     B::stage_version(&mut batch, dyad, version);
                 }
+                let marks = unfinished && writer.unfinished.is_none();
+                if marks {
+                    B::stage_unfinished(&mut batch, Some(&writer.head));
+                }
                 self.backend.write(batch)?;
+                if marks {
+                    writer.unfinished = Some(writer.head);
+                }
                 writer.head = Head { position, hash };
                 writer.last_recorded_at = recorded_at;
                 writer.versions.extend(new_versions);
@@ -914,7 +1099,8 @@ impl<B: Backend> Store<B> {
         Ok(Some(restored))
     }
 
-    /// The end of the log.
+    /// The end of the log (while an import is unfinished, the head it started from:
+    /// [`Store::append_unfinished`]).
     ///
     /// # Example
     ///
@@ -926,7 +1112,7 @@ impl<B: Backend> Store<B> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn head(&self) -> Head {
-        self.lock_writer().head
+        self.lock_writer().committed()
     }
 
     /// A dyad's current version (0 when it has no event).
@@ -1107,13 +1293,18 @@ impl<B: Backend> Store<B> {
         &self,
         from_position: u64,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
-        self.backend.index_from(from_position).map(move |entry| {
-            let (position, entry) = entry?;
-            match self.backend.read_index_entry(position, entry)? {
-                Some(record) => Ok(record),
-                None => Err(missing_record(position)),
-            }
-        })
+        // Through the head readers are told: not into an unfinished import.
+        let end = self.head().position;
+        self.backend
+            .index_from(from_position)
+            .take_while(move |entry| !matches!(entry, Ok((position, _)) if *position > end))
+            .map(move |entry| {
+                let (position, entry) = entry?;
+                match self.backend.read_index_entry(position, entry)? {
+                    Some(record) => Ok(record),
+                    None => Err(missing_record(position)),
+                }
+            })
     }
 
     /// One event by position (`None` past the head).
@@ -1175,7 +1366,7 @@ impl<B: Backend> Store<B> {
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let (head_position, dyads) = {
             let writer = self.lock_writer();
-            (writer.head.position, writer.versions.len() as u64)
+            (writer.committed().position, writer.versions.len() as u64)
         };
         Ok(StoreStats {
             // Positions are gap-free from 1 and nothing is deleted.
@@ -1481,8 +1672,112 @@ impl<B: Backend> Store<B> {
 
 impl<B: Backend> Drop for Store<B> {
     fn drop(&mut self) {
-        let head = self.lock_writer().head;
+        // The head of the log as its next open will find it: an unfinished import is rolled
+        // back then.
+        let head = self.lock_writer().committed();
         self.backend.closing(&head);
+    }
+}
+
+/// Rolls the log back to the head an unfinished import started from (`writer.unfinished`),
+/// from the last position down, [`ROLL_BACK_STEP`] records per atomic write: each record with
+/// its index entries, the retraction mark it set (a mark names the first retraction of its
+/// target, and an append marks only a target not marked yet, so the marks that name a
+/// removed position are exactly those to remove), and each dyad's version set back to the
+/// version below its lowest removed record (removed where that is 0). The last write also
+/// removes the mark of the import. Returns how many records were removed.
+fn roll_back<B: Backend>(backend: &B, writer: &mut Writer) -> Result<u64, StoreError> {
+    let Some(since) = writer.unfinished else {
+        return Ok(0);
+    };
+    let path = backend.location();
+    if since.position > writer.head.position {
+        return Err(damaged(
+            path,
+            format!(
+                "an unfinished import started at position {}, but the log ends at position {}",
+                since.position, writer.head.position
+            ),
+        ));
+    }
+    if since.position > 0 {
+        let start = backend.record_at(since.position)?;
+        if start.as_ref().map(|record| record.hash) != Some(since.hash) {
+            return Err(damaged(
+                path,
+                format!(
+                    "an unfinished import started after position {}, whose record no longer has the hash it had then",
+                    since.position
+                ),
+            ));
+        }
+    }
+    let mut removed = 0;
+    loop {
+        let top = writer.head.position;
+        let keep = top.saturating_sub(ROLL_BACK_STEP).max(since.position);
+        let mut batch = B::Batch::default();
+        let mut lowest: HashMap<Dyad, u64> = HashMap::new();
+        for entry in backend.index_from(keep + 1) {
+            let (position, entry) = entry?;
+            if position > top {
+                break;
+            }
+            let record = backend
+                .read_index_entry(position, entry)?
+                .ok_or_else(|| missing_record(position))?;
+            B::stage_removal(&mut batch, &record);
+            if let Event::EventRetracted(retraction) = &record.event
+                && let Some(target) = backend.position_of(&retraction.target)?
+                && target < position
+                && let Some((dyad, at)) = backend.place_at(target)?
+                && dyad == record.dyad
+                && backend.mark(dyad, at)? == Some(position)
+            {
+                B::stage_unmark(&mut batch, dyad, at);
+            }
+            lowest
+                .entry(record.dyad)
+                .and_modify(|version| *version = (*version).min(record.version))
+                .or_insert(record.version);
+            removed += 1;
+        }
+        for (&dyad, &version) in &lowest {
+            match version.saturating_sub(1) {
+                0 => B::stage_no_version(&mut batch, dyad),
+                below => B::stage_version(&mut batch, dyad, below),
+            }
+        }
+        let last_step = keep == since.position;
+        if last_step {
+            B::stage_unfinished(&mut batch, None);
+        }
+        backend.write(batch)?;
+        for (dyad, version) in lowest {
+            match version.saturating_sub(1) {
+                0 => writer.versions.remove(&dyad),
+                below => writer.versions.insert(dyad, below),
+            };
+        }
+        let (head, last_recorded_at) = match keep {
+            0 => (Head::default(), DateTime::<Utc>::MIN_UTC),
+            _ => match backend.record_at(keep)? {
+                Some(record) => (
+                    Head {
+                        position: keep,
+                        hash: record.hash,
+                    },
+                    record.recorded_at,
+                ),
+                None => return Err(missing_record(keep)),
+            },
+        };
+        writer.head = head;
+        writer.last_recorded_at = last_recorded_at;
+        if last_step {
+            writer.unfinished = None;
+            return Ok(removed);
+        }
     }
 }
 

@@ -11,6 +11,8 @@ mod examples;
 mod failures;
 mod fixtures;
 mod fuzz_regressions;
+mod import_crash;
+mod import_stream;
 mod integrity;
 mod istanbul;
 mod kit;

@@ -584,6 +584,36 @@ impl Backend for SledBackend {
         self.log.apply_batch(batch).map_err(|err| self.io(err))
     }
 
+    fn stage_removal(batch: &mut sled::Batch, record: &RecordedEvent) {
+        batch.remove(&record_key(record.dyad, TimeKey::of(record)));
+        batch.remove(&position_key(record.position));
+        batch.remove(id_key(&record.id));
+    }
+
+    fn stage_unmark(batch: &mut sled::Batch, dyad: Dyad, target: TimeKey) {
+        batch.remove(&retracted_key(dyad, target));
+    }
+
+    fn stage_no_version(batch: &mut sled::Batch, dyad: Dyad) {
+        batch.remove(&version_key(dyad));
+    }
+
+    fn stage_unfinished(batch: &mut sled::Batch, since: Option<&Head>) {
+        match since {
+            Some(head) => batch.insert(UNFINISHED_KEY, unfinished_value(head)),
+            None => batch.remove(UNFINISHED_KEY),
+        }
+    }
+
+    fn unfinished(&self) -> Result<Option<Head>, StoreError> {
+        match self.log.get(UNFINISHED_KEY).map_err(|err| self.io(err))? {
+            Some(value) => decode_unfinished(&value)
+                .map(Some)
+                .map_err(|reason| self.index_fault(reason)),
+            None => Ok(None),
+        }
+    }
+
     fn record_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
         read_position_in(&self.path, &self.log, position)
     }
@@ -1055,6 +1085,39 @@ fn decode_in_place(
         });
     }
     Ok(record)
+}
+
+/// The key of the mark of an unfinished import in the `log` tree (so that it is written in
+/// the same `apply_batch` as the import's records): outside every prefix of the layout, which
+/// are single upper-case letters, so that no scan of records or indexes meets it.
+const UNFINISHED_KEY: &[u8] = b"~unfinished-import";
+
+/// The mark's value: the head the import started from, its position (8 bytes, big-endian)
+/// then its hash (32 bytes).
+fn unfinished_value(head: &Head) -> Vec<u8> {
+    let mut value = Vec::with_capacity(40);
+    value.extend_from_slice(&head.position.to_be_bytes());
+    value.extend_from_slice(&head.hash.0);
+    value
+}
+
+fn decode_unfinished(value: &[u8]) -> Result<Head, String> {
+    let (position, hash) = match (value.get(..8), value.get(8..)) {
+        (Some(position), Some(hash)) if hash.len() == 32 => (position, hash),
+        _ => {
+            return Err(format!(
+                "the mark of an unfinished import has {} bytes instead of 40",
+                value.len()
+            ));
+        }
+    };
+    let position = decode_u64(position)?;
+    let mut bytes = [0u8; 32];
+    bytes.copy_from_slice(hash);
+    Ok(Head {
+        position,
+        hash: ChainHash(bytes),
+    })
 }
 
 fn place_key_vec(prefix: u8, dyad: Dyad, at: TimeKey) -> Vec<u8> {

@@ -208,27 +208,27 @@ impl Shared {
     /// the store. The caches never saw the import before it finished, so a rolled-back import
     /// leaves nothing in them.
     pub(crate) fn maintain_import(&self, folds: &mut Folds, after: u64) -> Result<(), EngineError> {
-        // Each touched dyad: the earliest place the import changed, whether it retracts, and
-        // how many records it added.
-        let mut touched: BTreeMap<Dyad, (TimeKey, bool, u64)> = BTreeMap::new();
+        // Each touched dyad: the earliest place the import changed, and whether it retracts.
+        let mut touched: BTreeMap<Dyad, (TimeKey, bool)> = BTreeMap::new();
         for record in self.store.read_log(after + 1) {
             let record = record?;
             let key = self.earliest_change(&record)?;
             let retracts = matches!(record.event, Event::EventRetracted(_));
-            let entry = touched.entry(record.dyad).or_insert((key, false, 0));
+            let entry = touched.entry(record.dyad).or_insert((key, false));
             entry.0 = entry.0.min(key);
             entry.1 |= retracts;
-            entry.2 += 1;
         }
         {
             let mut ladders = super::lock(&self.ladders);
-            for (&dyad, &(earliest, _, _)) in &touched {
+            for (&dyad, &(earliest, _)) in &touched {
                 ladders.forget_from(dyad, earliest);
             }
         }
-        for (&dyad, &(earliest, retracts, count)) in &touched {
+        for (&dyad, &(earliest, retracts)) in &touched {
             let mut batch = AuxBatch::default();
-            let fold = match folds.dyads.remove(&dyad) {
+            let cached = folds.dyads.remove(&dyad);
+            let in_memory = cached.is_some();
+            let fold = match cached {
                 Some(mut fold) if !retracts && fold.last.is_none_or(|last| earliest > last) => {
                     let end = fold.last;
                     for record in self.timeline_after(dyad, end, None) {
@@ -238,13 +238,15 @@ impl Shared {
                 }
                 _ => self.refold(dyad, earliest, &mut batch)?,
             };
-            folds.dirty_events += count;
-            folds.dirty.insert(dyad);
-            folds.dyads.insert(dyad, fold);
-            // A dyad's snapshots at a time: the import's caches are never all in memory.
-            if !batch.is_empty() {
-                self.store.aux_put(batch.into_entries())?;
+            // Stored at once, with its snapshots, one dyad at a time: the folds of a large
+            // import are never all in memory, nor all encoded at once. A fold the engine did
+            // not hold before stays in the store only (loaded again on first use).
+            self.persist_fold(dyad, &fold, &mut batch)?;
+            folds.dirty.remove(&dyad);
+            if in_memory {
+                folds.dyads.insert(dyad, fold);
             }
+            self.store.aux_put(batch.into_entries())?;
         }
         let head = self.store.head().position;
         let mut batch = AuxBatch::default();

@@ -810,9 +810,10 @@ impl super::Engine {
     /// Imports a stream of new events, all or nothing, in memory bounded by the states being
     /// folded rather than by the number of inputs (`docs/contract.md`, import at scale).
     ///
-    /// Each input is checked as [`Engine::record_batch_with_warnings`] checks a batch as a
-    /// whole: the order of the inputs does not matter as long as the effective timeline
-    /// that includes all of them is valid, and the lowest failing input is named by its
+    /// Each input is checked as
+    /// [`Engine::record_batch_with_warnings`](super::Engine::record_batch_with_warnings) checks
+    /// a batch as a whole: the order of the inputs does not matter as long as the effective
+    /// timeline that includes all of them is valid, and the lowest failing input is named by its
     /// index (from 0, counting every item of `inputs`). An input whose id is stored with the
     /// same content, or repeats an earlier input, is counted as already present.
     ///
@@ -829,10 +830,11 @@ impl super::Engine {
     ///
     /// The engine's writer lock and the write lock of its caches are held throughout: other
     /// records and the engine's queries (`state`, `query`, `history`, `diff`, projections)
-    /// wait until the import has finished or been rolled back, and [`Engine::head`] and
-    /// [`Engine::log`] stop at the head the import started from until it finishes. Only
-    /// [`Engine::get`], [`Engine::stream`] and [`Engine::dyads`] read the store as it is
-    /// meanwhile.
+    /// wait until the import has finished or been rolled back, and
+    /// [`Engine::head`](super::Engine::head) and [`Engine::log`](super::Engine::log) stop at the
+    /// head the import started from until it finishes. Only [`Engine::get`](super::Engine::get),
+    /// [`Engine::stream`](super::Engine::stream) and [`Engine::dyads`](super::Engine::dyads) read
+    /// the store as it is meanwhile.
     ///
     /// ```
     /// # use detente::engine::{Engine, EngineError, ImportError};

@@ -15,8 +15,12 @@ use detente::engine::Engine;
 
 use crate::import_stream::generator;
 
-/// How many events the file holds: more than two chunks of an import.
-const EVENTS: usize = 21_000;
+/// How many events the file holds, unless `DETENTE_IMPORT_CRASH_EVENTS` says otherwise: few
+/// enough that a whole import by the test build of the binary takes seconds, so that the story
+/// stays well under a minute in CI (`DETENTE_IMPORT_CRASH_EVENTS=50000 cargo test --release`
+/// runs it over five chunks of the import; `tests/it/import_stream.rs` crosses chunks in
+/// process).
+const EVENTS: usize = 4_000;
 /// How many kills the story needs.
 const KILLS: usize = 20;
 
@@ -72,10 +76,14 @@ fn a_killed_import_leaves_none_or_all_of_its_events_and_running_it_again_complet
         });
     println!("import crash test seed: {seed} (DETENTE_CRASH_SEED={seed} to replay)");
     let mut rng = Rng(seed);
+    let events: usize = std::env::var("DETENTE_IMPORT_CRASH_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(EVENTS);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("workload.jsonl");
     let mut text = String::new();
-    for line in generator::Workload::new(generator::Spec::new(EVENTS, 60)) {
+    for line in generator::Workload::new(generator::Spec::new(events, 60)) {
         text.push_str(&line);
         text.push('\n');
     }
@@ -93,7 +101,7 @@ fn a_killed_import_leaves_none_or_all_of_its_events_and_running_it_again_complet
     let story = Instant::now();
     let path = dir.path().join("store");
     fresh_store(&path);
-    let full = base + EVENTS as u64;
+    let full = base + events as u64;
     let (mut kills, mut none, mut all) = (0, 0, 0);
     for round in 0..3 * KILLS {
         if kills >= KILLS {
@@ -116,8 +124,8 @@ fn a_killed_import_leaves_none_or_all_of_its_events_and_running_it_again_complet
         let head = engine.head().position;
         let stored = engine.log(base + 1).count() as u64;
         assert!(
-            (head, stored) == (base, 0) || (head, stored) == (full, EVENTS as u64),
-            "round {round}, killed after {wait} ms: the store holds {stored} of the file's {EVENTS} events, head {head}"
+            (head, stored) == (base, 0) || (head, stored) == (full, events as u64),
+            "round {round}, killed after {wait} ms: the store holds {stored} of the file's {events} events, head {head}"
         );
         drop(engine);
         if head == full {

@@ -255,7 +255,7 @@ impl Shared {
             // the chunk touches (the import may have changed its timeline anywhere).
             let every: BTreeMap<Dyad, TimeKey> = touched
                 .iter()
-                .map(|(&dyad, &(key, _, _))| (dyad, key))
+                .map(|(&dyad, &(key, _))| (dyad, key))
                 .collect();
             let mut chunk: Vec<RecordedEvent> = Vec::new();
             let mut records = self.store.read_log(after + 1).peekable();

@@ -865,6 +865,26 @@ impl super::Engine {
         &self,
         inputs: impl IntoIterator<Item = Result<NewEvent, E>>,
     ) -> Result<Imported, ImportError<E>> {
+        self.import_in_chunks(inputs, IMPORT_CHUNK)
+    }
+
+    /// Test-only: [`Engine::import`](super::Engine::import) in chunks of `chunk` events, so
+    /// that a small input crosses chunks.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn import_in_chunks_for_tests<E>(
+        &self,
+        inputs: impl IntoIterator<Item = Result<NewEvent, E>>,
+        chunk: usize,
+    ) -> Result<Imported, ImportError<E>> {
+        self.import_in_chunks(inputs, chunk.max(1))
+    }
+
+    fn import_in_chunks<E>(
+        &self,
+        inputs: impl IntoIterator<Item = Result<NewEvent, E>>,
+        chunk: usize,
+    ) -> Result<Imported, ImportError<E>> {
         let shared = &self.shared;
         let started = std::time::Instant::now();
         let _writer = lock(&shared.writer);
@@ -872,7 +892,7 @@ impl super::Engine {
         // been rolled back: none answers from a half-imported log.
         let mut folds = write(&shared.folds);
         let before = shared.store.head().position;
-        let mut imported = match shared.import_checked(inputs, before) {
+        let mut imported = match shared.import_checked(inputs, before, chunk) {
             Ok(imported) => imported,
             Err(err) => {
                 shared.store.abandon_import().map_err(EngineError::from)?;
@@ -904,6 +924,7 @@ impl Shared {
         &self,
         inputs: impl IntoIterator<Item = Result<NewEvent, E>>,
         start: u64,
+        chunk_size: usize,
     ) -> Result<Imported, ImportError<E>> {
         let now = Utc::now();
         let today = now.date_naive();
@@ -912,7 +933,7 @@ impl Shared {
         // The lowest failing input. Inputs come in index order, so the first refused on its
         // own is the lowest of those; the dyads' checks may find a lower one.
         let mut failure: Option<(usize, EngineError)> = None;
-        let mut chunk: Vec<NewEvent> = Vec::with_capacity(IMPORT_CHUNK);
+        let mut chunk: Vec<NewEvent> = Vec::with_capacity(chunk_size);
         let mut chunk_ids: std::collections::HashSet<EventId> = std::collections::HashSet::new();
         let mut numbering = Numbering::default();
         let mut next_position = start + 1;
@@ -973,7 +994,7 @@ impl Shared {
             touched.insert(input.dyad);
             chunk_ids.insert(id);
             chunk.push(input);
-            if chunk.len() >= IMPORT_CHUNK {
+            if chunk.len() >= chunk_size {
                 self.append_chunk(&mut chunk, &mut imported)?;
                 chunk_ids.clear();
             }

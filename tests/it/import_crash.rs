@@ -20,7 +20,7 @@ use crate::import_stream::generator;
 /// stays well under a minute in CI (`DETENTE_IMPORT_CRASH_EVENTS=50000 cargo test --release`
 /// runs it over five chunks of the import; `tests/it/import_stream.rs` crosses chunks in
 /// process).
-const EVENTS: usize = 4_000;
+const EVENTS: usize = 2_500;
 /// How many kills the story needs.
 const KILLS: usize = 20;
 

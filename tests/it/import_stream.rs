@@ -193,15 +193,21 @@ fn ok(events: Vec<NewEvent>) -> impl Iterator<Item = Result<NewEvent, std::io::E
 
 #[test]
 fn an_import_stores_what_a_batch_stores_and_warns_alike_and_a_repeat_stores_nothing() {
-    let events = workload(10_500, 12);
+    let mut events = workload(2_500, 12);
+    // A repeat of an earlier input, in the same chunk and in a later one: already present.
+    events.insert(10, events[5].clone());
+    events.push(events[0].clone());
     let dir = tempfile::tempdir().unwrap();
     let batch = buffered_engine(&dir.path().join("batch"));
     let recorded = batch.record_batch_with_warnings(events.clone()).unwrap();
     let streamed = buffered_engine(&dir.path().join("stream"));
-    let imported = streamed.import(ok(events.clone())).unwrap();
+    // Chunks of 300: the import crosses nine of them.
+    let imported = streamed
+        .import_in_chunks_for_tests(ok(events.clone()), 300)
+        .unwrap();
 
-    assert_eq!(imported.recorded, 10_500);
-    assert_eq!(imported.head.position, 10_500);
+    assert_eq!((imported.recorded, imported.already_present), (2_500, 2));
+    assert_eq!(imported.head.position, 2_500);
     assert_eq!(streamed.head().position, batch.head().position);
     let index = |warning: &Warning| warning.index();
     assert_eq!(
@@ -219,7 +225,7 @@ fn an_import_stores_what_a_batch_stores_and_warns_alike_and_a_repeat_stores_noth
     streamed.verify().unwrap();
 
     let again = streamed.import(ok(events)).unwrap();
-    assert_eq!((again.recorded, again.already_present), (0, 10_500));
+    assert_eq!((again.recorded, again.already_present), (0, 2_502));
     assert_eq!(again.head, imported.head);
 }
 
@@ -248,7 +254,9 @@ fn a_refused_import_names_its_lowest_failing_input_and_leaves_store_and_caches_a
     let late = file.len() - 10;
     file.insert(late, orphan(dyads[0].0));
     file.insert(1_500, orphan(dyads[1].0));
-    let err = engine.import(ok(file)).unwrap_err();
+    let err = engine
+        .import_in_chunks_for_tests(ok(file), 700)
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -267,7 +275,7 @@ fn a_refused_import_names_its_lowest_failing_input_and_leaves_store_and_caches_a
     let mut broken: Vec<Result<NewEvent, std::io::Error>> =
         events[1_000..].iter().cloned().map(Ok).collect();
     broken.push(Err(std::io::Error::other("line 2001 is cut")));
-    let err = engine.import(broken).unwrap_err();
+    let err = engine.import_in_chunks_for_tests(broken, 700).unwrap_err();
     assert!(
         matches!(err, ImportError::Input { index: 2_000, .. }),
         "{err}"

@@ -245,6 +245,10 @@ impl Shared {
             folds.dirty.remove(&dyad);
             if in_memory {
                 folds.dyads.insert(dyad, fold);
+            } else {
+                // Nor its rungs: they would fill the ladders' budget with the states of
+                // dyads nobody asked about.
+                super::lock(&self.ladders).forget_from(dyad, TimeKey::before_day(NaiveDate::MIN));
             }
             self.store.aux_put(batch.into_entries())?;
         }

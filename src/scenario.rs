@@ -446,3 +446,87 @@ pub fn recorded(inputs: impl IntoIterator<Item = NewEvent>) -> Vec<RecordedEvent
         })
         .collect()
 }
+
+/// A chronology shipped with detente (`examples/chronologies/`, sources in its README):
+/// dated, sourced events of a negotiation beyond the seed scenario, compiled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chronology {
+    /// Its name, for `detente demo --scenario NAME`.
+    pub name: &'static str,
+    /// What it covers.
+    pub title: &'static str,
+    /// Its events as JSON Lines, one event per line (wire format 1).
+    pub lines: &'static str,
+}
+
+/// The name of the seed scenario ([`istanbul_2025`] and its follow-ups), the demo's default.
+pub const SEED: &str = "istanbul-2025";
+
+/// The chronologies of `examples/chronologies/`, in the order of their names.
+pub const CHRONOLOGIES: [Chronology; 3] = [
+    Chronology {
+        name: "armenia-azerbaijan",
+        title: "Armenia–Azerbaijan, 2020–2025: from the ceasefire to the peace agreement initialled in Washington",
+        lines: include_str!("../examples/chronologies/armenia-azerbaijan.jsonl"),
+    },
+    Chronology {
+        name: "serbia-kosovo",
+        title: "Serbia–Kosovo, 2011–2024: the Brussels Agreement, the Washington commitments, Ohrid",
+        lines: include_str!("../examples/chronologies/serbia-kosovo.jsonl"),
+    },
+    Chronology {
+        name: "us-soviet-arms-control",
+        title: "US–Soviet and US–Russian arms control, 1987–2023: the INF Treaty, START I, New START",
+        lines: include_str!("../examples/chronologies/us-soviet-arms-control.jsonl"),
+    },
+];
+
+impl Chronology {
+    /// The chronology named `name`, if detente ships one.
+    ///
+    /// ```
+    /// use detente::scenario::Chronology;
+    ///
+    /// assert!(Chronology::named("serbia-kosovo").is_some());
+    /// assert!(Chronology::named("atlantis").is_none());
+    /// ```
+    pub fn named(name: &str) -> Option<Chronology> {
+        CHRONOLOGIES.iter().find(|c| c.name == name).copied()
+    }
+
+    /// Its events, in the order of the file.
+    ///
+    /// ```
+    /// use detente::domain::{continued_log, state_at, AgreementStatus, Query};
+    /// use detente::scenario::{recorded, Chronology};
+    ///
+    /// let events = Chronology::named("us-soviet-arms-control").unwrap().events();
+    /// let log = continued_log(&recorded(events), "RUS-USA".parse().unwrap());
+    /// let in_1990 = state_at(&log, &Query::as_of("1990-01-01".parse().unwrap()));
+    /// assert_eq!(in_1990.agreements["inf-treaty"].status, AgreementStatus::InForce);
+    /// ```
+    pub fn events(&self) -> Vec<NewEvent> {
+        self.lines
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| match serde_json::from_str(line) {
+                Ok(event) => event,
+                // The files are compiled in and read by the tests: a bad line is a bug.
+                Err(err) => panic!("{}: {err}: {line}", self.name),
+            })
+            .collect()
+    }
+
+    /// The dyad the chronology ends in: the one to ask about (`RUS-USA` for the arms control
+    /// chronology, which continues `SUN-USA`).
+    ///
+    /// ```
+    /// use detente::scenario::Chronology;
+    ///
+    /// let arms = Chronology::named("us-soviet-arms-control").unwrap();
+    /// assert_eq!(arms.dyad().map(|d| d.to_string()).as_deref(), Some("RUS-USA"));
+    /// ```
+    pub fn dyad(&self) -> Option<Dyad> {
+        self.events().last().map(|event| event.dyad)
+    }
+}

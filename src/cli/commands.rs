@@ -20,7 +20,11 @@ use super::{Cli, CliError, Command, DEFAULT_STORE, KnownArgs, import, render, ti
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let json = cli.json;
     match cli.command {
-        Command::Demo => demo(cli.store, json),
+        Command::Demo { scenario } => match scenario.as_deref() {
+            None => demo(cli.store, json),
+            Some(name) if name == detente::scenario::SEED => demo(cli.store, json),
+            Some(name) => demo_chronology(cli.store, name, json),
+        },
         Command::Record { file } => record(&store_path(cli.store), file.as_deref(), json),
         Command::Import {
             file,
@@ -236,7 +240,12 @@ const DYADS_NAMED: usize = 5;
 /// Refuses a dyad without events, naming the first few dyads there are.
 fn known_dyad(engine: &Engine, dyad: Dyad) -> Result<(), CliError> {
     let dyads = engine.dyads()?;
-    if dyads.iter().any(|(known, _)| *known == dyad) {
+    // A dyad that continues one with events answers for them (`RUS-USA` for `SUN-USA`'s).
+    let continued: Vec<Dyad> = dyad.continues().into_iter().map(|(d, _)| d).collect();
+    if dyads
+        .iter()
+        .any(|(known, _)| *known == dyad || continued.contains(known))
+    {
         return Ok(());
     }
     let names: Vec<String> = dyads
@@ -569,7 +578,7 @@ fn state(store: &Path, dyad: Dyad, query: &Query, json: bool) -> Result<(), CliE
     let mut state = engine.query(dyad, query)?;
     if !state.anomalies.is_empty() {
         // Name the retraction behind each anomaly (the fold cannot: the target is dropped).
-        let log: Vec<RecordedEvent> = engine.stream(dyad).collect::<Result<_, _>>()?;
+        let log: Vec<RecordedEvent> = engine.continued_stream(dyad)?;
         detente::domain::explain_anomalies(&mut state, &log, query);
     }
     if json {
@@ -605,7 +614,7 @@ fn history(
             && to.is_none_or(|to| record.occurred_on <= to)
     };
     let (events, retractions) = if with_retracted || *known != Query::default() {
-        let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
+        let log = engine.continued_stream(dyad)?;
         let mut events: Vec<RecordedEvent> = effective_timeline(&log, known)
             .into_iter()
             .filter(|record| in_period(record))
@@ -872,7 +881,7 @@ fn draw_timeline(
     let state = engine.query(dyad, &query)?;
     // The effective timeline from the dyad's stream, by the library's reference definition,
     // so that known_at applies too; and the events its retractions removed.
-    let log = engine.stream(dyad).collect::<Result<Vec<_>, _>>()?;
+    let log = engine.continued_stream(dyad)?;
     let events: Vec<RecordedEvent> = effective_timeline(&log, &query)
         .into_iter()
         .cloned()
@@ -917,6 +926,99 @@ fn draw_timeline(
         items,
         if items == 1 { "" } else { "s" },
     ))
+}
+
+/// The scenarios `detente demo --scenario` plays, one per line: name and title.
+fn scenario_list() -> String {
+    let mut out = format!(
+        "  {:<24} the Russia–US consultations in Istanbul, 27 February 2025 (the default)\n",
+        detente::scenario::SEED
+    );
+    for chronology in detente::scenario::CHRONOLOGIES {
+        out.push_str(&format!("  {:<24} {}\n", chronology.name, chronology.title));
+    }
+    out
+}
+
+/// `detente demo --scenario NAME` for a chronology of `examples/chronologies/` (or `list`).
+fn demo_chronology(explicit: Option<PathBuf>, name: &str, json: bool) -> Result<(), CliError> {
+    let Some(chronology) = detente::scenario::Chronology::named(name) else {
+        if name == "list" {
+            return emit(&format!(
+                "the scenarios of `detente demo --scenario NAME`:\n{}",
+                scenario_list()
+            ));
+        }
+        return Err(CliError::new(format!(
+            "there is no scenario `{name}`: give one of\n{}",
+            scenario_list().trim_end()
+        )));
+    };
+    let temporary;
+    let (path, kept) = match explicit {
+        Some(path) => {
+            if !is_vacant(&path)? {
+                return Err(CliError::new(format!(
+                    "--store {} is not empty: the demo records into an empty or absent store; name a new path, or leave --store out to use a temporary one",
+                    path.display()
+                )));
+            }
+            (path, true)
+        }
+        None => {
+            temporary = tempfile::Builder::new()
+                .prefix("detente-demo-")
+                .tempdir()
+                .map_err(|err| CliError::with_source("cannot create a temporary store", err))?;
+            (temporary.path().join("store"), false)
+        }
+    };
+    let engine = open(&path)?;
+    let recorded = engine.record_batch(chronology.events())?;
+    let dyad = chronology
+        .dyad()
+        .ok_or_else(|| CliError::new("the scenario has no events"))?;
+    let state = engine.state(dyad)?;
+    if json {
+        return emit_json(&json!({
+            "scenario": chronology.name,
+            "store": if kept { Some(path.display().to_string()) } else { None },
+            "recorded": recorded.len(),
+            "dyad": dyad,
+            "state": state,
+        }));
+    }
+    let mut out = format!("detente demo: {}\n", chronology.title);
+    out.push_str(&format!(
+        "recorded {} events of examples/chronologies/{}.jsonl (its README names the sources)\n",
+        recorded.len(),
+        chronology.name
+    ));
+    let continued: Vec<String> = dyad
+        .continues()
+        .iter()
+        .filter(|(other, _)| recorded.iter().any(|a| a.record.dyad == *other))
+        .map(|(other, on)| format!("{dyad} continues {other} from {on}"))
+        .collect();
+    if !continued.is_empty() {
+        out.push_str(&format!(
+            "{}: its timeline holds that dyad's events\n",
+            continued.join("; ")
+        ));
+    }
+    out.push_str(if kept {
+        ""
+    } else {
+        "into a temporary store, removed on exit: pass --store DIR to keep it\n"
+    });
+    out.push_str("\n════ The state now ════\n");
+    out.push_str(&render::state(
+        &state,
+        &render::query_header(dyad, None, None, None),
+    ));
+    out.push_str("\n════ The chronology (effective timeline) ════\n");
+    out.push_str(&render::history(dyad, &engine.history(dyad, None, None)?));
+    emit(&out)
 }
 
 fn demo(explicit: Option<PathBuf>, json: bool) -> Result<(), CliError> {

@@ -46,11 +46,16 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Record the Istanbul 2025 scenario into a fresh store and show the state
+    /// Record a scenario (by default Istanbul 2025) into a fresh store and show the state
     ///
     /// Uses a temporary store unless --store names one, which must then be empty or absent
     /// ($DETENTE_STORE is ignored here, so the demo never writes into your working store).
-    Demo,
+    Demo {
+        /// The scenario: `istanbul-2025` (the default) or a chronology shipped with detente
+        /// (`armenia-azerbaijan`, `serbia-kosovo`, `us-soviet-arms-control`); `list` lists them
+        #[arg(long, value_name = "NAME")]
+        scenario: Option<String>,
+    },
     /// Record one event (a JSON object) from FILE, or from standard input
     Record {
         /// The file holding the event; `-` or nothing reads standard input

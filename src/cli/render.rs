@@ -806,6 +806,10 @@ pub fn history_marked<'a>(
             let _ = write!(note, " by {}", source_names(&record.sources));
         }
         let _ = write!(note, " · {} at position {}", record.id, record.position);
+        if record.dyad != dyad {
+            // A record of a dyad this one continues (a succession), shown as stored.
+            let _ = write!(note, " · recorded in {}", record.dyad);
+        }
         data_line!(out, "            {note}");
         if let Some(by) = by {
             let mut note = format!(
@@ -873,6 +877,29 @@ pub fn diff(dyad: Dyad, from: NaiveDate, to: NaiveDate, diff: &StateDiff) -> Str
             ]);
         }
         // The header row is blank: drop it.
+        let text = table.render("  ");
+        out.push_str(text.split_once('\n').map(|(_, rest)| rest).unwrap_or(""));
+    }
+    if !diff.party_statuses.is_empty() {
+        out.push_str("\nAgreements, by party\n");
+        let mut table = Table::new(&["", "agreement", "party", "status", "since"]);
+        for change in &diff.party_statuses {
+            let status = match &change.from {
+                Some(from) => format!(
+                    "{} → {}",
+                    from.replace('_', " "),
+                    change.to.replace('_', " ")
+                ),
+                None => change.to.replace('_', " "),
+            };
+            table.row(vec![
+                "~".into(),
+                change.id.to_string(),
+                change.party.to_string(),
+                status,
+                change.on.to_string(),
+            ]);
+        }
         let text = table.render("  ");
         out.push_str(text.split_once('\n').map(|(_, rest)| rest).unwrap_or(""));
     }

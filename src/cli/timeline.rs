@@ -376,12 +376,24 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
         state
             .agreements
             .iter()
-            .map(|(id, agreement)| Lane {
-                id: id.to_string(),
-                what: agreement.title.clone(),
-                changes: changes(&agreement.history),
-                prefix: "agreement ",
-                palette: agreement_colour,
+            .flat_map(|(id, agreement)| {
+                // The agreement as a whole, then a lane of its status for each party that
+                // gave it one (ratified by one side, then the other).
+                let whole = Lane {
+                    id: id.to_string(),
+                    what: agreement.title.clone(),
+                    changes: changes(&agreement.history),
+                    prefix: "agreement ",
+                    palette: agreement_colour,
+                };
+                let parties = agreement.by_party.iter().map(move |(party, history)| Lane {
+                    id: format!("{id}, {party}"),
+                    what: format!("{}, for {party}", agreement.title),
+                    changes: changes(history),
+                    prefix: "agreement ",
+                    palette: agreement_colour,
+                });
+                std::iter::once(whole).chain(parties)
             })
             .collect(),
     ));

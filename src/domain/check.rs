@@ -105,6 +105,16 @@ pub enum Rejection {
         /// The event's dyad.
         found: Dyad,
     },
+    /// Talks name one of the dyad's own parties as their mediator.
+    #[error(
+        "{party} is named as a mediator of talks of {dyad}, but it is one of the dyad's parties: a mediator is a third party (list {party} in `delegations`, not in `mediators`)"
+    )]
+    MediatorInDyad {
+        /// The party named.
+        party: Party,
+        /// The dyad.
+        dyad: Dyad,
+    },
     /// Talks list two delegations of the same party.
     #[error("talks list two delegations of {party}: list one delegation per party")]
     DuplicateDelegation {
@@ -357,6 +367,14 @@ fn check_parties_and_dates(event: &RecordedEvent) -> Result<(), Rejection> {
         if matches!(event.event, Event::TalksHeld(_)) && !seen.insert(party) {
             return Err(Rejection::DuplicateDelegation { party });
         }
+    }
+    if let Event::TalksHeld(talks) = &event.event
+        && let Some(&party) = talks.mediators.iter().find(|m| event.dyad.contains(**m))
+    {
+        return Err(Rejection::MediatorInDyad {
+            party,
+            dyad: event.dyad,
+        });
     }
     if event.reported_on < event.occurred_on {
         return Err(Rejection::ReportedBeforeOccurred {
@@ -1078,8 +1096,16 @@ pub fn check_record_alone(
     super::limits::check_limits(&record.clone().into_input())?;
     check_parties_and_dates(record)?;
     if let Event::EventRetracted(retraction) = &record.event {
-        let target =
-            target.filter(|target| target.dyad == record.dyad && target.position < record.position);
+        // The target is a record of its dyad, or of a dyad it continues (successions).
+        let target = target.filter(|target| {
+            (target.dyad == record.dyad
+                || record
+                    .dyad
+                    .continues()
+                    .iter()
+                    .any(|(d, _)| *d == target.dyad))
+                && target.position < record.position
+        });
         match target {
             None => {
                 return Err(Rejection::UnknownEvent {

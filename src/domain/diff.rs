@@ -59,6 +59,23 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// An agreement's status for one party that changed (ratified by one side, then the other).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyStatusChanged {
+    /// The agreement.
+    pub id: ItemId,
+    /// The party.
+    pub party: Party,
+    /// Its status for that party before, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Its status for that party after.
+    pub to: String,
+    /// When it took it.
+    pub on: NaiveDate,
+}
+
 /// What changed in a dyad's state between two dates: the answer of `detente diff`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +86,10 @@ pub struct StateDiff {
     pub items_changed: Vec<ItemChanged>,
     /// Items present before and not after (possible after a retraction).
     pub items_removed: Vec<ItemAdded>,
+    /// Agreements whose status for one party changed (an `AgreementProgressed` with `by`),
+    /// by agreement and party.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub party_statuses: Vec<PartyStatusChanged>,
     /// Rounds of talks held in between.
     pub rounds_added: Vec<Round>,
     /// Ledger lines that grew.
@@ -90,6 +111,7 @@ impl StateDiff {
         self.items_added.is_empty()
             && self.items_changed.is_empty()
             && self.items_removed.is_empty()
+            && self.party_statuses.is_empty()
             && self.rounds_added.is_empty()
             && self.ledger.is_empty()
             && self.next_round.is_none()
@@ -201,6 +223,26 @@ impl StateDiff {
             before_of(listed(&before.measures)),
             listed(&after.measures),
         );
+        for (id, agreement) in after.agreements.iter() {
+            for party in agreement.by_party.keys() {
+                let Some((to, on)) = agreement.status_for(*party) else {
+                    continue;
+                };
+                let from = before
+                    .agreements
+                    .get(id.as_str())
+                    .and_then(|earlier| earlier.status_for(*party));
+                if from.map(|(status, _)| status) != Some(to) {
+                    diff.party_statuses.push(PartyStatusChanged {
+                        id: id.clone(),
+                        party: *party,
+                        from: from.map(|(status, _)| word(&status)),
+                        to: word(&to),
+                        on,
+                    });
+                }
+            }
+        }
         diff.rounds_added = after
             .rounds
             .iter()

@@ -226,7 +226,7 @@ impl NewEvent {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RecordWire")]
 pub struct RecordedEvent {
     /// Global position: gap-free from 1 in append order.
     pub position: u64,
@@ -257,6 +257,48 @@ pub struct RecordedEvent {
     pub hash: ChainHash,
 }
 
+/// A recorded event as read, before the upcaster ([`super::upcast::upcast`]) brings it up to
+/// today's types: the members of [`RecordedEvent`], the same way.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "RecordedEvent")]
+struct RecordWire {
+    position: u64,
+    version: u64,
+    id: EventId,
+    dyad: Dyad,
+    #[serde(with = "iso_date")]
+    occurred_on: NaiveDate,
+    #[serde(with = "iso_date")]
+    reported_on: NaiveDate,
+    #[serde(with = "recorded_at")]
+    recorded_at: DateTime<Utc>,
+    schema: u32,
+    #[serde(default)]
+    sources: Vec<Source>,
+    event: Event,
+    hash: ChainHash,
+}
+
+impl TryFrom<RecordWire> for RecordedEvent {
+    type Error = super::upcast::UpcastError;
+
+    fn try_from(wire: RecordWire) -> Result<Self, Self::Error> {
+        super::upcast::upcast(RecordedEvent {
+            position: wire.position,
+            version: wire.version,
+            id: wire.id,
+            dyad: wire.dyad,
+            occurred_on: wire.occurred_on,
+            reported_on: wire.reported_on,
+            recorded_at: wire.recorded_at,
+            schema: wire.schema,
+            sources: wire.sources,
+            event: wire.event,
+            hash: wire.hash,
+        })
+    }
+}
+
 impl RecordedEvent {
     /// The input this record holds, normalized: its `id` and `reported_on` given. It becomes
     /// this same record again at the same position and version (with the chain computed anew).
@@ -269,6 +311,33 @@ impl RecordedEvent {
             sources: self.sources,
             event: self.event,
         }
+    }
+
+    /// This record as read in the timeline of `dyad`, a dyad that continues its own
+    /// (`docs/contract.md`, successions): its dyad is `dyad` and each former party it names as
+    /// an actor is read as its successor ([`Party::read_in`](super::Party::read_in)). Its id,
+    /// dates, position, sources and hash are the stored record's, so the copy is for folding
+    /// and checking, not for the chain. A record of `dyad` itself comes back unchanged.
+    ///
+    /// ```
+    /// # use detente::domain::*;
+    /// let expelled = NewEvent::new("SUN-USA".parse().unwrap(), "1986-10-21".parse().unwrap(),
+    ///     Event::DiplomatsExpelled(DiplomatsExpelled { expelled_by: "SUN".parse().unwrap(), count: 5 }))
+    ///     .into_recorded(1, 1, "1986-10-21".parse().unwrap(), Default::default());
+    /// let read = expelled.read_in("RUS-USA".parse().unwrap());
+    /// assert_eq!(read.dyad.to_string(), "RUS-USA");
+    /// assert_eq!(read.event.parties(), vec!["RUS".parse().unwrap()]);
+    /// assert_eq!((read.id, read.position), (expelled.id, 1));
+    /// ```
+    pub fn read_in(&self, dyad: super::Dyad) -> RecordedEvent {
+        let mut record = self.clone();
+        if record.dyad != dyad {
+            record.dyad = dyad;
+            for party in record.event.parties_mut() {
+                *party = party.read_in(dyad);
+            }
+        }
+        record
     }
 
     /// The canonical bytes the hash chain covers: the record as JSON without its `hash` field,

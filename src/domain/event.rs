@@ -180,6 +180,43 @@ impl Event {
     }
 }
 
+impl Event {
+    /// [`Event::parties`], to change in place: how a record of a dyad that another continues
+    /// is read with its former party as the successor ([`RecordedEvent::read_in`](super::RecordedEvent::read_in)).
+    ///
+    /// ```
+    /// # use detente::domain::{Event, DiplomatsExpelled};
+    /// let mut event = Event::DiplomatsExpelled(DiplomatsExpelled { expelled_by: "SUN".parse().unwrap(), count: 25 });
+    /// for party in event.parties_mut() {
+    ///     *party = "RUS".parse().unwrap();
+    /// }
+    /// assert_eq!(event.parties(), vec!["RUS".parse().unwrap()]);
+    /// ```
+    pub fn parties_mut(&mut self) -> Vec<&mut Party> {
+        match self {
+            Event::TalksHeld(e) => e.delegations.iter_mut().map(|d| &mut d.party).collect(),
+            Event::PropertyClaimRaised(e) => vec![&mut e.claimant],
+            Event::FlightsProposed(e) => vec![&mut e.proposer],
+            Event::IrritantRaised(e) => vec![&mut e.raised_by],
+            Event::RoundCancelled(e) => e.cancelled_by.iter_mut().collect(),
+            Event::DiplomatsExpelled(e) => vec![&mut e.expelled_by],
+            Event::MissionClosed(e) => vec![&mut e.closed_by],
+            Event::AgreementProgressed(e) => e.by.iter_mut().collect(),
+            Event::MeasureImposed(e) => vec![&mut e.imposed_by],
+            Event::PrisonersReleased(e) => vec![&mut e.released_by],
+            Event::MissionReopened(e) => vec![&mut e.reopened_by],
+            Event::AgreementReached(_) | Event::MeasureProgressed(_) => Vec::new(),
+            Event::StepAgreed(_)
+            | Event::StepProgressed(_)
+            | Event::ClaimProgressed(_)
+            | Event::ProposalAnswered(_)
+            | Event::IrritantResolved(_)
+            | Event::RoundScheduled(_)
+            | Event::EventRetracted(_) => Vec::new(),
+        }
+    }
+}
+
 /// Where something took place. `country` may be outside the dyad (a host).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

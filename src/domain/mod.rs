@@ -15,6 +15,7 @@ mod query;
 mod registry;
 mod shared;
 mod state;
+pub mod upcast;
 
 pub(crate) use check::check_batch_of;
 pub use check::{
@@ -22,7 +23,7 @@ pub use check::{
     check_in_history, check_known_by_recording, check_record_alone, check_retraction_dates,
     explain_anomalies, findings,
 };
-pub use diff::{ItemAdded, ItemChanged, LedgerChange, StateDiff};
+pub use diff::{ItemAdded, ItemChanged, LedgerChange, PartyStatusChanged, StateDiff};
 pub use envelope::{
     ChainHash, DateError, HashError, NewEvent, RecordedEvent, SCHEMA_VERSION, Source, SourceKind,
     parse_date,
@@ -31,6 +32,6 @@ pub use event::*;
 pub use id::{Category, EventId, IdError, ItemId, MAX_ID_LEN};
 pub use party::{Dyad, Party, PartyError, PartyKind};
 pub use projection::{Projection, ReadMode};
-pub use query::{Query, effective_timeline, state_at};
+pub use query::{Query, continued_log, effective_timeline, state_at};
 pub use shared::{SharedMap, SharedMapIter, SharedVec, SharedVecIter};
 pub use state::*;

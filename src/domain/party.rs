@@ -100,6 +100,65 @@ impl Party {
         Some((successor.parse().ok()?, succession_date(*on)))
     }
 
+    /// The parties this one continues (its predecessors, chained), each with the date from
+    /// which it continues it: `RUS` continues `SUN` from 1991-12-26. Empty for most parties.
+    ///
+    /// ```
+    /// # use detente::domain::Party;
+    /// let rus: detente::domain::Party = "RUS".parse().unwrap();
+    /// let before: Vec<String> = rus.predecessors().iter().map(|(p, on)| format!("{p} {on}")).collect();
+    /// assert_eq!(before, ["SUN 1991-12-26"]);
+    /// assert!("SUN".parse::<Party>().unwrap().predecessors().is_empty());
+    /// ```
+    pub fn predecessors(&self) -> Vec<(Party, chrono::NaiveDate)> {
+        let mut out: Vec<(Party, chrono::NaiveDate)> = Vec::new();
+        let mut frontier = vec![(*self, chrono::NaiveDate::MIN)];
+        while let Some((party, since)) = frontier.pop() {
+            for (from, to, on) in SUCCESSIONS {
+                if to != party.as_str() {
+                    continue;
+                }
+                let Ok(predecessor) = from.parse::<Party>() else {
+                    continue;
+                };
+                // Through a chain, the latest link is when the successor took over.
+                let on = succession_date(on).max(since);
+                if predecessor != *self && out.iter().all(|(seen, _)| *seen != predecessor) {
+                    out.push((predecessor, on));
+                    frontier.push((predecessor, on));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The party that continues this one in `dyad`: itself when it is one of the dyad's
+    /// parties, else the first of its successors (chained) that is, else itself. This is how a
+    /// record of a dyad that `dyad` continues is read in `dyad`'s timeline.
+    ///
+    /// ```
+    /// # use detente::domain::{Dyad, Party};
+    /// let dyad: Dyad = "RUS-USA".parse().unwrap();
+    /// let sun: Party = "SUN".parse().unwrap();
+    /// assert_eq!(sun.read_in(dyad).as_str(), "RUS");
+    /// assert_eq!("TUR".parse::<Party>().unwrap().read_in(dyad).as_str(), "TUR");
+    /// ```
+    pub fn read_in(&self, dyad: Dyad) -> Party {
+        let mut party = *self;
+        // Successions are few and acyclic; the bound keeps the walk finite whatever the table.
+        for _ in 0..=SUCCESSIONS.len() {
+            if dyad.contains(party) {
+                return party;
+            }
+            match party.successor() {
+                Some((next, _)) => party = next,
+                None => break,
+            }
+        }
+        *self
+    }
+
     /// Every party of the registry, in the order of their codes.
     ///
     /// ```
@@ -226,6 +285,83 @@ impl Dyad {
     /// ```
     pub fn contains(&self, party: Party) -> bool {
         self.first == party || self.second == party
+    }
+}
+
+impl Dyad {
+    /// The dyads whose timelines this one continues (`docs/contract.md`, successions), each
+    /// with the date from which it continues it: every pair of its parties or their
+    /// predecessors but itself. `RUS-USA` continues `SUN-USA` from 1991-12-26; a dyad of two
+    /// parties without predecessors continues none.
+    ///
+    /// ```
+    /// # use detente::domain::Dyad;
+    /// let dyad: Dyad = "RUS-USA".parse().unwrap();
+    /// let continued: Vec<String> = dyad.continues().iter().map(|(d, on)| format!("{d} {on}")).collect();
+    /// assert_eq!(continued, ["SUN-USA 1991-12-26"]);
+    /// assert!("SUN-USA".parse::<Dyad>().unwrap().continues().is_empty());
+    /// assert_eq!("RUS-SRB".parse::<Dyad>().unwrap().continues().len(), 3);
+    /// ```
+    pub fn continues(&self) -> Vec<(Dyad, chrono::NaiveDate)> {
+        let lineage = |party: Party| {
+            let mut all = vec![(party, chrono::NaiveDate::MIN)];
+            all.extend(party.predecessors());
+            all
+        };
+        let mut out = Vec::new();
+        for (a, since_a) in lineage(self.first) {
+            for (b, since_b) in lineage(self.second) {
+                if let Ok(dyad) = Dyad::new(a, b)
+                    && dyad != *self
+                {
+                    out.push((dyad, since_a.max(since_b)));
+                }
+            }
+        }
+        out.sort();
+        out.dedup_by_key(|(dyad, _)| *dyad);
+        out
+    }
+
+    /// The dyads that continue this one: those whose [`Dyad::continues`] names it.
+    /// `SUN-USA` is continued by `RUS-USA`.
+    ///
+    /// ```
+    /// # use detente::domain::Dyad;
+    /// let dyad: Dyad = "SUN-USA".parse().unwrap();
+    /// let by: Vec<String> = dyad.continued_by().iter().map(ToString::to_string).collect();
+    /// assert_eq!(by, ["RUS-USA"]);
+    /// assert!("RUS-USA".parse::<Dyad>().unwrap().continued_by().is_empty());
+    /// ```
+    pub fn continued_by(&self) -> Vec<Dyad> {
+        let heirs = |party: Party| {
+            let mut all = vec![party];
+            let mut next = party;
+            for _ in 0..SUCCESSIONS.len() {
+                match next.successor() {
+                    Some((successor, _)) if !all.contains(&successor) => {
+                        all.push(successor);
+                        next = successor;
+                    }
+                    _ => break,
+                }
+            }
+            all
+        };
+        let mut out = Vec::new();
+        for a in heirs(self.first) {
+            for b in heirs(self.second) {
+                if let Ok(dyad) = Dyad::new(a, b)
+                    && dyad != *self
+                    && dyad.continues().iter().any(|(d, _)| d == self)
+                {
+                    out.push(dyad);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeSet;
 
-use super::{BilateralState, Event, EventId, RecordedEvent, evolve};
+use super::{BilateralState, Dyad, Event, EventId, RecordedEvent, evolve};
 
 /// A bitemporal question: the state on `as_of` (valid time), as known on `known_at`
 /// (knowledge time), as stored at `at_position` (system time). Each bound applies only where
@@ -163,6 +163,45 @@ pub fn state_at<'a>(
     effective_timeline(events, query)
         .into_iter()
         .fold(BilateralState::default(), evolve)
+}
+
+/// The log of `dyad` as its timeline reads it, from `records` holding its own records and
+/// those of the dyads it continues ([`Dyad::continues`]; any other record is left out): each
+/// record read in `dyad` ([`RecordedEvent::read_in`]), in position order. Its
+/// [`effective_timeline`] and [`state_at`] are the reference answers for a dyad that continues
+/// others (`docs/contract.md`, successions): `RUS-USA` answers for the INF Treaty signed in
+/// `SUN-USA`. For a dyad that continues none, it is the dyad's own records.
+///
+/// # Example
+///
+/// ```
+/// use detente::domain::{continued_log, state_at, NewEvent, Query};
+/// use detente::scenario::recorded;
+///
+/// let lines = [
+///     r#"{"id":"inf","dyad":"SUN-USA","occurred_on":"1987-12-08","event":{"type":"AgreementReached","agreement":"inf","title":"INF Treaty"}}"#,
+///     r#"{"id":"left","dyad":"RUS-USA","occurred_on":"2019-08-02","event":{"type":"AgreementProgressed","agreement":"inf","status":"withdrawn","by":"USA"}}"#,
+/// ];
+/// let records = recorded(lines.iter().map(|line| serde_json::from_str::<NewEvent>(line).unwrap()));
+/// let rus_usa = continued_log(&records, "RUS-USA".parse()?);
+/// let state = state_at(&rus_usa, &Query::default());
+/// assert_eq!((state.events_applied, state.anomalies.len()), (2, 0));
+/// // SUN-USA answers for its own events alone.
+/// assert_eq!(continued_log(&records, "SUN-USA".parse()?).len(), 1);
+/// # Ok::<(), detente::domain::PartyError>(())
+/// ```
+pub fn continued_log<'a>(
+    records: impl IntoIterator<Item = &'a RecordedEvent>,
+    dyad: Dyad,
+) -> Vec<RecordedEvent> {
+    let continued: Vec<Dyad> = dyad.continues().into_iter().map(|(d, _)| d).collect();
+    let mut log: Vec<RecordedEvent> = records
+        .into_iter()
+        .filter(|record| record.dyad == dyad || continued.contains(&record.dyad))
+        .map(|record| record.read_in(dyad))
+        .collect();
+    log.sort_by_key(|record| record.position);
+    log
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     BilateralState, Dyad, Event, EventId, NewEvent, Projection, Query, ReadMode, RecordedEvent,
-    Rejection, StateDiff, state_at,
+    Rejection, StateDiff, effective_timeline, state_at,
 };
 use crate::store::{AppendOptions, Durability, OpenMode, Store, StoreConfig, StoreError};
 
@@ -556,6 +556,9 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn state(&self, dyad: Dyad) -> Result<BilateralState, EngineError> {
+        if let Some(log) = self.continued_log(dyad)? {
+            return Ok(state_at(&log, &Query::default()));
+        }
         if let Some(fold) = read(&self.shared.folds).dyads.get(&dyad) {
             return Ok(fold.value.clone());
         }
@@ -581,6 +584,9 @@ impl Engine {
     /// ```
     pub fn query(&self, dyad: Dyad, query: &Query) -> Result<BilateralState, EngineError> {
         let shared = &self.shared;
+        if let Some(log) = self.continued_log(dyad)? {
+            return Ok(state_at(&log, query));
+        }
         let unbounded_knowledge = query.known_at.is_none()
             && query
                 .at_position
@@ -622,9 +628,61 @@ impl Engine {
         to: Option<NaiveDate>,
     ) -> Result<Vec<RecordedEvent>, EngineError> {
         let folds = read(&self.shared.folds);
-        let result = self.shared.timeline(dyad, from, to);
+        let result = match self.shared.continued_records(dyad)? {
+            Some(records) => Ok(effective_timeline(&records, &Query::default())
+                .into_iter()
+                .filter(|record| {
+                    from.is_none_or(|from| record.occurred_on >= from)
+                        && to.is_none_or(|to| record.occurred_on <= to)
+                })
+                .cloned()
+                .collect()),
+            None => self.shared.timeline(dyad, from, to),
+        };
         drop(folds);
         result
+    }
+
+    /// The records of a dyad and of the dyads it continues (`docs/contract.md`, successions:
+    /// `RUS-USA` continues `SUN-USA`), as stored, each of its own dyad, in position order:
+    /// the records whose [`effective_timeline`](crate::domain::effective_timeline) is the
+    /// dyad's, for any query. For a dyad that continues none, its [`Engine::stream`] in
+    /// position order.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// use detente::domain::NewEvent;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let line = |dyad: &str, on: &str, by: &str| -> NewEvent { serde_json::from_str(&format!(
+    ///     r#"{{"dyad": "{dyad}", "occurred_on": "{on}", "event": {{"type": "DiplomatsExpelled", "expelled_by": "{by}", "count": 5}}}}"#)).unwrap() };
+    /// engine.record(line("SUN-USA", "1986-10-21", "SUN"))?;
+    /// engine.record(line("RUS-USA", "2001-03-21", "RUS"))?;
+    /// assert_eq!(engine.continued_stream("RUS-USA".parse()?)?.len(), 2);
+    /// assert_eq!(engine.continued_stream("SUN-USA".parse()?)?.len(), 1);
+    /// // The Soviet expulsion is read as Russia's in RUS-USA.
+    /// let state = engine.state("RUS-USA".parse()?)?;
+    /// assert_eq!(state.reciprocity.diplomats_expelled[&"RUS".parse()?], 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn continued_stream(&self, dyad: Dyad) -> Result<Vec<RecordedEvent>, EngineError> {
+        let folds = read(&self.shared.folds);
+        let records = match self.shared.continued_records(dyad)? {
+            Some(records) => records,
+            None => self.shared.dyad_log(dyad)?,
+        };
+        drop(folds);
+        Ok(records)
+    }
+
+    /// [`Shared::continued_log`] under the folds' read lock, so that an append in between
+    /// cannot show half a batch.
+    fn continued_log(&self, dyad: Dyad) -> Result<Option<Vec<RecordedEvent>>, EngineError> {
+        let folds = read(&self.shared.folds);
+        let log = self.shared.continued_log(dyad);
+        drop(folds);
+        log
     }
 
     /// What changed in the dyad's state between the states as of `from` and as of `to`.
@@ -892,6 +950,20 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn projection<P: Projection>(&self, dyad: Option<Dyad>) -> Result<P, EngineError> {
+        if let (Some(dyad), false) = (dyad, P::MODE == ReadMode::RawLog)
+            && let Some(log) = self.continued_log(dyad)?
+        {
+            // A dyad that continues others: its projection is folded from their records too
+            // (the registered value holds the dyad's own timeline only).
+            let registered = read(&self.shared.folds)
+                .slots
+                .iter()
+                .any(|slot| slot.name() == P::NAME);
+            if !registered {
+                return Err(EngineError::NotRegistered { name: P::NAME });
+            }
+            return Ok(fold_timeline(&log));
+        }
         let folds = read(&self.shared.folds);
         let slot = folds
             .slots
@@ -918,7 +990,7 @@ impl Engine {
     /// ```
     pub fn replay_dyad<P: Projection>(&self, dyad: Dyad) -> Result<P, EngineError> {
         let folds = read(&self.shared.folds);
-        let result = self.shared.replay_dyad::<P>(dyad);
+        let result = self.shared.replay_continued::<P>(dyad);
         drop(folds);
         result
     }
@@ -974,7 +1046,9 @@ impl Engine {
                         let Some(&(dyad, _)) = dyads.get(index) else {
                             return;
                         };
-                        let folded = shared.replay_dyad::<P>(dyad).map(|value| (dyad, value));
+                        let folded = shared
+                            .replay_continued::<P>(dyad)
+                            .map(|value| (dyad, value));
                         let failed = folded.is_err();
                         if sender.send(folded).is_err() || failed {
                             return;
@@ -1182,6 +1256,15 @@ impl Engine {
             .aux_put(vec![(key, Some(encode(&stored)?))])?;
         Ok(())
     }
+}
+
+/// A projection folded along the effective timeline of `log` (every bound open).
+pub(crate) fn fold_timeline<P: Projection>(log: &[RecordedEvent]) -> P {
+    let mut value = P::default();
+    for record in effective_timeline(log, &Query::default()) {
+        value.apply(record);
+    }
+    value
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

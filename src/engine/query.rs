@@ -1,12 +1,97 @@
 //! The query path: reads of a dyad's log and of its effective timeline, and the fold of a
 //! dyad as of a date from the nearest state at hand (a rung of its ladder or a stored
 //! snapshot). Keeping the caches current is `maintain`'s.
+//!
+//! A dyad that continues others (`docs/contract.md`, successions: `RUS-USA` continues
+//! `SUN-USA`) answers from the log of its own records and theirs, read in it
+//! ([`Shared::continued_log`], the one place that merges them); the caches (folds, snapshots,
+//! rungs, registered projections) hold each dyad's own timeline only, so an append to
+//! `SUN-USA` leaves nothing of `RUS-USA`'s stale. While the dyads it continues hold no
+//! records, a dyad answers from its caches as any other.
 
 use chrono::NaiveDate;
 
 use super::keys::{self, TimeKey};
 use super::{EngineError, Shared, decode};
 use crate::domain::{BilateralState, Dyad, RecordedEvent, evolve};
+
+impl Shared {
+    /// The dyads that `dyad` continues and that hold records.
+    fn continued_held(&self, dyad: Dyad) -> Result<Vec<Dyad>, EngineError> {
+        let mut held = Vec::new();
+        for (other, _) in dyad.continues() {
+            if self.store.dyad_version(other)? > 0 {
+                held.push(other);
+            }
+        }
+        Ok(held)
+    }
+
+    /// The stored records of `dyad` and of the dyads it continues, as stored (each of its own
+    /// dyad), in position order; `None` when none of the dyads it continues holds a record,
+    /// and the dyad's own log and caches answer for it.
+    pub(crate) fn continued_records(
+        &self,
+        dyad: Dyad,
+    ) -> Result<Option<Vec<RecordedEvent>>, EngineError> {
+        let held = self.continued_held(dyad)?;
+        if held.is_empty() {
+            return Ok(None);
+        }
+        let mut records = self.dyad_log(dyad)?;
+        for other in held {
+            records.extend(self.dyad_log(other)?);
+        }
+        records.sort_by_key(|record| record.position);
+        Ok(Some(records))
+    }
+
+    /// [`Shared::continued_records`] read in `dyad` ([`crate::domain::continued_log`]): the log
+    /// whose `state_at` answers for a dyad that continues others.
+    pub(crate) fn continued_log(
+        &self,
+        dyad: Dyad,
+    ) -> Result<Option<Vec<RecordedEvent>>, EngineError> {
+        Ok(self
+            .continued_records(dyad)?
+            .map(|records| crate::domain::continued_log(&records, dyad)))
+    }
+
+    /// A dyad folded into any projection by its read mode ([`Shared::replay_dyad`]), from
+    /// [`Shared::continued_log`] where the dyad continues others that hold records.
+    pub(crate) fn replay_continued<P: crate::domain::Projection>(
+        &self,
+        dyad: Dyad,
+    ) -> Result<P, EngineError> {
+        let Some(log) = self.continued_log(dyad)? else {
+            return self.replay_dyad::<P>(dyad);
+        };
+        Ok(match P::MODE {
+            crate::domain::ReadMode::RawLog => {
+                log.iter().fold(P::default(), |mut value, record| {
+                    value.apply(record);
+                    value
+                })
+            }
+            _ => super::fold_timeline(&log),
+        })
+    }
+
+    /// Whether a record of `dyad` touches the timeline of another dyad that holds records:
+    /// one it continues, or one that continues it. Such records are checked against every
+    /// timeline they join (`Shared::plan` checks them as a whole).
+    pub(crate) fn in_succession(&self, dyad: Dyad) -> Result<bool, EngineError> {
+        if !self.continued_held(dyad)?.is_empty() {
+            return Ok(true);
+        }
+        for heir in dyad.continued_by() {
+            if self.store.dyad_version(heir)? > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
 
 impl Shared {
     /// A dyad's whole log, in version order.

@@ -30,6 +30,19 @@ impl Shared {
         let now = Utc::now();
         let today = now.date_naive();
         let mut plan = Plan::default();
+        // Records of a dyad in a succession join more than one timeline (`docs/contract.md`,
+        // successions): they are checked as a whole, against each of them.
+        let mut whole = whole;
+        if !whole {
+            let dyads: std::collections::BTreeSet<Dyad> =
+                events.iter().map(|input| input.dyad).collect();
+            for dyad in dyads {
+                if self.in_succession(dyad)? {
+                    whole = true;
+                    break;
+                }
+            }
+        }
         // The records the batch's new inputs would become, in order. Each is the one copy of
         // its input; the dyads' working states refer to them by index, and they become the
         // inputs of the append at the end.
@@ -255,19 +268,51 @@ impl Shared {
             next_position += 1;
         }
         if whole {
-            let mut dyads: Vec<(&Dyad, &Work<'_>)> = work.iter().collect();
-            dyads.sort_by_key(|(dyad, _)| **dyad);
-            for (dyad, dyad_work) in dyads {
-                if dyad_work.pending.is_empty() {
+            // Each dyad of the batch, and each dyad that continues one, against its timeline
+            // with the batch's events of it and of the dyads it continues, read in it.
+            let mut dyads: std::collections::BTreeSet<Dyad> = work
+                .iter()
+                .filter(|(_, dyad_work)| !dyad_work.pending.is_empty())
+                .map(|(dyad, _)| *dyad)
+                .collect();
+            for dyad in dyads.clone() {
+                dyads.extend(dyad.continued_by());
+            }
+            for dyad in dyads {
+                let mut mine: Vec<usize> = work
+                    .get(&dyad)
+                    .map(|dyad_work| dyad_work.pending.clone())
+                    .unwrap_or_default();
+                for (continued, _) in dyad.continues() {
+                    if let Some(dyad_work) = work.get(&continued) {
+                        mine.extend(&dyad_work.pending);
+                    }
+                }
+                if mine.is_empty() {
                     continue;
                 }
-                let history = self.dyad_log(*dyad)?;
+                mine.sort_unstable();
+                let history = match self.continued_log(dyad)? {
+                    Some(log) => log,
+                    None => self.dyad_log(dyad)?,
+                };
                 let history: Vec<&RecordedEvent> = history.iter().collect();
-                let batch: Vec<&RecordedEvent> =
-                    dyad_work.pending.iter().map(|&n| &candidates[n]).collect();
+                let read: Vec<RecordedEvent> = mine
+                    .iter()
+                    .filter(|&&n| candidates[n].dyad != dyad)
+                    .map(|&n| candidates[n].read_in(dyad))
+                    .collect();
+                let mut read = read.iter();
+                let batch: Vec<&RecordedEvent> = mine
+                    .iter()
+                    .filter_map(|&n| match candidates[n].dyad == dyad {
+                        true => Some(&candidates[n]),
+                        false => read.next(),
+                    })
+                    .collect();
                 match crate::domain::check_batch_of(&history, &batch) {
                     Err((at, rejection)) => {
-                        let n = dyad_work.pending[at];
+                        let n = mine[at];
                         let index = input_of[n];
                         let id = candidates[n].id.clone();
                         failures.push((
@@ -281,12 +326,24 @@ impl Shared {
                     }
                     Ok(checked) => {
                         for (at, events) in checked.left_without_effect {
-                            let n = dyad_work.pending[at];
-                            plan.warnings.push(Warning::LeavesWithoutEffect {
-                                index: input_of[n],
-                                id: candidates[n].id.clone(),
-                                events,
+                            let n = mine[at];
+                            // Once per retraction, with the events it leaves in every timeline.
+                            let earlier = plan.warnings.iter_mut().find_map(|w| match w {
+                                Warning::LeavesWithoutEffect { index, events, .. }
+                                    if *index == input_of[n] =>
+                                {
+                                    Some(events)
+                                }
+                                _ => None,
                             });
+                            match earlier {
+                                Some(earlier) => earlier.extend(events),
+                                None => plan.warnings.push(Warning::LeavesWithoutEffect {
+                                    index: input_of[n],
+                                    id: candidates[n].id.clone(),
+                                    events,
+                                }),
+                            }
                         }
                     }
                 }
@@ -489,15 +546,31 @@ impl Shared {
             by_dyad.entry(record.dyad).or_default().push(record);
         }
         let mut findings = Vec::new();
-        for (dyad, new) in by_dyad {
-            let stored = if head == 0 {
-                Vec::new()
-            } else {
-                self.dyad_log(dyad)?
-            };
-            findings.extend(crate::domain::findings(stored.iter().chain(new)));
+        // Each dyad touched, and each that continues one, over its timeline: its records and
+        // those of the dyads it continues (`docs/contract.md`, successions), read in it.
+        let mut dyads: std::collections::BTreeSet<Dyad> = by_dyad.keys().copied().collect();
+        for dyad in dyads.clone() {
+            dyads.extend(dyad.continued_by());
+        }
+        for dyad in dyads {
+            let mut related = vec![dyad];
+            related.extend(dyad.continues().into_iter().map(|(d, _)| d));
+            let mut stored = Vec::new();
+            if head > 0 {
+                for &other in &related {
+                    stored.extend(self.dyad_log(other)?);
+                }
+            }
+            let new = related
+                .iter()
+                .filter_map(|other| by_dyad.get(other))
+                .flatten()
+                .copied();
+            let log = crate::domain::continued_log(stored.iter().chain(new), dyad);
+            findings.extend(crate::domain::findings(&log));
         }
         findings.sort_by_key(|finding| finding.position);
+        findings.dedup_by_key(|finding| finding.position);
         Ok(findings)
     }
 }

@@ -97,12 +97,22 @@ impl Shared {
                 .dyad_log(dyad)
                 .map_err(|err| projection_failure(dyad, err.to_string()))?;
             let timeline = effective_timeline(&log, &Query::default());
+            // A dyad that continues others is held to the rules of history in the timeline it
+            // continues, and may retract their records (`docs/contract.md`, successions).
+            let continued = self
+                .continued_records(dyad)
+                .map_err(|err| projection_failure(dyad, err.to_string()))?;
 
             // Every record against the rules needing no history; then the rules of history.
             let by_id: std::collections::HashMap<
                 &crate::domain::EventId,
                 &crate::domain::RecordedEvent,
-            > = log.iter().map(|record| (&record.id, record)).collect();
+            > = continued
+                .as_deref()
+                .unwrap_or(&log[..])
+                .iter()
+                .map(|record| (&record.id, record))
+                .collect();
             for record in &log {
                 let target = match &record.event {
                     crate::domain::Event::EventRetracted(retraction) => {
@@ -118,7 +128,16 @@ impl Shared {
                     });
                 }
             }
-            report.findings.extend(crate::domain::findings(&log));
+            match &continued {
+                Some(records) => {
+                    report
+                        .findings
+                        .extend(crate::domain::findings(&crate::domain::continued_log(
+                            records, dyad,
+                        )))
+                }
+                None => report.findings.extend(crate::domain::findings(&log)),
+            }
 
             // The store's timeline scan (records in timeline order, retracted ones skipped by
             // their marks) against the reference over the dyad's log.
@@ -235,6 +254,8 @@ impl Shared {
             report.projections += 1;
         }
         report.findings.sort_by_key(|finding| finding.position);
+        // A record of a dyad that others continue is found in each timeline it joins: once.
+        report.findings.dedup_by_key(|finding| finding.position);
         Ok(report)
     }
 }

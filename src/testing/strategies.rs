@@ -762,7 +762,11 @@ fn talks_held(actors: &Actors) -> BoxedStrategy<Event> {
             0..3,
         ),
         topics(),
-        prop::collection::vec(party(), 0..2),
+        // Mediators are third parties: none of the dyads' (a side as mediator is refused).
+        prop::collection::vec(
+            prop::sample::select(vec!["EU", "SAU", "CHE"]).prop_map(constant),
+            0..2,
+        ),
     )
         .prop_map(
             |(round, location, format, duration_minutes, level, delegations, topics, mediators)| {

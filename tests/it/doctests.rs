@@ -22,6 +22,7 @@ const PUBLIC: &[&str] = &[
     "domain/query.rs",
     "domain/shared.rs",
     "domain/state.rs",
+    "domain/upcast.rs",
     "engine/mod.rs",
     "engine/record.rs",
     "engine/subscribe.rs",

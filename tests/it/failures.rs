@@ -541,6 +541,14 @@ fn cases() -> Vec<Case> {
             1,
             "talks list two delegations of RUS",
         ),
+        case(
+            "a mediator that is a party of the dyad",
+            Record(on_rus_usa(
+                r#"{"type": "TalksHeld", "location": {"city": "Istanbul", "country": "TUR"}, "delegations": [{"party": "RUS", "head": {"name": "x"}}], "mediators": ["USA"]}"#,
+            )),
+            1,
+            "USA is named as a mediator of talks of RUS-USA, but it is one of the dyad's parties",
+        ),
         // Unknown names.
         case(
             "an unknown event type",

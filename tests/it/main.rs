@@ -1,6 +1,8 @@
 //! The one integration-test binary: the public API, used as users would.
 
+mod chronologies;
 mod cli;
+mod cli_chronologies;
 mod damage;
 mod doctests;
 mod domain_given_when_then;
@@ -24,7 +26,9 @@ mod store_crash;
 mod store_model;
 mod store_timeline;
 mod strategies;
+mod successions;
 mod truth;
+mod upcast;
 mod wire_schema;
 mod workload;
 

@@ -1074,11 +1074,22 @@ impl Shared {
         }
         self.append_chunk(&mut chunk, &mut imported)?;
         drop(chunk_ids);
-        // Every dyad the import touched, one at a time, from its log read back: the checks of
-        // a batch as a whole over its stored history and its new events.
-        for dyad in touched {
-            let log = self.dyad_log(dyad)?;
+        // Every dyad the import touched, and every dyad that continues one, one at a time,
+        // from its log read back (with the records of the dyads it continues, read in it): the
+        // checks of a batch as a whole over its stored history and its new events.
+        let mut checked_dyads = touched.clone();
+        for dyad in &touched {
+            checked_dyads.extend(dyad.continued_by());
+        }
+        for dyad in checked_dyads {
+            let log = match self.continued_log(dyad)? {
+                Some(log) => log,
+                None => self.dyad_log(dyad)?,
+            };
             let split = log.partition_point(|record| record.position <= start);
+            if split == log.len() {
+                continue;
+            }
             let history: Vec<&RecordedEvent> = log[..split].iter().collect();
             let batch: Vec<&RecordedEvent> = log[split..].iter().collect();
             match crate::domain::check_batch_of(&history, &batch) {
@@ -1112,6 +1123,8 @@ impl Shared {
             return Err(err.into());
         }
         imported.warnings.sort_by_key(Warning::index);
+        // A record in a succession is checked in more than one timeline: one warning of each.
+        imported.warnings.dedup();
         Ok(imported)
     }
 

@@ -352,3 +352,53 @@ proptest! {
         split_engine.verify().unwrap();
     }
 }
+
+/// The streaming import checks a successor dyad against the timeline it continues, like the
+/// batch path: progressing an item raised in `SUN-USA` is accepted in `RUS-USA`, and an
+/// import into `SUN-USA` that leaves `RUS-USA` progressing an agreement never reached there
+/// is refused with nothing stored.
+#[test]
+fn the_streaming_import_checks_a_successor_against_the_timeline_it_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let inputs =
+        [INF_SIGNED, INF_IN_FORCE, US_LEFT].map(|line| Ok::<_, std::io::Error>(input(line)));
+    let imported = engine.import(inputs).unwrap();
+    assert_eq!(imported.recorded, 3);
+    let state = engine.state(dyad("RUS-USA")).unwrap();
+    let usa: Party = "USA".parse().unwrap();
+    let inf = state.agreements.get("inf").unwrap();
+    assert_eq!(
+        inf.status_for(usa),
+        Some((AgreementStatus::Withdrawn, date("2019-08-02")))
+    );
+    assert!(state.anomalies.is_empty());
+
+    // Only the departure, in a store of its own: nothing continued holds the treaty.
+    let other = tempfile::tempdir().unwrap();
+    let alone = open(other.path());
+    let err = alone
+        .import([Ok::<_, std::io::Error>(input(US_LEFT))])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            detente::engine::ImportError::Engine(EngineError::Rejected { index: 0, .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(alone.head().position, 0);
+
+    // A retraction of the signing in SUN-USA leaves RUS-USA's departure without its treaty:
+    // accepted with a warning that names it, as the batch path does.
+    let retract = r#"{"id":"unsign","dyad":"SUN-USA","occurred_on":"1987-12-09","reported_on":"1987-12-09","event":{"type":"EventRetracted","target":"inf-signed","reason":"a test"}}"#;
+    let imported = engine
+        .import([Ok::<_, std::io::Error>(input(retract))])
+        .unwrap();
+    assert_eq!(imported.recorded, 1);
+    assert!(
+        !imported.warnings.is_empty(),
+        "the retraction leaves later events without effect: {:?}",
+        imported.warnings
+    );
+}

@@ -51,7 +51,7 @@ pub struct MemoryBatch {
 
 #[derive(Debug)]
 enum Op {
-    Record(RecordedEvent),
+    Record(Box<RecordedEvent>),
     Mark(Dyad, TimeKey, u64),
     Version(Dyad, u64),
     Remove(Dyad, TimeKey, EventId),
@@ -144,7 +144,7 @@ impl Backend for MemoryBackend {
     }
 
     fn stage_record(batch: &mut MemoryBatch, record: &RecordedEvent) {
-        batch.ops.push(Op::Record(record.clone()));
+        batch.ops.push(Op::Record(Box::new(record.clone())));
     }
 
     fn stage_mark(batch: &mut MemoryBatch, dyad: Dyad, target: TimeKey, by: u64) {
@@ -161,6 +161,7 @@ impl Backend for MemoryBackend {
         for op in batch.ops {
             match op {
                 Op::Record(record) => {
+                    let record = *record;
                     let place = (record.dyad, TimeKey::of(&record));
                     maps.positions.insert(record.position, place);
                     maps.ids.insert(record.id.clone(), record.position);

@@ -344,16 +344,6 @@ pub enum StoreError {
         /// What is there instead.
         found: String,
     },
-    /// A dyad with a party whose code is not three letters (an organization such as `EU`):
-    /// the key layout of store format 2 keys dyads by two three-letter codes. Nothing was
-    /// written.
-    #[error(
-        "dyad {dyad} cannot be stored yet: this store format keys a dyad by two three-letter codes, and an organization's code such as `EU` or `NATO` needs the next store format; record the talks in a dyad of states, with the organization as a mediator"
-    )]
-    DyadNotHeld {
-        /// The dyad.
-        dyad: Dyad,
-    },
     /// An error from sled or the file system.
     #[error("store {path}: {message}")]
     Io {
@@ -459,17 +449,9 @@ impl Writer {
     }
 }
 
-/// The format version of the store this build writes and reads (format 1 is migrated on open).
-pub const FORMAT_VERSION: u32 = 2;
-
-/// Whether store format 2 holds `dyad`: it keys a dyad by its text in 7 bytes, `AAA-BBB`, so
-/// both parties must have three-letter codes (every state, former state and `XKX`; not an
-/// organization such as `EU`). Every backend refuses what the format does not hold, so that
-/// a log moves between them.
-pub(crate) fn format_holds(dyad: Dyad) -> bool {
-    let (first, second) = dyad.parties();
-    first.as_str().len() == 3 && second.as_str().len() == 3
-}
+/// The format version of the store this build writes and reads (formats 1 and 2 are migrated
+/// on open).
+pub const FORMAT_VERSION: u32 = 3;
 
 impl ExpectedVersion {
     /// Whether a dyad at version `actual` meets this expectation.
@@ -513,8 +495,9 @@ impl Store<SledBackend> {
         Store::with_backend(backend, config)
     }
 
-    /// The format version this open migrated the store from (`Some(1)` for a store of format
-    /// 1, now of [`FORMAT_VERSION`]), or `None` when the store was already of this format.
+    /// The format version this open migrated the store from (`Some(1)` or `Some(2)` for a
+    /// store of format 1 or 2, now of [`FORMAT_VERSION`]), or `None` when the store was
+    /// already of this format.
     ///
     /// # Example
     ///
@@ -700,9 +683,6 @@ impl<B: Backend> Store<B> {
             let mut batch = B::Batch::default();
             let mut staged = Staged::default();
             for event in events {
-                if !format_holds(event.dyad) {
-                    return Err(StoreError::DyadNotHeld { dyad: event.dyad });
-                }
                 let id = event.effective_id();
                 dyads_in_batch.insert(event.dyad);
                 let earlier = match in_batch.get(&id) {
@@ -828,9 +808,6 @@ impl<B: Backend> Store<B> {
             let mut staged = Staged::default();
             let mut batch = B::Batch::default();
             for record in records {
-                if !format_holds(record.dyad) {
-                    return Err(StoreError::DyadNotHeld { dyad: record.dyad });
-                }
                 let bad = |reason: RestoreMismatch| StoreError::BadRestore {
                     position: record.position,
                     reason,

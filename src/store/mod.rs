@@ -344,16 +344,6 @@ pub enum StoreError {
         /// What is there instead.
         found: String,
     },
-    /// A dyad with a party whose code is not three letters (an organization such as `EU`):
-    /// the key layout of store format 2 keys dyads by two three-letter codes. Nothing was
-    /// written.
-    #[error(
-        "dyad {dyad} cannot be stored yet: this store format keys a dyad by two three-letter codes, and an organization's code such as `EU` or `NATO` needs the next store format; record the talks in a dyad of states, with the organization as a mediator"
-    )]
-    DyadNotHeld {
-        /// The dyad.
-        dyad: Dyad,
-    },
     /// An error from sled or the file system.
     #[error("store {path}: {message}")]
     Io {
@@ -473,17 +463,9 @@ impl Writer {
 /// the roll-back of a large import needs memory for this many records only).
 const ROLL_BACK_STEP: u64 = 10_000;
 
-/// The format version of the store this build writes and reads (format 1 is migrated on open).
-pub const FORMAT_VERSION: u32 = 2;
-
-/// Whether store format 2 holds `dyad`: it keys a dyad by its text in 7 bytes, `AAA-BBB`, so
-/// both parties must have three-letter codes (every state, former state and `XKX`; not an
-/// organization such as `EU`). Every backend refuses what the format does not hold, so that
-/// a log moves between them.
-pub(crate) fn format_holds(dyad: Dyad) -> bool {
-    let (first, second) = dyad.parties();
-    first.as_str().len() == 3 && second.as_str().len() == 3
-}
+/// The format version of the store this build writes and reads (formats 1 and 2 are migrated
+/// on open).
+pub const FORMAT_VERSION: u32 = 3;
 
 impl ExpectedVersion {
     /// Whether a dyad at version `actual` meets this expectation.
@@ -527,8 +509,9 @@ impl Store<SledBackend> {
         Store::with_backend(backend, config)
     }
 
-    /// The format version this open migrated the store from (`Some(1)` for a store of format
-    /// 1, now of [`FORMAT_VERSION`]), or `None` when the store was already of this format.
+    /// The format version this open migrated the store from (`Some(1)` or `Some(2)` for a
+    /// store of format 1 or 2, now of [`FORMAT_VERSION`]), or `None` when the store was
+    /// already of this format.
     ///
     /// # Example
     ///
@@ -878,9 +861,6 @@ impl<B: Backend> Store<B> {
             let mut batch = B::Batch::default();
             let mut staged = Staged::default();
             for event in events {
-                if !format_holds(event.dyad) {
-                    return Err(StoreError::DyadNotHeld { dyad: event.dyad });
-                }
                 let id = event.effective_id();
                 dyads_in_batch.insert(event.dyad);
                 let earlier = match in_batch.get(&id) {
@@ -1013,9 +993,6 @@ impl<B: Backend> Store<B> {
             let mut staged = Staged::default();
             let mut batch = B::Batch::default();
             for record in records {
-                if !format_holds(record.dyad) {
-                    return Err(StoreError::DyadNotHeld { dyad: record.dyad });
-                }
                 let bad = |reason: RestoreMismatch| StoreError::BadRestore {
                     position: record.position,
                     reason,
@@ -1687,6 +1664,17 @@ impl<B: Backend> Drop for Store<B> {
 /// version below its lowest removed record (removed where that is 0). The last write also
 /// removes the mark of the import. Returns how many records were removed.
 fn roll_back<B: Backend>(backend: &B, writer: &mut Writer) -> Result<u64, StoreError> {
+    roll_back_in_steps(backend, writer, ROLL_BACK_STEP, usize::MAX)
+}
+
+/// [`roll_back`] in steps of `step` records, stopping after `steps` of them (a test's
+/// interrupted roll-back).
+fn roll_back_in_steps<B: Backend>(
+    backend: &B,
+    writer: &mut Writer,
+    step: u64,
+    mut steps: usize,
+) -> Result<u64, StoreError> {
     let Some(since) = writer.unfinished else {
         return Ok(0);
     };
@@ -1715,7 +1703,7 @@ fn roll_back<B: Backend>(backend: &B, writer: &mut Writer) -> Result<u64, StoreE
     let mut removed = 0;
     loop {
         let top = writer.head.position;
-        let keep = top.saturating_sub(ROLL_BACK_STEP).max(since.position);
+        let keep = top.saturating_sub(step).max(since.position);
         let mut batch = B::Batch::default();
         let mut lowest: HashMap<Dyad, u64> = HashMap::new();
         for entry in backend.index_from(keep + 1) {
@@ -1778,6 +1766,58 @@ fn roll_back<B: Backend>(backend: &B, writer: &mut Writer) -> Result<u64, StoreE
             writer.unfinished = None;
             return Ok(removed);
         }
+        steps -= 1;
+        if steps == 0 {
+            return Ok(removed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod roll_back_tests {
+    use super::*;
+
+    fn event(n: usize) -> NewEvent {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("e{n}"),
+            "dyad": if n % 2 == 0 { "RUS-USA" } else { "EU-GBR" },
+            "occurred_on": "2016-12-29",
+            "event": {"type": "DiplomatsExpelled", "expelled_by": "GBR", "count": 1},
+        }))
+        .unwrap()
+    }
+
+    /// A roll-back interrupted after a step that ends inside a run of the sled position
+    /// index (one append of 700 records makes runs of 512 and 188; a step of 300 cuts the
+    /// first at 406) leaves a log that opens, and the open finishes the roll-back.
+    #[test]
+    fn an_interrupted_roll_back_leaves_a_log_that_opens_and_finishes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let config = StoreConfig::default();
+        let store = Store::open(&path, config.clone()).unwrap();
+        store
+            .append((0..5).map(event).collect(), &AppendOptions::default())
+            .unwrap();
+        let before = store.head();
+        store
+            .append_unfinished((5..705).map(event).collect(), &AppendOptions::default())
+            .unwrap();
+        {
+            let mut writer = store.lock_writer();
+            let removed = roll_back_in_steps(&store.backend, &mut writer, 300, 1).unwrap();
+            assert_eq!(removed, 300);
+            assert_eq!(writer.head.position, 405);
+            assert!(writer.unfinished.is_some());
+        }
+        store.flush().unwrap();
+        drop(store);
+
+        let reopened = Store::open(&path, config).unwrap();
+        assert_eq!(reopened.head(), before);
+        assert_eq!(reopened.unfinished_import(), None);
+        assert_eq!(reopened.read_log(1).count(), 5);
+        reopened.verify().unwrap();
     }
 }
 

@@ -298,7 +298,7 @@ fn a_migration_on_open_is_said_on_stderr() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("was migrated from format 1 to format 2"),
+            .contains("was migrated from format 1 to format 3"),
         "{}",
         out.stderr
     );

@@ -1090,19 +1090,42 @@ fn run_special(special: Trouble, dir: &Path, store: &Path) -> Outcome {
         Trouble::RemovedRecord | Trouble::SwappedRecords => {
             // Behind the store's back, in sled's own tree: the record at position 2 deleted
             // with its position index entry, or the records at positions 2 and 3 swapped.
-            // Format 2: `P` + big-endian position -> dyad + day; the record is under
-            // `R` + dyad + day + big-endian position.
+            // Format 3: `p` + big-endian first position -> a run of (dyad + day) entries of 14
+            // bytes, one per position from the first on; the record is under `r` + dyad +
+            // day + big-endian position.
             {
                 let db = sled::open(store).unwrap();
                 let log = db.open_tree("log").unwrap();
-                let index = |position: u64| [&[b'P'][..], &position.to_be_bytes()].concat();
+                let run_key = |position: u64| [&[b'p'][..], &position.to_be_bytes()].concat();
+                // The run holding `position`: its first position and its entries.
+                let run = |position: u64| {
+                    let (key, value) = log
+                        .range(run_key(0)..=run_key(position))
+                        .next_back()
+                        .unwrap()
+                        .unwrap();
+                    (
+                        u64::from_be_bytes(key[1..].try_into().unwrap()),
+                        value.to_vec(),
+                    )
+                };
                 let key = |position: u64| {
-                    let place = log.get(index(position)).unwrap().unwrap();
-                    [&[b'R'][..], &place, &position.to_be_bytes()].concat()
+                    let (first, entries) = run(position);
+                    let at = (position - first) as usize * 14;
+                    [&[b'r'][..], &entries[at..at + 14], &position.to_be_bytes()].concat()
                 };
                 if matches!(special, Trouble::RemovedRecord) {
+                    let (first, entries) = run(2);
                     log.remove(key(2)).unwrap();
-                    log.remove(index(2)).unwrap();
+                    // The run without position 2: what is before it, and after it.
+                    let at = (2 - first) as usize * 14;
+                    log.remove(run_key(first)).unwrap();
+                    if at > 0 {
+                        log.insert(run_key(first), &entries[..at]).unwrap();
+                    }
+                    if entries.len() > at + 14 {
+                        log.insert(run_key(3), &entries[at + 14..]).unwrap();
+                    }
                 } else {
                     let second = log.get(key(2)).unwrap().unwrap();
                     let third = log.get(key(3)).unwrap().unwrap();

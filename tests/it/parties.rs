@@ -1,9 +1,8 @@
-//! The registry of parties as users meet it: every kind of party records and answers, and a
-//! dyad that the store format cannot hold yet is refused with nothing stored.
+//! The registry of parties as users meet it: every kind of party records and answers, in
+//! dyads of states, former states, `XKX` and organizations.
 
 use detente::domain::{Dyad, NewEvent, Party, PartyKind};
-use detente::engine::{Engine, EngineError};
-use detente::store::StoreError;
+use detente::engine::Engine;
 
 fn expelled(dyad: &str, by: &str) -> NewEvent {
     serde_json::from_value(serde_json::json!({
@@ -37,30 +36,59 @@ fn dyads_of_former_states_and_of_kosovo_record_and_answer() {
 }
 
 #[test]
-fn a_dyad_with_an_organization_is_refused_by_this_store_format_and_nothing_is_stored() {
+fn dyads_of_organizations_record_reopen_export_and_verify() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(dir.path().join("store")).unwrap();
-    engine.record(expelled("RUS-USA", "USA")).unwrap();
-    let head = engine.head();
-    let err = engine.record(expelled("GBR-EU", "EU")).unwrap_err();
-    assert!(
-        matches!(&err, EngineError::Store(StoreError::DyadNotHeld { dyad }) if dyad.to_string() == "EU-GBR"),
-        "{err:?}"
+    let path = dir.path().join("store");
+    let cases = [
+        ("GBR-EU", "EU"),
+        ("XKX-SRB", "XKX"),
+        ("USA-SUN", "SUN"),
+        ("AU-ETH", "AU"),
+        ("NATO-RUS", "NATO"),
+        ("EU-MERCOSUR", "MERCOSUR"),
+    ];
+    let export = {
+        let engine = Engine::open(&path).unwrap();
+        for (dyad, by) in cases {
+            engine.record(expelled(dyad, by)).unwrap();
+        }
+        engine.log(1).collect::<Result<Vec<_>, _>>().unwrap()
+    };
+    let engine = Engine::open(&path).unwrap();
+    assert_eq!(engine.verify().unwrap().events, cases.len() as u64);
+    for (dyad, _) in cases {
+        let dyad: Dyad = dyad.parse().unwrap();
+        let state = serde_json::to_value(engine.state(dyad).unwrap()).unwrap();
+        assert_eq!(state["events_applied"], 1, "{dyad}");
+    }
+    let mut names: Vec<String> = engine
+        .dyads()
+        .unwrap()
+        .iter()
+        .map(|(d, _)| d.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "AU-ETH",
+            "EU-GBR",
+            "EU-MERCOSUR",
+            "NATO-RUS",
+            "SRB-XKX",
+            "SUN-USA"
+        ]
     );
-    assert!(err.to_string().contains("EU-GBR"), "{err}");
-    assert_eq!(engine.head(), head, "nothing was stored");
-    // Reading such a dyad finds nothing, and does not panic.
-    let dyad: Dyad = "EU-GBR".parse().unwrap();
-    let state = serde_json::to_value(engine.state(dyad).unwrap()).unwrap();
-    assert_eq!(state["events_applied"], 0);
-    // An organization inside an event of a dyad of states is fine.
-    let talks: NewEvent = serde_json::from_value(serde_json::json!({
-        "dyad": "RUS-USA", "occurred_on": "2025-02-27", "reported_on": "2025-02-28",
-        "event": {"type": "TalksHeld", "location": {"city": "Istanbul", "country": "TUR"},
-                  "delegations": []}
-    }))
-    .unwrap();
-    engine.record(talks).unwrap();
+    assert_eq!(
+        engine.log(1).collect::<Result<Vec<_>, _>>().unwrap(),
+        export
+    );
+    // The export restores into a new store.
+    let copy = Engine::open(dir.path().join("copy")).unwrap();
+    copy.restore(export.clone()).unwrap();
+    assert_eq!(copy.log(1).collect::<Result<Vec<_>, _>>().unwrap(), export);
+    assert_eq!(copy.verify().unwrap().events, cases.len() as u64);
+    assert_eq!(copy.head(), engine.head());
 }
 
 #[test]

@@ -137,6 +137,7 @@ on_every_backend!(
     concurrent_writers_never_duplicate_or_skip_a_position_or_version,
     the_frozen_v1_export_restores_and_its_chain_holds,
     a_restore_skips_the_records_already_held_and_nothing_else,
+    dyads_of_codes_of_two_to_eight_letters_record_reopen_export_and_verify,
 );
 
 pub fn temp_store() -> (tempfile::TempDir, Store) {
@@ -422,6 +423,90 @@ fn an_export_restores_verbatim_into_an_empty_store<H: Home>() {
     copy.append(vec![event("next", "RUS-USA", 1)], &AppendOptions::default())
         .unwrap();
     assert_eq!(copy.verify().unwrap().position, 7);
+}
+
+/// Store format 3 keys a dyad by two codes of 2 to 8 letters: organizations, former states
+/// and `XKX` record, read back by dyad and timeline after a reopen, in the order of their
+/// text, and an export of them restores into another log.
+fn dyads_of_codes_of_two_to_eight_letters_record_reopen_export_and_verify<H: Home>() {
+    let home = H::new();
+    let dyads = [
+        "EU-GBR",
+        "SRB-XKX",
+        "SUN-USA",
+        "AU-ETH",
+        "EU-EUR",
+        "ASEAN-CHN",
+        "EU-MERCOSUR",
+        "NATO-RUS",
+        "RUS-USA",
+        "GBR-UN",
+    ];
+    {
+        let store = home.open("store");
+        for (n, dyad) in dyads.iter().enumerate() {
+            for k in 0..2 {
+                store
+                    .append(
+                        vec![event(&format!("e{n}-{k}"), dyad, 1 + k)],
+                        &AppendOptions::default(),
+                    )
+                    .unwrap();
+            }
+        }
+        // One batch over several dyads, so that its position index is one run.
+        let batch: Vec<NewEvent> = dyads
+            .iter()
+            .enumerate()
+            .map(|(n, dyad)| event(&format!("b{n}"), dyad, 9))
+            .collect();
+        store.append(batch, &AppendOptions::default()).unwrap();
+    }
+    let store = home.open("store");
+    let head = store.verify().unwrap();
+    assert_eq!(head.position, 3 * dyads.len() as u64);
+    let mut listed: Vec<String> = store
+        .dyads()
+        .unwrap()
+        .iter()
+        .map(|(d, version)| {
+            assert_eq!(*version, 3, "{d}");
+            d.to_string()
+        })
+        .collect();
+    listed.sort();
+    let mut expected: Vec<String> = dyads.iter().map(|d| d.to_string()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    for text in dyads {
+        let records: Vec<RecordedEvent> = store
+            .read_timeline(dyad(text), None, None)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(records.len(), 3, "{text}");
+        assert!(records.iter().all(|r| r.dyad.to_string() == text), "{text}");
+        let by_version: Vec<RecordedEvent> = store
+            .read_dyad(dyad(text), 1..=3)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(by_version.len(), 3, "{text}");
+    }
+    for position in 1..=head.position {
+        let record = store.get_position(position).unwrap().unwrap();
+        assert_eq!(store.get(&record.id).unwrap().unwrap(), record);
+    }
+    let export: Vec<RecordedEvent> = log(&store);
+    assert_eq!(export.len() as u64, head.position);
+    let copy = home.open("copy");
+    copy.restore(
+        export
+            .iter()
+            .map(|r| serde_json::from_str(&serde_json::to_string(r).unwrap()).unwrap())
+            .collect(),
+    )
+    .unwrap();
+    assert_eq!(log(&copy), export);
+    assert_eq!(copy.verify().unwrap(), head);
 }
 
 #[track_caller]

@@ -1,4 +1,4 @@
-//! Store format 2: the store's timeline scan against the reference `effective_timeline`, and
+//! Store formats 2 and 3: the store's timeline scan against the reference `effective_timeline`, and
 //! the migration of a store written in format 1.
 
 use std::collections::HashMap;
@@ -213,7 +213,7 @@ fn a_store_of_format_1_is_migrated_on_open_and_answers_as_before() {
         "the fixture retracts an event"
     );
     for _ in 0..2 {
-        // The second open finds format 2 and changes nothing.
+        // The second open finds format 3 and changes nothing.
         let engine = Engine::open(&path).unwrap();
         let log: Vec<RecordedEvent> = engine.log(1).collect::<Result<_, _>>().unwrap();
         assert_eq!(log, before);

@@ -1,12 +1,36 @@
-//! The internal encoding of records and the key layout of the `log` tree (format 2; the keys
-//! of format 1 are in [`v1`], for the migration).
+//! The internal encoding of records and the key layout of the `log` tree (format 3; the keys
+//! of formats 1 and 2 are in [`v1`] and [`v2`], for the migrations).
 //!
 //! This encoding is internal, not the contract: the contract is the export's JSON and the
 //! canonical bytes of [`RecordedEvent::canonical_bytes`]. It may change with the store's format
 //! version; the hash chain does not depend on it.
 //!
-//! A record's first byte names its encoding. This build writes encoding 2 and reads 1 and 2:
-//! both decode to the same [`RecordedEvent`], and a store may hold records of both.
+//! # Keys (format 3)
+//!
+//! | key | value |
+//! |---|---|
+//! | `r` + place (dyad, day, position) | the record's bytes |
+//! | `p` + position (u64 BE) | a run: the dyad and day (14 bytes each) of that position and of the next ones, as many as the value holds |
+//! | `I` + id bytes | the position (u64 BE) |
+//! | `v` + dyad | the dyad's version (u64 BE) |
+//! | `x` + place | the position (u64 BE) of the first retraction of the record there |
+//!
+//! A dyad is 10 bytes: each of its two codes (2 to 8 upper-case letters) packed into 5 bytes,
+//! a letter a 5-bit number (`A` = 1 … `Z` = 26), first letter first, padded with zeros, so
+//! that the bytes sort as the codes do (`EU` before `EUR`, as `EU-…` sorts before `EUR-…` in
+//! text). A day is the number of days from 0001-01-01 with the sign bit flipped, all integers
+//! big-endian: keys sort by dyad, date and number, so a dyad's records are contiguous and in
+//! the order of its effective timeline.
+//!
+//! The position index holds one key per run of consecutive positions written by one append
+//! (at most [`RUN_MAX`] positions a key), not one per record: an import of batches of 1,000
+//! writes two keys per record (`r` and `I`) instead of three. The head is the last position of
+//! the last run.
+//!
+//! # Records
+//!
+//! A record's first byte names its encoding. This build writes encoding 3 and reads 1, 2 and
+//! 3: all decode to the same [`RecordedEvent`].
 //!
 //! Encoding 1, a fixed 65-byte header followed by the compact JSON of the rest:
 //!
@@ -21,8 +45,8 @@
 //! | 32 | chain hash |
 //! | rest | JSON object `{id, dyad, occurred_on, reported_on, sources?, event}` |
 //!
-//! Encoding 2 ([`RECORD_ENCODING`]) keeps every field but the event's own out of JSON, and
-//! the event's JSON without its `type` tag (the tag is a byte), so that decoding does not go
+//! Encoding 2 (store format 2) keeps every field but the event's own out of JSON, and the
+//! event's JSON without its `type` tag (the tag is a byte), so that decoding does not go
 //! through serde's buffering of internally tagged enums:
 //!
 //! | bytes | field |
@@ -44,49 +68,59 @@
 //! | … | each source: its kind (0 for none, else 1 + its index in `SourceKind`'s order), a byte of flags (1: a `url` follows, 2: a `quote` follows), then `name`, `url`, `quote` (those present), each a u32 big-endian length and UTF-8 bytes |
 //! | rest | the event's fields: the compact JSON of its variant's struct (`TalksHeld`…) |
 //!
-//! Bytes 1 to 19 of encoding 2 are the record's place (dyad, day, position), the same bytes as
-//! in its key after the prefix, so a read through a key checks the record against it with one
-//! comparison.
+//! Encoding 3 ([`RECORD_ENCODING`], store format 3) is encoding 2 with the tag 3 and the
+//! place of format 3: the 10-byte dyad of the keys instead of its 7-byte text, so that a dyad
+//! of any two codes fits. Bytes 1 to 22 of encoding 3 are the record's place (dyad, day,
+//! position), the same bytes as in its key after the prefix, so a read through a key checks
+//! the record against it with one comparison.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::TimeKey;
-use crate::domain::{ChainHash, Dyad, Event, EventId, RecordedEvent, Source, SourceKind};
+use crate::domain::{ChainHash, Dyad, Event, EventId, Party, RecordedEvent, Source, SourceKind};
 
 /// The tag of the record encoding this build writes.
-pub(crate) const RECORD_ENCODING: u8 = ENCODING_2;
+pub(crate) const RECORD_ENCODING: u8 = ENCODING_3;
 /// Encoding 1: a binary header, then the rest as one JSON object (written before encoding 2).
 const ENCODING_1: u8 = 1;
-/// Encoding 2: everything binary but the event's fields (see the module's documentation).
+/// Encoding 2: everything binary but the event's fields, with a 7-byte dyad (store format 2).
 const ENCODING_2: u8 = 2;
+/// Encoding 3: encoding 2 with the 10-byte dyad of store format 3 (see the module's
+/// documentation).
+const ENCODING_3: u8 = 3;
 const HEADER_1_LEN: usize = 1 + 8 + 8 + 8 + 4 + 4 + 32;
 /// The fixed part of encoding 2: tag, place, version, time, schema, hash, `reported_on`,
 /// event type.
-const HEADER_2_LEN: usize = 1 + PLACE_LEN + 8 + 8 + 4 + 4 + 32 + 4 + 1;
+const HEADER_2_LEN: usize = 1 + v2::PLACE_LEN + 8 + 8 + 4 + 4 + 32 + 4 + 1;
+/// The fixed part of encoding 3: as encoding 2's, with format 3's place.
+const HEADER_3_LEN: usize = 1 + PLACE_LEN + 8 + 8 + 4 + 4 + 32 + 4 + 1;
 
-/// The header length of a record in `encoding` (a known one).
-fn header_len(encoding: u8) -> usize {
-    if encoding == ENCODING_1 {
-        HEADER_1_LEN
-    } else {
-        HEADER_2_LEN
+/// The header length of a record in `encoding` (a known one), and where its version is.
+fn header_of(encoding: u8) -> Option<(usize, usize)> {
+    match encoding {
+        ENCODING_1 => Some((HEADER_1_LEN, 9)),
+        ENCODING_2 => Some((HEADER_2_LEN, 1 + v2::PLACE_LEN)),
+        ENCODING_3 => Some((HEADER_3_LEN, 1 + PLACE_LEN)),
+        _ => None,
     }
 }
 
-/// Key prefix of a record: `R` + [`place`] (dyad, day, position) -> the record's bytes. A
-/// dyad's records are contiguous, in the order of its effective timeline.
-pub(crate) const RECORD_PREFIX: u8 = b'R';
-/// Key prefix of the position index: `P` + position (u64 BE) -> dyad (7 bytes) + day (4 bytes),
-/// the rest of the record's key.
-pub(crate) const POSITION_PREFIX: u8 = b'P';
-/// Key prefix of the id index: `I` + id bytes -> position (u64 BE).
+/// Key prefix of a record: `r` + [`place_key`]'s place (dyad, day, position) -> the record's
+/// bytes. A dyad's records are contiguous, in the order of its effective timeline.
+pub(crate) const RECORD_PREFIX: u8 = b'r';
+/// Key prefix of the position index: `p` + the first position of a run (u64 BE) -> the dyad
+/// and day ([`RUN_ENTRY_LEN`] bytes) of each position of the run, in order.
+pub(crate) const RUN_PREFIX: u8 = b'p';
+/// Key prefix of the id index: `I` + id bytes -> position (u64 BE), the same in formats 1 to 3.
 pub(crate) const ID_PREFIX: u8 = b'I';
-/// Key prefix of a dyad's version: `V` + dyad (7 bytes) -> version (u64 BE).
-pub(crate) const VERSION_PREFIX: u8 = b'V';
-/// Key prefix of a retraction mark: `X` + the target's [`place`] -> the position (u64 BE) of
-/// the first retraction of it.
-pub(crate) const RETRACTED_PREFIX: u8 = b'X';
+/// Key prefix of a dyad's version: `v` + dyad (10 bytes) -> version (u64 BE).
+pub(crate) const VERSION_PREFIX: u8 = b'v';
+/// Key prefix of a retraction mark: `x` + the target's place -> the position (u64 BE) of the
+/// first retraction of it.
+pub(crate) const RETRACTED_PREFIX: u8 = b'x';
+/// The most positions one key of the position index holds.
+pub(crate) const RUN_MAX: usize = 512;
 
 /// The keys of format 1, read only to migrate a store of that format.
 pub(crate) mod v1 {
@@ -104,12 +138,103 @@ pub(crate) mod v1 {
     }
 }
 
-/// The length of a place: dyad (7), day (4), position (8).
-pub(crate) const PLACE_LEN: usize = 7 + 4 + 8;
+/// The keys of format 2 (written by formats 2 and by the migration of format 1), read only to
+/// migrate a store of that format: the same kinds of keys as format 3, under upper-case
+/// prefixes, with a dyad as its 7-byte text `AAA-BBB` and one position index key per record.
+pub(crate) mod v2 {
+    use super::{Dyad, NaiveDate, TimeKey, day_bytes, day_of, decode_u64, fixed};
+
+    /// `R` + dyad (7) + day (4) + position (8) -> the record's bytes.
+    pub(crate) const RECORD_PREFIX: u8 = b'R';
+    /// `P` + position -> dyad (7) + day (4).
+    pub(crate) const POSITION_PREFIX: u8 = b'P';
+    /// `V` + dyad (7) -> version.
+    pub(crate) const VERSION_PREFIX: u8 = b'V';
+    /// `X` + place -> the position of the first retraction.
+    pub(crate) const RETRACTED_PREFIX: u8 = b'X';
+    /// The prefixes of format 2's own keys (the `I` keys stay).
+    pub(crate) const PREFIXES: [u8; 4] = [
+        RECORD_PREFIX,
+        POSITION_PREFIX,
+        VERSION_PREFIX,
+        RETRACTED_PREFIX,
+    ];
+    /// The length of a place: dyad (7), day (4), position (8).
+    pub(crate) const PLACE_LEN: usize = 7 + 4 + 8;
+
+    /// A dyad's 7 bytes: its text, which format 2 holds only for two three-letter codes.
+    pub(crate) fn dyad_bytes(dyad: Dyad) -> Option<[u8; 7]> {
+        let (first, second) = dyad.parties();
+        let (first, second) = (first.as_str().as_bytes(), second.as_str().as_bytes());
+        if first.len() != 3 || second.len() != 3 {
+            return None;
+        }
+        let mut out = [b'-'; 7];
+        out[..3].copy_from_slice(first);
+        out[4..].copy_from_slice(second);
+        Some(out)
+    }
+
+    pub(crate) fn decode_dyad(bytes: &[u8]) -> Result<Dyad, String> {
+        let text = std::str::from_utf8(bytes).map_err(|_| format!("dyad {bytes:?} is not text"))?;
+        text.parse().map_err(|err| format!("dyad `{text}`: {err}"))
+    }
+
+    /// `prefix` + dyad + day + position, the key of a record (`R`) or a mark (`X`).
+    pub(crate) fn place_key(prefix: u8, dyad: [u8; 7], at: TimeKey) -> Vec<u8> {
+        let mut key = Vec::with_capacity(1 + PLACE_LEN);
+        key.push(prefix);
+        key.extend_from_slice(&dyad);
+        key.extend_from_slice(&day_bytes(at.on));
+        key.extend_from_slice(&at.position.to_be_bytes());
+        key
+    }
+
+    /// The dyad and place of a format-2 record or mark key.
+    pub(crate) fn decode_place_key(key: &[u8]) -> Result<(Dyad, TimeKey), String> {
+        if key.len() != 1 + PLACE_LEN {
+            return Err(format!(
+                "key of {} bytes is not a {}-byte place",
+                key.len(),
+                1 + PLACE_LEN
+            ));
+        }
+        let dyad = decode_dyad(&key[1..8])?;
+        let on: NaiveDate = day_of(fixed(&key[8..12])?)?;
+        let position = decode_u64(&key[12..])?;
+        Ok((dyad, TimeKey { on, position }))
+    }
+
+    pub(crate) fn position_key(position: u64) -> [u8; 9] {
+        let mut key = [POSITION_PREFIX; 9];
+        key[1..].copy_from_slice(&position.to_be_bytes());
+        key
+    }
+
+    /// The record key a format-2 position index entry points at.
+    pub(crate) fn record_key_of(position: u64, value: &[u8]) -> Result<Vec<u8>, String> {
+        if value.len() != 11 {
+            return Err(format!(
+                "position index value of {} bytes, not 11",
+                value.len()
+            ));
+        }
+        let mut key = Vec::with_capacity(1 + PLACE_LEN);
+        key.push(RECORD_PREFIX);
+        key.extend_from_slice(value);
+        key.extend_from_slice(&position.to_be_bytes());
+        Ok(key)
+    }
+}
+
+/// The length of a dyad in keys and records: two packed codes of 5 bytes.
+pub(crate) const DYAD_LEN: usize = 10;
+/// The length of a place: dyad (10), day (4), position (8).
+pub(crate) const PLACE_LEN: usize = DYAD_LEN + 4 + 8;
 /// The length of a record or retraction-mark key: a prefix byte and a place.
 pub(crate) const PLACE_KEY_LEN: usize = 1 + PLACE_LEN;
-/// The length of a position index value: dyad (7) and day (4).
-const DAY_LEN: usize = 7 + 4;
+/// The length of one position's entry in a run of the position index: dyad (10) and day (4).
+pub(crate) const RUN_ENTRY_LEN: usize = DYAD_LEN + 4;
 
 /// A date as 4 bytes that sort like the dates: days from 0001-01-01 (i32) with the sign bit
 /// flipped, big-endian.
@@ -122,19 +247,77 @@ fn day_of(bytes: [u8; 4]) -> Result<NaiveDate, String> {
     NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| format!("day {days} is out of range"))
 }
 
-/// `prefix` + dyad: the start of a dyad's records or retraction marks.
-pub(crate) fn dyad_range_prefix(prefix: u8, dyad: Dyad) -> [u8; 8] {
-    let mut key = [prefix; 8];
+/// A party's code in 5 bytes: each letter a 5-bit number (`A` = 1 … `Z` = 26), the first in
+/// the highest bits, zeros after the last, so that the bytes sort as the codes.
+fn code_bytes(party: Party) -> [u8; 5] {
+    let mut packed: u64 = 0;
+    let code = party.as_str().as_bytes();
+    for at in 0..8 {
+        packed <<= 5;
+        if let Some(&letter) = code.get(at) {
+            // A registered code is 2 to 8 upper-case ASCII letters (`Party`).
+            packed |= u64::from(letter - b'A' + 1);
+        }
+    }
+    let bytes = packed.to_be_bytes();
+    let mut out = [0u8; 5];
+    out.copy_from_slice(&bytes[3..]);
+    out
+}
+
+fn decode_code(bytes: &[u8]) -> Result<Party, String> {
+    let mut wide = [0u8; 8];
+    wide[3..].copy_from_slice(bytes);
+    let packed = u64::from_be_bytes(wide);
+    let mut text = String::with_capacity(8);
+    let mut ended = false;
+    for at in (0..8).rev() {
+        let letter = ((packed >> (5 * at)) & 0x1f) as u8;
+        match (letter, ended) {
+            (0, _) => ended = true,
+            (1..=26, false) => text.push(char::from(b'A' + letter - 1)),
+            _ => return Err(format!("party code bytes {bytes:02x?} are malformed")),
+        }
+    }
+    text.parse()
+        .map_err(|err| format!("party code `{text}` in a key: {err}"))
+}
+
+/// A dyad's 10 bytes in keys and records: its two codes, packed ([`code_bytes`]), in the
+/// dyad's order.
+pub(crate) fn dyad_bytes(dyad: Dyad) -> [u8; DYAD_LEN] {
+    let (first, second) = dyad.parties();
+    let mut out = [0u8; DYAD_LEN];
+    out[..5].copy_from_slice(&code_bytes(first));
+    out[5..].copy_from_slice(&code_bytes(second));
+    out
+}
+
+pub(crate) fn decode_dyad(bytes: &[u8]) -> Result<Dyad, String> {
+    if bytes.len() != DYAD_LEN {
+        return Err(format!("a dyad of {} bytes, not {DYAD_LEN}", bytes.len()));
+    }
+    let (first, second) = (decode_code(&bytes[..5])?, decode_code(&bytes[5..])?);
+    let dyad = Dyad::new(first, second).map_err(|err| err.to_string())?;
+    if dyad.parties() != (first, second) {
+        return Err(format!("dyad {first}-{second} is not in canonical order"));
+    }
+    Ok(dyad)
+}
+
+/// `prefix` + dyad: the start of a dyad's records or retraction marks, or its version key.
+pub(crate) fn dyad_range_prefix(prefix: u8, dyad: Dyad) -> [u8; 1 + DYAD_LEN] {
+    let mut key = [prefix; 1 + DYAD_LEN];
     key[1..].copy_from_slice(&dyad_bytes(dyad));
     key
 }
 
-/// `prefix` + dyad + day + position: a record's key (`R`) or its retraction mark (`X`).
+/// `prefix` + dyad + day + position: a record's key (`r`) or its retraction mark (`x`).
 pub(crate) fn place_key(prefix: u8, dyad: Dyad, at: TimeKey) -> [u8; PLACE_KEY_LEN] {
     let mut key = [prefix; PLACE_KEY_LEN];
-    key[1..8].copy_from_slice(&dyad_bytes(dyad));
-    key[8..12].copy_from_slice(&day_bytes(at.on));
-    key[12..].copy_from_slice(&at.position.to_be_bytes());
+    key[1..1 + DYAD_LEN].copy_from_slice(&dyad_bytes(dyad));
+    key[1 + DYAD_LEN..5 + DYAD_LEN].copy_from_slice(&day_bytes(at.on));
+    key[5 + DYAD_LEN..].copy_from_slice(&at.position.to_be_bytes());
     key
 }
 
@@ -156,9 +339,9 @@ pub(crate) fn decode_place_key(key: &[u8]) -> Result<(Dyad, TimeKey), String> {
             key.len()
         ));
     }
-    let dyad = decode_dyad(&key[1..8])?;
-    let on = day_of(fixed(&key[8..12])?)?;
-    let position = decode_u64(&key[12..])?;
+    let dyad = decode_dyad(&key[1..1 + DYAD_LEN])?;
+    let on = day_of(fixed(&key[1 + DYAD_LEN..5 + DYAD_LEN])?)?;
+    let position = decode_u64(&key[5 + DYAD_LEN..])?;
     Ok((dyad, TimeKey { on, position }))
 }
 
@@ -168,31 +351,71 @@ pub(crate) fn position_of_place_key(key: &[u8]) -> Option<u64> {
     decode_u64(tail).ok()
 }
 
-pub(crate) fn position_key(position: u64) -> [u8; 9] {
-    let mut key = [POSITION_PREFIX; 9];
+/// The key of the run of the position index that starts at `position`.
+pub(crate) fn run_key(position: u64) -> [u8; 9] {
+    let mut key = [RUN_PREFIX; 9];
     key[1..].copy_from_slice(&position.to_be_bytes());
     key
 }
 
-/// The value of a position index entry: the record's dyad and day.
-pub(crate) fn position_value(dyad: Dyad, on: NaiveDate) -> [u8; DAY_LEN] {
-    let mut value = [0u8; DAY_LEN];
-    value[..7].copy_from_slice(&dyad_bytes(dyad));
-    value[7..].copy_from_slice(&day_bytes(on));
+/// One position's entry in a run of the position index: the record's dyad and day.
+pub(crate) fn run_entry(dyad: Dyad, on: NaiveDate) -> [u8; RUN_ENTRY_LEN] {
+    let mut value = [0u8; RUN_ENTRY_LEN];
+    value[..DYAD_LEN].copy_from_slice(&dyad_bytes(dyad));
+    value[DYAD_LEN..].copy_from_slice(&day_bytes(on));
     value
 }
 
-/// The record key that the position index entry `position` -> `value` points at.
-pub(crate) fn record_key_of(position: u64, value: &[u8]) -> Result<[u8; PLACE_KEY_LEN], String> {
-    if value.len() != DAY_LEN {
+/// The entry of `position` in the run that starts at `first` (`None` past its end).
+pub(crate) fn entry_in_run(
+    first: u64,
+    run: &[u8],
+    position: u64,
+) -> Result<Option<[u8; RUN_ENTRY_LEN]>, String> {
+    if run.is_empty() || run.len() % RUN_ENTRY_LEN != 0 {
         return Err(format!(
-            "position index value of {} bytes, not {DAY_LEN}",
-            value.len()
+            "a position index run of {} bytes, not a multiple of {RUN_ENTRY_LEN}",
+            run.len()
+        ));
+    }
+    let Some(offset) = position.checked_sub(first) else {
+        return Ok(None);
+    };
+    let Some(at) = usize::try_from(offset)
+        .ok()
+        .and_then(|offset| offset.checked_mul(RUN_ENTRY_LEN))
+        .filter(|&at| at < run.len())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(fixed(&run[at..at + RUN_ENTRY_LEN])?))
+}
+
+/// The last position of the run that starts at `first` (its value checked as in
+/// [`entry_in_run`]).
+pub(crate) fn last_of_run(first: u64, run: &[u8]) -> Result<u64, String> {
+    if run.is_empty() || run.len() % RUN_ENTRY_LEN != 0 {
+        return Err(format!(
+            "a position index run of {} bytes, not a multiple of {RUN_ENTRY_LEN}",
+            run.len()
+        ));
+    }
+    first
+        .checked_add((run.len() / RUN_ENTRY_LEN) as u64 - 1)
+        .ok_or_else(|| format!("a position index run from {first} passes the last position"))
+}
+
+/// The record key that the position index entry of `position` points at.
+pub(crate) fn record_key_of(position: u64, entry: &[u8]) -> Result<[u8; PLACE_KEY_LEN], String> {
+    if entry.len() != RUN_ENTRY_LEN {
+        return Err(format!(
+            "position index entry of {} bytes, not {RUN_ENTRY_LEN}",
+            entry.len()
         ));
     }
     let mut key = [RECORD_PREFIX; PLACE_KEY_LEN];
-    key[1..12].copy_from_slice(value);
-    key[12..].copy_from_slice(&position.to_be_bytes());
+    key[1..1 + RUN_ENTRY_LEN].copy_from_slice(entry);
+    key[1 + RUN_ENTRY_LEN..].copy_from_slice(&position.to_be_bytes());
     Ok(key)
 }
 
@@ -203,48 +426,21 @@ pub(crate) fn id_key(id: &EventId) -> Vec<u8> {
     key
 }
 
-/// Whether the key layout of store format 2 holds `dyad` (two three-letter codes in 7 bytes,
-/// `AAA-BBB`): the format's rule, [`format_holds`](crate::store::format_holds).
-pub(crate) use crate::store::format_holds as layout_holds;
-
-/// A dyad's 7 bytes in keys and records: its text `AAA-BBB`. A dyad the layout cannot hold
-/// ([`layout_holds`]) gets seven `0xFF` bytes, which no stored key or record holds, so that a
-/// read of it finds nothing; appends and restores refuse such a dyad before anything is
-/// encoded.
-fn dyad_bytes(dyad: Dyad) -> [u8; 7] {
-    if !layout_holds(dyad) {
-        return [0xFF; 7];
-    }
-    let (first, second) = dyad.parties();
-    let mut out = [b'-'; 7];
-    out[..3].copy_from_slice(first.as_str().as_bytes());
-    out[4..].copy_from_slice(second.as_str().as_bytes());
-    out
-}
-
-fn decode_dyad(bytes: &[u8]) -> Result<Dyad, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| format!("dyad {bytes:?} is not text"))?;
-    text.parse().map_err(|err| format!("dyad `{text}`: {err}"))
-}
-
-pub(crate) fn version_key(dyad: Dyad) -> [u8; 8] {
+pub(crate) fn version_key(dyad: Dyad) -> [u8; 1 + DYAD_LEN] {
     dyad_range_prefix(VERSION_PREFIX, dyad)
 }
 
-/// The dyad of a `V` key.
+/// The dyad of a `v` key.
 pub(crate) fn dyad_of_version_key(key: &[u8]) -> Result<Dyad, String> {
     decode_dyad(key.get(1..).unwrap_or_default()).map_err(|err| format!("dyad version key: {err}"))
 }
 
 /// The version in a record's stored bytes, read from the header without decoding the rest.
 pub(crate) fn peek_version(bytes: &[u8]) -> Result<u64, String> {
-    let at = match bytes.first() {
-        Some(&ENCODING_1) => 9,
-        Some(&ENCODING_2) => 20,
-        Some(&other) => return Err(format!("unknown record encoding {other}")),
+    let (header, at) = match bytes.first() {
+        Some(&tag) => header_of(tag).ok_or_else(|| format!("unknown record encoding {tag}"))?,
         None => return Err("an empty record".into()),
     };
-    let header = header_len(bytes[0]);
     if bytes.len() < header {
         return Err(format!(
             "{} bytes is shorter than the {header}-byte header",
@@ -255,10 +451,11 @@ pub(crate) fn peek_version(bytes: &[u8]) -> Result<u64, String> {
 }
 
 /// The place (dyad, day, position: the bytes of its key after the prefix) that a record
-/// stored in an encoding that carries it says it is at; `None` for encoding 1.
+/// stored in an encoding that carries format 3's place says it is at; `None` for encodings 1
+/// and 2.
 pub(crate) fn stored_place(bytes: &[u8]) -> Option<&[u8]> {
     match bytes.first() {
-        Some(&ENCODING_2) => bytes.get(1..1 + PLACE_LEN),
+        Some(&ENCODING_3) => bytes.get(1..1 + PLACE_LEN),
         _ => None,
     }
 }
@@ -323,11 +520,28 @@ fn put_text(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
 }
 
-/// The stored bytes of a record, in encoding 2.
+/// The stored bytes of a record, in encoding 3.
 pub(crate) fn encode_record(record: &RecordedEvent) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_2_LEN + 320);
+    let mut out = Vec::with_capacity(HEADER_3_LEN + 320);
     out.push(RECORD_ENCODING);
     out.extend_from_slice(&dyad_bytes(record.dyad));
+    encode_after_dyad(record, &mut out);
+    out
+}
+
+/// The stored bytes of a record in encoding 2, as store format 2 wrote them (`None` for a
+/// dyad that format 2 cannot hold): for the tests of the migration and of the frozen bytes.
+#[cfg(test)]
+pub(crate) fn encode_record_2(record: &RecordedEvent) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(HEADER_2_LEN + 320);
+    out.push(ENCODING_2);
+    out.extend_from_slice(&v2::dyad_bytes(record.dyad)?);
+    encode_after_dyad(record, &mut out);
+    Some(out)
+}
+
+/// Everything of encodings 2 and 3 after the dyad.
+fn encode_after_dyad(record: &RecordedEvent, out: &mut Vec<u8>) {
     out.extend_from_slice(&day_bytes(record.occurred_on));
     out.extend_from_slice(&record.position.to_be_bytes());
     out.extend_from_slice(&record.version.to_be_bytes());
@@ -347,15 +561,14 @@ pub(crate) fn encode_record(record: &RecordedEvent) -> Vec<u8> {
         let flags = if source.url.is_some() { HAS_URL } else { 0 }
             | if source.quote.is_some() { HAS_QUOTE } else { 0 };
         out.push(flags);
-        put_text(&mut out, &source.name);
+        put_text(out, &source.name);
         for text in [&source.url, &source.quote].into_iter().flatten() {
-            put_text(&mut out, text);
+            put_text(out, text);
         }
     }
-    if record.event.write_fields_json(&mut out).is_err() {
+    if record.event.write_fields_json(out).is_err() {
         unreachable!("domain types always serialize to a Vec")
     }
-    out
 }
 
 /// A record from its stored bytes, in any encoding this build reads; the error says what is
@@ -364,13 +577,14 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<RecordedEvent, String> {
     decode_record_of(bytes, None)
 }
 
-/// [`decode_record`] of a record expected to be of `dyad`, where given: in encoding 2 its
-/// dyad's bytes are then compared with that dyad's instead of parsed (a scan of one dyad's
+/// [`decode_record`] of a record expected to be of `dyad`, where given: in encodings 2 and 3
+/// its dyad's bytes are then compared with that dyad's instead of parsed (a scan of one dyad's
 /// records decodes its dyad once, not once per record).
 pub(crate) fn decode_record_of(bytes: &[u8], dyad: Option<Dyad>) -> Result<RecordedEvent, String> {
     match bytes.first() {
         Some(&ENCODING_1) => decode_record_1(bytes),
-        Some(&ENCODING_2) => decode_record_2(bytes, dyad),
+        Some(&ENCODING_2) => decode_binary(bytes, dyad, ENCODING_2),
+        Some(&ENCODING_3) => decode_binary(bytes, dyad, ENCODING_3),
         Some(&other) => Err(format!("unknown record encoding {other}")),
         None => Err("an empty record".into()),
     }
@@ -405,7 +619,7 @@ fn decode_record_1(bytes: &[u8]) -> Result<RecordedEvent, String> {
     })
 }
 
-/// Reads the variable part of an encoding 2 record, front to back.
+/// Reads the variable part of an encoding 2 or 3 record, front to back.
 struct Cursor<'a> {
     rest: &'a [u8],
 }
@@ -437,27 +651,46 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn decode_record_2(bytes: &[u8], expected: Option<Dyad>) -> Result<RecordedEvent, String> {
-    if bytes.len() < HEADER_2_LEN {
+/// A record in encoding 2 or 3 (`encoding`): the same fields, after a dyad of 7 or 10 bytes.
+fn decode_binary(
+    bytes: &[u8],
+    expected: Option<Dyad>,
+    encoding: u8,
+) -> Result<RecordedEvent, String> {
+    let (header, dyad_len) = if encoding == ENCODING_2 {
+        (HEADER_2_LEN, 7)
+    } else {
+        (HEADER_3_LEN, DYAD_LEN)
+    };
+    if bytes.len() < header {
         return Err(format!(
-            "{} bytes is shorter than the {HEADER_2_LEN}-byte header",
+            "{} bytes is shorter than the {header}-byte header",
             bytes.len()
         ));
     }
+    let stored = &bytes[1..1 + dyad_len];
     let dyad = match expected {
-        Some(dyad) if bytes[1..8] == dyad_bytes(dyad) => dyad,
-        _ => decode_dyad(&bytes[1..8])?,
+        Some(dyad) if encoding == ENCODING_3 && stored == dyad_bytes(dyad) => dyad,
+        Some(dyad)
+            if encoding == ENCODING_2
+                && v2::dyad_bytes(dyad).as_ref().map(|b| &b[..]) == Some(stored) =>
+        {
+            dyad
+        }
+        _ if encoding == ENCODING_2 => v2::decode_dyad(stored)?,
+        _ => decode_dyad(stored)?,
     };
-    let occurred_on = day_of(fixed(&bytes[8..12])?)?;
-    let position = decode_u64(&bytes[12..20])?;
-    let version = decode_u64(&bytes[20..28])?;
-    let recorded_at = decode_time(&bytes[28..40])?;
-    let schema = u32::from_be_bytes(fixed(&bytes[40..44])?);
-    let hash = ChainHash(fixed(&bytes[44..76])?);
-    let reported_on = day_of(fixed(&bytes[76..80])?)?;
-    let event_type = bytes[80];
+    let at = &bytes[1 + dyad_len..header];
+    let occurred_on = day_of(fixed(&at[0..4])?)?;
+    let position = decode_u64(&at[4..12])?;
+    let version = decode_u64(&at[12..20])?;
+    let recorded_at = decode_time(&at[20..32])?;
+    let schema = u32::from_be_bytes(fixed(&at[32..36])?);
+    let hash = ChainHash(fixed(&at[36..68])?);
+    let reported_on = day_of(fixed(&at[68..72])?)?;
+    let event_type = at[72];
     let mut cursor = Cursor {
-        rest: &bytes[HEADER_2_LEN..],
+        rest: &bytes[header..],
     };
     let id_len = cursor.byte("id")? as usize;
     let id = std::str::from_utf8(cursor.take(id_len, "id")?)
@@ -524,6 +757,7 @@ mod tests {
     const EVERY_TYPE_EXPORT: &str =
         include_str!("../../../tests/fixtures/export-wire1-every-type.jsonl");
     const ENCODING_2_HEX: &str = include_str!("../../../tests/fixtures/record-encoding-2.hex");
+    const ENCODING_3_HEX: &str = include_str!("../../../tests/fixtures/record-encoding-3.hex");
 
     fn to_hex(bytes: &[u8]) -> String {
         bytes.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -557,14 +791,12 @@ mod tests {
             Event::TYPE_NAMES.iter().copied().collect(),
             "the fixture holds every event type"
         );
-        let encoded: Vec<String> = records.iter().map(|r| to_hex(&encode_record(r))).collect();
-        if std::env::var_os("DETENTE_BLESS_FIXTURES").is_some() {
-            let path = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/record-encoding-2.hex"
-            );
-            std::fs::write(path, encoded.join("\n") + "\n").unwrap();
-        }
+        // Encoding 2 is no longer written by the store (format 3 writes encoding 3), but its
+        // encoder is kept for the tests, and its bytes stay readable forever.
+        let encoded: Vec<String> = records
+            .iter()
+            .map(|r| to_hex(&encode_record_2(r).unwrap()))
+            .collect();
         let frozen: Vec<&str> = ENCODING_2_HEX.lines().collect();
         assert_eq!(
             frozen.len(),
@@ -580,6 +812,47 @@ mod tests {
                 record,
                 "position {}",
                 record.position
+            );
+        }
+    }
+
+    /// Encoding 3 is pinned byte for byte as encoding 2 is
+    /// (`tests/fixtures/record-encoding-3.hex`, the same records): to re-freeze after adding
+    /// records to the fixture, run this test with `DETENTE_BLESS_FIXTURES=1` and review the
+    /// diff. A deliberate change of encoding gets a new tag and keeps decoding these bytes.
+    #[test]
+    fn encoding_3_of_every_event_type_is_frozen_byte_for_byte() {
+        let records: Vec<RecordedEvent> = EVERY_TYPE_EXPORT
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let encoded: Vec<String> = records.iter().map(|r| to_hex(&encode_record(r))).collect();
+        if std::env::var_os("DETENTE_BLESS_FIXTURES").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/record-encoding-3.hex"
+            );
+            std::fs::write(path, encoded.join("\n") + "\n").unwrap();
+        }
+        let frozen: Vec<&str> = ENCODING_3_HEX.lines().collect();
+        assert_eq!(
+            frozen.len(),
+            records.len(),
+            "one frozen record per exported line"
+        );
+        for ((record, now), frozen) in records.iter().zip(&encoded).zip(&frozen) {
+            assert_eq!(now, frozen, "encoding of position {}", record.position);
+            let bytes = from_hex(frozen);
+            assert_eq!(bytes[0], ENCODING_3);
+            assert_eq!(
+                &decode_record(&bytes).unwrap(),
+                record,
+                "position {}",
+                record.position
+            );
+            assert_eq!(
+                stored_place(&bytes),
+                Some(&record_key(record.dyad, TimeKey::of(record))[1..])
             );
         }
     }
@@ -650,22 +923,37 @@ mod tests {
     }
 
     #[test]
-    fn encodings_1_and_2_decode_to_the_same_record() {
+    fn encodings_1_2_and_3_decode_to_the_same_record() {
         let record = sample();
-        let (one, two) = (encode_record_1(&record), encode_record(&record));
-        assert_eq!((one[0], two[0]), (1, RECORD_ENCODING));
-        assert_eq!(decode_record(&one).unwrap(), record);
-        assert_eq!(decode_record(&two).unwrap(), record);
-        for expected in [Some(record.dyad), Some("GBR-RUS".parse().unwrap()), None] {
-            assert_eq!(decode_record_of(&two, expected).unwrap(), record);
-            assert_eq!(decode_record_of(&one, expected).unwrap(), record);
+        let (one, two, three) = (
+            encode_record_1(&record),
+            encode_record_2(&record).unwrap(),
+            encode_record(&record),
+        );
+        assert_eq!((one[0], two[0], three[0]), (1, 2, RECORD_ENCODING));
+        for bytes in [&one, &two, &three] {
+            assert_eq!(decode_record(bytes).unwrap(), record);
+            for expected in [Some(record.dyad), Some("GBR-RUS".parse().unwrap()), None] {
+                assert_eq!(decode_record_of(bytes, expected).unwrap(), record);
+            }
+            assert_eq!(peek_version(bytes).unwrap(), 3);
         }
-        assert_eq!(peek_version(&one).unwrap(), 3);
-        assert_eq!(peek_version(&two).unwrap(), 3);
-        // Encoding 2 carries the record's place, the bytes of its key after the prefix.
+        // Encoding 3 carries the record's place, the bytes of its key after the prefix.
         let at = TimeKey::of(&record);
-        assert_eq!(stored_place(&two), Some(&record_key(record.dyad, at)[1..]));
+        assert_eq!(
+            stored_place(&three),
+            Some(&record_key(record.dyad, at)[1..])
+        );
+        assert_eq!(stored_place(&two), None);
         assert_eq!(stored_place(&one), None);
+        // A dyad of an organization: encoding 3 holds it, encoding 2 does not.
+        let mut organization = record.clone();
+        organization.dyad = "EU-GBR".parse().unwrap();
+        assert_eq!(encode_record_2(&organization), None);
+        assert_eq!(
+            decode_record(&encode_record(&organization)).unwrap(),
+            organization
+        );
         // A record with every kind of source field, and none.
         let mut bare = record.clone();
         bare.sources.clear();
@@ -678,34 +966,38 @@ mod tests {
         });
         for record in [bare, full] {
             assert_eq!(decode_record(&encode_record_1(&record)).unwrap(), record);
+            assert_eq!(
+                decode_record(&encode_record_2(&record).unwrap()).unwrap(),
+                record
+            );
             assert_eq!(decode_record(&encode_record(&record)).unwrap(), record);
         }
     }
 
     #[test]
-    fn malformed_encoding_2_parts_are_errors() {
+    fn malformed_encoding_3_parts_are_errors() {
         let bytes = encode_record(&sample());
         let mut bad_type = bytes.clone();
         // The first code past the table of types.
         let unknown = u8::try_from(Event::TYPE_NAMES.len()).unwrap();
-        bad_type[HEADER_2_LEN - 1] = unknown;
+        bad_type[HEADER_3_LEN - 1] = unknown;
         assert!(
             decode_record(&bad_type)
                 .unwrap_err()
                 .contains(&format!("event type {unknown}"))
         );
         let mut bad_day = bytes.clone();
-        bad_day[8..12].copy_from_slice(&[0xff; 4]);
+        bad_day[11..15].copy_from_slice(&[0xff; 4]);
         assert!(
             decode_record(&bad_day)
                 .unwrap_err()
                 .contains("out of range")
         );
         let mut bad_dyad = bytes.clone();
-        bad_dyad[1] = b'x';
+        bad_dyad[1] = 0xff;
         assert!(decode_record(&bad_dyad).is_err());
         // The first source's kind and flags.
-        let source_at = HEADER_2_LEN + 1 + 2 + 4;
+        let source_at = HEADER_3_LEN + 1 + 2 + 4;
         let mut bad_kind = bytes.clone();
         bad_kind[source_at] = 6;
         assert!(
@@ -723,7 +1015,7 @@ mod tests {
 
     #[test]
     fn keys_sort_by_number_and_places_by_date_then_position() {
-        assert!(position_key(255) < position_key(256));
+        assert!(run_key(255) < run_key(256));
         let dyad: Dyad = "RUS-USA".parse().unwrap();
         assert_eq!(dyad_of_version_key(&version_key(dyad)).unwrap(), dyad);
         let dates = ["0001-01-01", "1969-12-31", "2016-12-29", "9999-12-31"];
@@ -737,7 +1029,7 @@ mod tests {
                 let key = record_key(dyad, at);
                 assert_eq!(decode_place_key(&key).unwrap(), (dyad, at));
                 assert_eq!(position_of_place_key(&key), Some(position));
-                let value = position_value(dyad, at.on);
+                let value = run_entry(dyad, at.on);
                 assert_eq!(record_key_of(position, &value).unwrap(), key);
                 places.push((at, key));
             }
@@ -749,11 +1041,93 @@ mod tests {
         assert_eq!(by_bytes, by_place);
     }
 
+    /// Dyads of codes of 2 to 8 letters: their bytes decode to them and sort as their text.
+    #[test]
+    fn dyads_of_any_registered_codes_sort_as_their_text() {
+        let texts = [
+            "EU-GBR",
+            "SRB-XKX",
+            "SUN-USA",
+            "AU-ETH",
+            "EU-EUR",
+            "ASEAN-CHN",
+            "EU-MERCOSUR",
+            "NATO-RUS",
+            "RUS-USA",
+            "GBR-UN",
+            "CAN-USA",
+            "ANDEAN-CAN",
+            "UN-USA",
+            "EST-EU",
+            "AFG-PAK",
+            "ZAF-ZWE",
+            "AU-UN",
+            "ABW-AFG",
+        ];
+        let mut dyads: Vec<Dyad> = Vec::new();
+        for text in texts {
+            let Ok(dyad) = text.parse::<Dyad>() else {
+                continue; // a code this registry does not hold
+            };
+            assert_eq!(dyad.to_string(), text, "the examples are canonical");
+            assert_eq!(decode_dyad(&dyad_bytes(dyad)).unwrap(), dyad);
+            dyads.push(dyad);
+        }
+        assert!(dyads.len() >= 15, "{dyads:?}");
+        let mut by_bytes = dyads.clone();
+        by_bytes.sort_by_key(|dyad| dyad_bytes(*dyad));
+        let mut by_text = dyads.clone();
+        by_text.sort_by_key(|dyad| dyad.to_string());
+        let mut by_order = dyads;
+        by_order.sort();
+        assert_eq!(by_bytes, by_text);
+        assert_eq!(by_bytes, by_order);
+        // Every registered party, with a neighbour, in both orders.
+        let all: Vec<Party> = Party::all().collect();
+        for pair in all.windows(2) {
+            let dyad = Dyad::new(pair[0], pair[1]).unwrap();
+            assert_eq!(decode_dyad(&dyad_bytes(dyad)).unwrap(), dyad);
+            assert!(code_bytes(pair[0]) < code_bytes(pair[1]), "{dyad}");
+        }
+        // Bytes that are not a dyad are errors, not panics.
+        assert!(decode_dyad(&[0xff; DYAD_LEN]).is_err());
+        assert!(decode_dyad(&[0; DYAD_LEN]).is_err());
+        assert!(decode_dyad(&[1; 3]).is_err());
+        let (first, second) = "RUS-USA".parse::<Dyad>().unwrap().parties();
+        let mut reversed = [0u8; DYAD_LEN];
+        reversed[..5].copy_from_slice(&code_bytes(second));
+        reversed[5..].copy_from_slice(&code_bytes(first));
+        assert!(
+            decode_dyad(&reversed)
+                .unwrap_err()
+                .contains("canonical order")
+        );
+    }
+
+    #[test]
+    fn a_run_of_the_position_index_gives_each_of_its_positions() {
+        let dyad: Dyad = "EU-GBR".parse().unwrap();
+        let on: NaiveDate = "2020-01-31".parse().unwrap();
+        let run: Vec<u8> = (0..3)
+            .flat_map(|day| run_entry(dyad, on + chrono::Days::new(day)))
+            .collect();
+        assert_eq!(last_of_run(10, &run).unwrap(), 12);
+        assert_eq!(entry_in_run(10, &run, 9).unwrap(), None);
+        assert_eq!(
+            entry_in_run(10, &run, 12).unwrap(),
+            Some(run_entry(dyad, on + chrono::Days::new(2)))
+        );
+        assert_eq!(entry_in_run(10, &run, 13).unwrap(), None);
+        assert!(entry_in_run(10, &run[1..], 10).is_err());
+        assert!(last_of_run(10, &[]).is_err());
+        assert!(last_of_run(u64::MAX, &run).is_err());
+    }
+
     #[cfg(feature = "testing")]
     proptest::proptest! {
         #![proptest_config(proptest::test_runner::Config::with_cases(256))]
 
-        /// Any record of any event type decodes to itself from both encodings.
+        /// Any record of any event type decodes to itself from every encoding.
         #[test]
         fn any_record_round_trips_in_both_encodings(
             input in crate::testing::strategies::new_event(
@@ -770,6 +1144,10 @@ mod tests {
             record.hash = ChainHash(hash);
             proptest::prop_assert_eq!(&decode_record(&encode_record(&record)).unwrap(), &record);
             proptest::prop_assert_eq!(&decode_record(&encode_record_1(&record)).unwrap(), &record);
+            if let Some(two) = encode_record_2(&record) {
+                proptest::prop_assert_eq!(&decode_record(&two).unwrap(), &record);
+                proptest::prop_assert_eq!(peek_version(&two).unwrap(), version);
+            }
             proptest::prop_assert_eq!(peek_version(&encode_record(&record)).unwrap(), version);
         }
 

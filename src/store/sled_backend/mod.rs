@@ -8,22 +8,25 @@
 //! open, from this process or another, is [`StoreError::Locked`]. Inside the process the
 //! store's writer mutex serializes appends.
 //!
-//! # Layout (format 2)
+//! # Layout (format 3)
 //!
 //! Three sled trees, whatever the number of dyads:
 //!
 //! - `log`: every record and its indexes, by key prefix (see `codec`):
-//!   `R`+dyad+day+position -> record (a dyad's records are contiguous and in the order of its
-//!   effective timeline), `P`+position -> dyad+day (the rest of the record's key),
-//!   `I`+id -> position, `V`+dyad -> version, and `X`+dyad+day+position -> the position of
-//!   the first retraction of the record there. Days are days from 0001-01-01 with the sign bit
-//!   flipped and all integers big-endian, so keys sort by date and number. The head is the
-//!   last `P` entry and its record.
+//!   `r`+dyad+day+position -> record (a dyad's records are contiguous and in the order of its
+//!   effective timeline), `p`+position -> a run of dyad+day entries (the rest of the record
+//!   keys of that position and the next ones, one run per append), `I`+id -> position,
+//!   `v`+dyad -> version, and `x`+dyad+day+position -> the position of the first retraction
+//!   of the record there. A dyad is its two party codes (2 to 8 letters each) packed into 10
+//!   bytes that sort as the codes do; days are days from 0001-01-01 with the sign bit flipped
+//!   and all integers big-endian, so keys sort by dyad, date and number. The head is the last
+//!   position of the last run, and its record.
 //! - `meta`: the format version of the store.
 //! - `aux`: the engine's projections, snapshots and checkpoints.
 //!
-//! A store of format 1 (`L`+position -> record, a `D` dyad index and an `H` head) is migrated
-//! on open (see `migrate`).
+//! A store of format 1 (`L`+position -> record, a `D` dyad index and an `H` head) or of format
+//! 2 (the keys of format 3 under upper-case prefixes, dyads as 7-byte text, one position key
+//! per record) is migrated on open (see `migrate`).
 //!
 //! An append writes its records, their index entries, the retraction marks and the dyad
 //! versions in one `apply_batch` on the `log` tree. A batch on one tree is atomic in sled 0.34
@@ -47,10 +50,10 @@ use super::{
 };
 use crate::domain::{ChainHash, Dyad, EventId, RecordedEvent};
 use codec::{
-    RECORD_PREFIX, RETRACTED_PREFIX, VERSION_PREFIX, decode_place_key, decode_record,
-    decode_record_of, decode_u64, dyad_of_version_key, dyad_range_prefix, encode_record, id_key,
-    peek_version, position_key, position_of_place_key, position_value, record_key, record_key_of,
-    retracted_key, stored_place, version_key,
+    RECORD_PREFIX, RETRACTED_PREFIX, RUN_ENTRY_LEN, RUN_MAX, VERSION_PREFIX, decode_place_key,
+    decode_record, decode_record_of, decode_u64, dyad_of_version_key, dyad_range_prefix,
+    encode_record, entry_in_run, id_key, last_of_run, peek_version, position_of_place_key,
+    record_key, record_key_of, retracted_key, run_entry, run_key, stored_place, version_key,
 };
 
 const FORMAT_KEY: &[u8] = b"format_version";
@@ -152,6 +155,9 @@ impl SledBackend {
                 }
                 if found == 1 {
                     migrate::from_v1(path, &db, &meta, &log, mark.as_ref())?;
+                }
+                if found <= 2 {
+                    migrate::from_v2(path, &db, &meta, &log, mark.as_ref(), found)?;
                     migrated_from = Some(found);
                 }
                 migrate::remove_leftovers(path, &db, &log)?;
@@ -231,6 +237,11 @@ impl SledBackend {
         read_indexed_in(&self.path, &self.log, position, place)
     }
 
+    /// The position index entry of `position` (its dyad and day), from the run that holds it.
+    fn entry_at(&self, position: u64) -> Result<Option<[u8; RUN_ENTRY_LEN]>, StoreError> {
+        entry_at_in(&self.path, &self.log, position)
+    }
+
     /// sled writes a log message larger than a quarter of a segment (about 128 KiB: a leaf of
     /// 17 records of more than ~7.5 KiB each) to a file of its own under `blobs/`, and never
     /// syncs it. Usually there is none; each one there is synced, and the directory with them.
@@ -268,11 +279,7 @@ impl SledBackend {
     ) -> Result<(), StoreError> {
         let no_record =
             || self.index_fault(format!("no record at position {position} to tamper with"));
-        let place = self
-            .log
-            .get(position_key(position))
-            .map_err(|err| self.io(err))?
-            .ok_or_else(no_record)?;
+        let place = self.entry_at(position)?.ok_or_else(no_record)?;
         let key = record_key_of(position, &place).map_err(|reason| self.index_fault(reason))?;
         let Some(value) = self.log.get(key).map_err(|err| self.io(err))? else {
             return Err(no_record());
@@ -366,22 +373,48 @@ impl Iterator for SledPlaces {
     }
 }
 
-/// The position index from a position on: each position with its entry (dyad and day).
-pub struct SledIndexed(SledEntries);
+/// The position index from a position on: each position with its entry (dyad and day), read
+/// from the runs that hold them.
+pub struct SledIndexed {
+    runs: SledEntries,
+    /// The run being read: its first position and its entries.
+    run: Option<(u64, sled::IVec)>,
+    /// The next position to give.
+    next: u64,
+}
 
 impl Iterator for SledIndexed {
-    type Item = Result<(u64, sled::IVec), StoreError>;
+    type Item = Result<(u64, [u8; RUN_ENTRY_LEN]), StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (key, value) = match self.0.next()? {
-            Ok(entry) => entry,
-            Err(err) => return Some(Err(err)),
-        };
-        Some(
-            decode_u64(&key[1..])
-                .map(|position| (position, value))
-                .map_err(|reason| super::index_fault(&self.0.path, reason)),
-        )
+        loop {
+            if let Some((first, run)) = &self.run {
+                match entry_in_run(*first, run, self.next) {
+                    Ok(Some(entry)) => {
+                        let position = self.next;
+                        self.next += 1;
+                        return Some(Ok((position, entry)));
+                    }
+                    Ok(None) => self.run = None,
+                    Err(reason) => {
+                        self.run = None;
+                        return Some(Err(super::index_fault(&self.runs.path, reason)));
+                    }
+                }
+            }
+            let (key, value) = match self.runs.next()? {
+                Ok(entry) => entry,
+                Err(err) => return Some(Err(err)),
+            };
+            let first = match decode_u64(&key[1..]) {
+                Ok(first) => first,
+                Err(reason) => return Some(Err(super::index_fault(&self.runs.path, reason))),
+            };
+            // A run that starts past the next position leaves a gap, which the store's checks
+            // report: give its positions as they are.
+            self.next = self.next.max(first);
+            self.run = Some((first, value));
+        }
     }
 }
 
@@ -475,13 +508,53 @@ impl SledBackend {
     }
 }
 
+/// One append's or restore's writes to the `log` tree: its keys, and the runs of the position
+/// index of its records (consecutive positions), written into the batch by
+/// [`Backend::write`].
+#[derive(Default)]
+pub struct SledBatch {
+    batch: sled::Batch,
+    /// Each run's first position and entries, in order.
+    runs: Vec<(u64, Vec<u8>)>,
+    /// The lowest position whose record a roll-back removes: the run holding it is cut
+    /// there when the batch is written (runs starting at or after it are removed whole).
+    cut_from: Option<u64>,
+}
+
+impl SledBatch {
+    fn push_entry(&mut self, position: u64, entry: [u8; RUN_ENTRY_LEN]) {
+        match self.runs.last_mut() {
+            Some((first, entries))
+                if entries.len() < RUN_MAX * RUN_ENTRY_LEN
+                    && *first + (entries.len() / RUN_ENTRY_LEN) as u64 == position =>
+            {
+                entries.extend_from_slice(&entry);
+            }
+            _ => {
+                let mut entries = Vec::with_capacity(RUN_ENTRY_LEN * 64);
+                entries.extend_from_slice(&entry);
+                self.runs.push((position, entries));
+            }
+        }
+    }
+
+    /// The batch for sled, the runs written into it.
+    fn into_batch(self) -> sled::Batch {
+        let mut batch = self.batch;
+        for (first, entries) in self.runs {
+            batch.insert(&run_key(first), entries);
+        }
+        batch
+    }
+}
+
 impl Backend for SledBackend {
-    type Batch = sled::Batch;
+    type Batch = SledBatch;
     type Place = SledPlace;
     type Raw = sled::IVec;
     type Placed = SledPlaced;
     type Places = SledPlaces;
-    type IndexEntry = sled::IVec;
+    type IndexEntry = [u8; RUN_ENTRY_LEN];
     type Indexed = SledIndexed;
     type Records = SledByVersion;
     type Marks = SledMarks;
@@ -497,16 +570,21 @@ impl Backend for SledBackend {
         let log = &self.log;
         let io = |err: sled::Error| io_error(path, err);
         let last = log
-            .range(position_key(0)..=position_key(u64::MAX))
+            .range(run_key(0)..=run_key(u64::MAX))
             .next_back()
             .transpose()
             .map_err(io)?;
         let head = match last {
-            Some((key, place)) => {
-                let position = decode_u64(&key[1..]).map_err(|reason| StoreError::Io {
+            Some((key, run)) => {
+                let malformed = |reason: String| StoreError::Io {
                     path: path.to_owned(),
                     message: format!("a position index key is malformed: {reason}"),
-                })?;
+                };
+                let first = decode_u64(&key[1..]).map_err(malformed)?;
+                let position = last_of_run(first, &run).map_err(malformed)?;
+                let place = entry_in_run(first, &run, position)
+                    .map_err(malformed)?
+                    .ok_or_else(|| malformed(format!("the run at {first} has no last entry")))?;
                 // The head is read from its record: one that is unreadable is damage, reported
                 // as the high-water mark check would report it.
                 match read_indexed_in(path, log, position, &place) {
@@ -562,46 +640,78 @@ impl Backend for SledBackend {
         let _ = HighWaterMark::of(head, length).write(&self.path);
     }
 
-    fn stage_record(batch: &mut sled::Batch, record: &RecordedEvent) {
+    fn stage_record(batch: &mut SledBatch, record: &RecordedEvent) {
         let at = TimeKey::of(record);
-        batch.insert(&record_key(record.dyad, at), encode_record(record));
-        batch.insert(
-            &position_key(record.position),
-            &position_value(record.dyad, record.occurred_on),
+        batch
+            .batch
+            .insert(&record_key(record.dyad, at), encode_record(record));
+        batch.push_entry(record.position, run_entry(record.dyad, record.occurred_on));
+        batch
+            .batch
+            .insert(id_key(&record.id), &record.position.to_be_bytes());
+    }
+
+    fn stage_mark(batch: &mut SledBatch, dyad: Dyad, target: TimeKey, by: u64) {
+        batch
+            .batch
+            .insert(&retracted_key(dyad, target), &by.to_be_bytes());
+    }
+
+    fn stage_version(batch: &mut SledBatch, dyad: Dyad, version: u64) {
+        batch
+            .batch
+            .insert(&version_key(dyad), &version.to_be_bytes());
+    }
+
+    fn write(&self, mut batch: SledBatch) -> Result<(), StoreError> {
+        if let Some(low) = batch.cut_from {
+            // A roll-back step may end inside a run of the position index: keep the run's
+            // entries below the cut, so that the log stays a prefix after every step.
+            let holding = self
+                .log
+                .range(run_key(0)..=run_key(low))
+                .next_back()
+                .transpose()
+                .map_err(|err| self.io(err))?;
+            if let Some((key, run)) = holding {
+                let first = decode_u64(&key[1..]).map_err(|reason| self.index_fault(reason))?;
+                if first < low {
+                    let keep = ((low - first) as usize * RUN_ENTRY_LEN).min(run.len());
+                    batch.batch.insert(&key, &run[..keep]);
+                }
+            }
+        }
+        self.log
+            .apply_batch(batch.into_batch())
+            .map_err(|err| self.io(err))
+    }
+
+    fn stage_removal(batch: &mut SledBatch, record: &RecordedEvent) {
+        batch
+            .batch
+            .remove(&record_key(record.dyad, TimeKey::of(record)));
+        // A run that starts here goes whole; one that starts below is cut by `write`.
+        batch.batch.remove(&run_key(record.position));
+        batch.batch.remove(id_key(&record.id));
+        batch.cut_from = Some(
+            batch
+                .cut_from
+                .map_or(record.position, |low| low.min(record.position)),
         );
-        batch.insert(id_key(&record.id), &record.position.to_be_bytes());
     }
 
-    fn stage_mark(batch: &mut sled::Batch, dyad: Dyad, target: TimeKey, by: u64) {
-        batch.insert(&retracted_key(dyad, target), &by.to_be_bytes());
+    fn stage_unmark(batch: &mut SledBatch, dyad: Dyad, target: TimeKey) {
+        batch.batch.remove(&retracted_key(dyad, target));
     }
 
-    fn stage_version(batch: &mut sled::Batch, dyad: Dyad, version: u64) {
-        batch.insert(&version_key(dyad), &version.to_be_bytes());
+    fn stage_no_version(batch: &mut SledBatch, dyad: Dyad) {
+        batch.batch.remove(&version_key(dyad));
     }
 
-    fn write(&self, batch: sled::Batch) -> Result<(), StoreError> {
-        self.log.apply_batch(batch).map_err(|err| self.io(err))
-    }
-
-    fn stage_removal(batch: &mut sled::Batch, record: &RecordedEvent) {
-        batch.remove(&record_key(record.dyad, TimeKey::of(record)));
-        batch.remove(&position_key(record.position));
-        batch.remove(id_key(&record.id));
-    }
-
-    fn stage_unmark(batch: &mut sled::Batch, dyad: Dyad, target: TimeKey) {
-        batch.remove(&retracted_key(dyad, target));
-    }
-
-    fn stage_no_version(batch: &mut sled::Batch, dyad: Dyad) {
-        batch.remove(&version_key(dyad));
-    }
-
-    fn stage_unfinished(batch: &mut sled::Batch, since: Option<&Head>) {
+    fn stage_unfinished(batch: &mut SledBatch, since: Option<&Head>) {
         match since {
-            Some(head) => batch.insert(UNFINISHED_KEY, unfinished_value(head)),
-            None => batch.remove(UNFINISHED_KEY),
+            Some(head) => batch.batch.insert(UNFINISHED_KEY, unfinished_value(head)),
+            None => batch.batch.remove(UNFINISHED_KEY),
         }
     }
 
@@ -634,11 +744,7 @@ impl Backend for SledBackend {
     }
 
     fn place_at(&self, position: u64) -> Result<Option<(Dyad, TimeKey)>, StoreError> {
-        let Some(value) = self
-            .log
-            .get(position_key(position))
-            .map_err(|err| self.io(err))?
-        else {
+        let Some(value) = self.entry_at(position)? else {
             return Ok(None);
         };
         let key = record_key_of(position, &value)
@@ -731,14 +837,26 @@ impl Backend for SledBackend {
     }
 
     fn index_from(&self, from_position: u64) -> SledIndexed {
-        let range = position_key(from_position)..=position_key(u64::MAX);
-        SledIndexed(self.entries(self.log.range(range)))
+        // From the run that holds `from_position` (the last that starts at or before it).
+        let start = match self
+            .log
+            .range(run_key(0)..=run_key(from_position))
+            .next_back()
+        {
+            Some(Ok((key, _))) => key.to_vec(),
+            _ => run_key(from_position).to_vec(),
+        };
+        SledIndexed {
+            runs: self.entries(self.log.range(start..=run_key(u64::MAX).to_vec())),
+            run: None,
+            next: from_position,
+        }
     }
 
     fn read_index_entry(
         &self,
         position: u64,
-        entry: sled::IVec,
+        entry: [u8; RUN_ENTRY_LEN],
     ) -> Result<Option<RecordedEvent>, StoreError> {
         self.read_indexed(position, &entry)
     }
@@ -1124,16 +1242,32 @@ fn place_key_vec(prefix: u8, dyad: Dyad, at: TimeKey) -> Vec<u8> {
     codec::place_key(prefix, dyad, at).to_vec()
 }
 
+/// The position index entry of `position`, from the run that holds it (`None` when no run
+/// does).
+fn entry_at_in(
+    path: &Path,
+    log: &sled::Tree,
+    position: u64,
+) -> Result<Option<[u8; RUN_ENTRY_LEN]>, StoreError> {
+    let found = log
+        .range(run_key(0)..=run_key(position))
+        .next_back()
+        .transpose()
+        .map_err(|err| io_error(path, err))?;
+    let Some((key, run)) = found else {
+        return Ok(None);
+    };
+    let first = decode_u64(&key[1..]).map_err(|reason| StoreError::Corrupt { position, reason })?;
+    entry_in_run(first, &run, position).map_err(|reason| StoreError::Corrupt { position, reason })
+}
+
 /// The record at `position` (`None` when the position index has no entry for it).
 fn read_position_in(
     path: &Path,
     log: &sled::Tree,
     position: u64,
 ) -> Result<Option<RecordedEvent>, StoreError> {
-    match log
-        .get(position_key(position))
-        .map_err(|err| io_error(path, err))?
-    {
+    match entry_at_in(path, log, position)? {
         Some(place) => match read_indexed_in(path, log, position, &place)? {
             Some(record) => Ok(Some(record)),
             None => Err(missing_record(position)),
@@ -1348,7 +1482,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         let err = Store::open(&path, StoreConfig::default()).unwrap_err();
         assert!(
-            matches!(&err, StoreError::NewerFormat { found: 3, supported: 2, path: p } if p == &path),
+            matches!(&err, StoreError::NewerFormat { found: 4, supported: 3, path: p } if p == &path),
             "{err}"
         );
         assert!(err.to_string().contains("upgrade detente"), "{err}");
@@ -1363,7 +1497,9 @@ mod tests {
             let db = sled::open(&path).unwrap();
             let log = db.open_tree(LOG_TREE).unwrap();
             // A position index entry whose record is missing.
-            log.insert(position_key(1), b"RUS-USA\x80\x0b\x3b\x1c".to_vec())
+            let dyad: Dyad = "RUS-USA".parse().unwrap();
+            let on = "2016-12-29".parse().unwrap();
+            log.insert(run_key(1), run_entry(dyad, on).to_vec())
                 .unwrap();
             db.flush().unwrap();
         }

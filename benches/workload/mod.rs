@@ -12,6 +12,8 @@
 //! - retroactive events (`occurred_on` before the dyad's latest date, reported late) and
 //!   retractions (of expulsions, closures and stage changes, which no later event depends on),
 //!   at per-mille rates of the [`Spec`];
+//! - every story ending before 2024-08-22: one too long to fit after 2000-01-01 starts earlier
+//!   (the engine refuses an event reported after the day it is recorded);
 //! - every event valid: the engine's checks accept the whole stream, batch after batch.
 
 #![allow(dead_code)]
@@ -135,10 +137,22 @@ pub fn dyad_parties(index: usize) -> (&'static str, &'static str) {
     unreachable!("k is below the number of pairs")
 }
 
-/// Days since 2000-01-01 as an ISO date.
-fn date(day: u32) -> String {
-    // Civil from days (Howard Hinnant), for dates after 2000-01-01.
-    let z = i64::from(day) + 10_957 + 719_468;
+/// The day 2024-08-22, as days since 2000-01-01: no dyad's story runs past it.
+const LAST_DAY: i64 = 9_000;
+
+/// The first day of every story, as days since 2000-01-01 (`date`'s `first`): 2000-01-01
+/// itself, unless the longest story (about two thirds of a day per event) would run past
+/// [`LAST_DAY`]; then as much earlier as it needs, since the engine refuses an event
+/// reported after the day it is recorded (a hot dyad of 100,000 events starts in 1818).
+fn first_day(longest_story: usize) -> i64 {
+    let span = i64::try_from(longest_story).unwrap_or(i64::MAX / 2) * 3 / 4 + 400;
+    (LAST_DAY - span).min(0)
+}
+
+/// `day` days after the `first` day (days since 2000-01-01) as an ISO date.
+fn date(first: i64, day: u32) -> String {
+    // Civil from days (Howard Hinnant).
+    let z = first + i64::from(day) + 10_957 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -186,6 +200,8 @@ pub struct Workload {
     emitted: usize,
     /// Events of dyad 0 so far (the hot dyad, when the spec asks for one).
     hot_share: u32,
+    /// The first day of every story (see [`first_day`]).
+    first: i64,
 }
 
 impl Workload {
@@ -196,12 +212,15 @@ impl Workload {
             stories: (0..spec.dyads).map(|_| DyadStory::default()).collect(),
             emitted: 0,
             hot_share: 0,
+            first: first_day(spec.events.div_ceil(spec.dyads.max(1))),
         }
     }
 
     /// Sends `per_mille` of the events to dyad 0 (a hot dyad), the rest evenly elsewhere.
     pub fn with_hot_dyad(mut self, per_mille: u32) -> Workload {
         self.hot_share = per_mille;
+        let hot = self.spec.events * per_mille as usize / 1000;
+        self.first = self.first.min(first_day(hot + hot / 10));
         self
     }
 
@@ -376,7 +395,7 @@ impl Workload {
                     let _ = write!(
                         event,
                         r#"{{"type":"RoundScheduled","round":"round-{round}","expected_on":"{}","location":{{"city":"{city}","country":"{country}","venue":"consulate general"}}}}"#,
-                        date(story.day + 30)
+                        date(self.first, story.day + 30)
                     );
                     story.scheduled = Some(round);
                 }
@@ -433,8 +452,8 @@ impl Workload {
         let _ = write!(
             line,
             r#"{{"id":"{id}","dyad":"{dyad}","occurred_on":"{}","reported_on":"{}""#,
-            date(occurred),
-            date(reported.max(occurred))
+            date(self.first, occurred),
+            date(self.first, reported.max(occurred))
         );
         self.rng = rng;
         self.sources(&mut line);

@@ -436,7 +436,7 @@ impl Shared {
     ) -> Result<(), EngineError> {
         batch.put(
             keys::with_time(&keys::snapshot_prefix(dyad), at),
-            encode(state)?,
+            keys::encode_snapshot(state)?,
         );
         Ok(())
     }

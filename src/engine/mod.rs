@@ -6,6 +6,7 @@
 //! Everything the engine keeps besides the log (projections, snapshots, checkpoints) is a
 //! cache: `verify` proves it equal to a replay, and a rebuild reproduces it.
 
+mod binary;
 mod keys;
 mod ladder;
 mod maintain;

@@ -12,7 +12,7 @@
 use chrono::NaiveDate;
 
 use super::keys::{self, TimeKey};
-use super::{EngineError, Shared, decode};
+use super::{EngineError, Shared};
 use crate::domain::{BilateralState, Dyad, RecordedEvent, evolve};
 
 impl Shared {
@@ -198,7 +198,7 @@ impl Shared {
                 Ok((state, Some(at), false))
             }
             (_, Some((at, key))) => match self.store.aux_get(&key)? {
-                Some(bytes) => Ok((decode(&bytes, "snapshot")?, Some(at), true)),
+                Some(bytes) => Ok((keys::decode_snapshot(dyad, &bytes)?, Some(at), true)),
                 None => Err(EngineError::BadCache {
                     what: "snapshot".into(),
                     reason: format!(

@@ -212,7 +212,7 @@ impl Shared {
                 if snapshot_keys.contains(&snapshot_key) {
                     report.snapshots += 1;
                     let bytes = self.store.aux_get(&snapshot_key)?.unwrap_or_default();
-                    let snapshot: Result<BilateralState, _> = serde_json::from_slice(&bytes);
+                    let snapshot = keys::decode_snapshot(dyad, &bytes);
                     if snapshot.as_ref().ok() != Some(&state) {
                         return Err(VerifyFailure::Snapshot {
                             dyad,

@@ -45,6 +45,7 @@ const NOT_PUBLIC: &[&str] = &[
     "lib.rs",
     "domain/mod.rs",
     "domain/canonical.rs",
+    "engine/binary.rs",
     "engine/keys.rs",
     "engine/ladder.rs",
     "engine/maintain.rs",

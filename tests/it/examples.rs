@@ -21,6 +21,10 @@ mod bench_large;
 mod sled_floor;
 
 #[allow(dead_code, clippy::duplicate_mod)] // both include `benches/workload`
+#[path = "../../examples/first_as_of.rs"]
+mod first_as_of;
+
+#[allow(dead_code, clippy::duplicate_mod)] // both include `benches/workload`
 #[path = "../../examples/state_sharing.rs"]
 mod state_sharing;
 
@@ -47,6 +51,18 @@ fn istanbul_2025_runs() {
 #[test]
 fn time_travel_runs() {
     time_travel::main().unwrap();
+}
+
+#[test]
+fn first_as_of_runs_at_its_smallest_and_again_on_its_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = format!(
+        "--events 3000 --reps 1 --store {}",
+        dir.path().join("hot").display()
+    );
+    first_as_of::run(args(&options)).unwrap();
+    // The second run reuses the store.
+    first_as_of::run(args(&options)).unwrap();
 }
 
 #[test]

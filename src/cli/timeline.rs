@@ -297,6 +297,9 @@ struct Lane {
     prefix: &'static str,
     /// The colour of each of its stages or statuses.
     palette: fn(&str) -> &'static str,
+    /// Whether it is an agreement's status for one party, drawn under the agreement's lane
+    /// and not counted as an item of its own.
+    of_party: bool,
 }
 
 fn changes<S: Serialize>(history: &SharedVec<Change<S>>) -> Vec<(NaiveDate, String)> {
@@ -326,6 +329,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 changes: changes(&step.history),
                 prefix: "",
                 palette: colour,
+                of_party: false,
             })
             .collect(),
     ));
@@ -340,6 +344,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 changes: changes(&claim.history),
                 prefix: "",
                 palette: colour,
+                of_party: false,
             })
             .collect(),
     ));
@@ -354,6 +359,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 changes: changes(&proposal.history),
                 prefix: "",
                 palette: colour,
+                of_party: false,
             })
             .collect(),
     ));
@@ -368,6 +374,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 changes: changes(&irritant.history),
                 prefix: "irritant ",
                 palette: irritant_colour,
+                of_party: false,
             })
             .collect(),
     ));
@@ -385,6 +392,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                     changes: changes(&agreement.history),
                     prefix: "agreement ",
                     palette: agreement_colour,
+                    of_party: false,
                 };
                 let parties = agreement.by_party.iter().map(move |(party, history)| Lane {
                     id: format!("{id}, {party}"),
@@ -392,6 +400,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                     changes: changes(history),
                     prefix: "agreement ",
                     palette: agreement_colour,
+                    of_party: true,
                 });
                 std::iter::once(whole).chain(parties)
             })
@@ -408,6 +417,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
                 changes: changes(&measure.history),
                 prefix: "measure ",
                 palette: measure_colour,
+                of_party: false,
             })
             .collect(),
     ));
@@ -808,7 +818,7 @@ pub fn render(state: &BilateralState, history: &[RecordedEvent], options: &Optio
             body,
             r#"<text x="20" y="{y:.1}" {FONT} font-size="13" font-weight="bold">{} ({})</text>"#,
             escape(name),
-            lanes.len()
+            lanes.iter().filter(|lane| !lane.of_party).count()
         );
         y += 6.0;
         for lane in lanes {

@@ -9,7 +9,9 @@
 //! so its canonical bytes, and with them its chain hash, are the ones the first edition wrote
 //! (`tests/it/upcast.rs` holds a frozen first-edition export to that). A later shape that is
 //! not additive is a new `schema` number with its arm in [`upcast`], which turns the record of
-//! the older shape into today's types; the bytes of an export are never rewritten.
+//! the older shape into today's types; the bytes of an export are never rewritten. A record of
+//! a newer version than this build knows is left as read: the restore refuses it by its
+//! version ("written by a newer detente"), never as damage.
 
 use super::{RecordedEvent, SCHEMA_VERSION};
 
@@ -29,16 +31,6 @@ pub const EDITIONS: [(&str, &str); 2] = [
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpcastError {
-    /// Written by a newer wire format than this build reads.
-    #[error(
-        "the record has wire format version {found}, newer than the {supported} this build reads: upgrade detente"
-    )]
-    Newer {
-        /// Its `schema`.
-        found: u32,
-        /// The newest this build reads.
-        supported: u32,
-    },
     /// A `schema` that no version of the wire format has had.
     #[error("the record has wire format version {found}, which never existed: versions start at 1")]
     Unknown {
@@ -49,24 +41,35 @@ pub enum UpcastError {
 
 /// Brings `record`, read in the shape of its `schema`, up to today's types. Every edition of
 /// version 1 reads as today's types already (the module's documentation says why), so a
-/// version 1 record comes back as it is; a newer version is refused, naming it.
+/// version 1 record comes back as it is; so does one of a newer version, for the restore to
+/// refuse by its version; a `schema` of 0 never existed and is refused.
 ///
 /// ```
 /// use detente::domain::upcast::{upcast, UpcastError};
 ///
 /// let mut record = detente::scenario::recorded(detente::scenario::istanbul_2025()).remove(0);
 /// assert_eq!(upcast(record.clone()), Ok(record.clone()));
-/// record.schema = 2;
-/// assert_eq!(upcast(record), Err(UpcastError::Newer { found: 2, supported: 1 }));
+/// record.schema = 0;
+/// assert_eq!(upcast(record), Err(UpcastError::Unknown { found: 0 }));
 /// ```
 pub fn upcast(record: RecordedEvent) -> Result<RecordedEvent, UpcastError> {
     match record.schema {
-        // The first and second editions of version 1: additive, read as they are.
-        1 => Ok(record),
-        found if found > SCHEMA_VERSION => Err(UpcastError::Newer {
-            found,
-            supported: SCHEMA_VERSION,
-        }),
-        found => Err(UpcastError::Unknown { found }),
+        0 => Err(UpcastError::Unknown { found: 0 }),
+        // The first and second editions of version 1 (additive, read as they are), and a newer
+        // version, left as read for the restore to refuse it as newer (`SCHEMA_VERSION`).
+        _ => Ok(record),
     }
+}
+
+/// Whether this build reads records of `schema` as what they say (every edition of version 1),
+/// rather than leaving them for the restore to refuse as newer.
+///
+/// ```
+/// use detente::domain::upcast::reads;
+///
+/// assert!(reads(1));
+/// assert!(!reads(2) && !reads(0));
+/// ```
+pub fn reads(schema: u32) -> bool {
+    (1..=SCHEMA_VERSION).contains(&schema)
 }

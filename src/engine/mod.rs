@@ -646,7 +646,7 @@ impl Engine {
 
     /// The records of a dyad and of the dyads it continues (`docs/contract.md`, successions:
     /// `RUS-USA` continues `SUN-USA`), as stored, each of its own dyad, in position order:
-    /// the records whose [`effective_timeline`](crate::domain::effective_timeline) is the
+    /// the records whose [`effective_timeline`] is the
     /// dyad's, for any query. For a dyad that continues none, its [`Engine::stream`] in
     /// position order.
     ///

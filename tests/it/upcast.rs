@@ -1,9 +1,9 @@
 //! The upcaster seam (`detente::domain::upcast`): every record read passes through it. A
 //! first-edition export of wire format 1, frozen before the second edition existed, reads as
 //! today's types byte for byte and restores; today's frozen export of every type does too
-//! (`fixtures.rs`); a newer version is refused as such, not as damage.
+//! (`fixtures.rs`); a newer version is refused by the restore as such, not as damage.
 
-use detente::domain::upcast::{EDITIONS, UpcastError, upcast};
+use detente::domain::upcast::{EDITIONS, UpcastError, reads, upcast};
 use detente::domain::{ChainHash, RecordedEvent, SCHEMA_VERSION};
 use detente::engine::Engine;
 
@@ -40,27 +40,30 @@ fn a_first_edition_export_reads_as_today_s_types_byte_for_byte() {
 }
 
 #[test]
-fn a_record_of_a_newer_or_unknown_version_is_refused_on_read() {
+fn a_record_of_a_newer_version_is_left_for_the_restore_to_refuse_as_newer() {
     let line = FIRST_EDITION.lines().next().unwrap();
-    for (schema, expected) in [
-        (
-            2,
-            "wire format version 2, newer than the 1 this build reads: upgrade detente",
-        ),
-        (0, "wire format version 0, which never existed"),
-    ] {
-        let edited = line.replace(r#""schema":1"#, &format!(r#""schema":{schema}"#));
-        assert_ne!(edited, line);
-        let err = serde_json::from_str::<RecordedEvent>(&edited).unwrap_err();
-        assert!(err.to_string().contains(expected), "{err}");
-    }
-    let mut record: RecordedEvent = serde_json::from_str(line).unwrap();
-    record.schema = 7;
-    assert_eq!(
-        upcast(record),
-        Err(UpcastError::Newer {
-            found: 7,
-            supported: 1
-        })
+    let edited = line.replace(r#""schema":1"#, r#""schema":0"#);
+    assert_ne!(edited, line);
+    let err = serde_json::from_str::<RecordedEvent>(&edited).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("wire format version 0, which never existed"),
+        "{err}"
     );
+    // A newer version reads as far as its shape allows, and the restore names it as newer.
+    let newer: RecordedEvent =
+        serde_json::from_str(&line.replace(r#""schema":1"#, r#""schema":2"#)).unwrap();
+    assert_eq!((newer.schema, reads(newer.schema)), (2, false));
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let err = engine.restore(vec![newer]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("schema 2 is not the 1 this build restores"),
+        "{err}"
+    );
+    assert_eq!(engine.head().position, 0);
+    let mut record: RecordedEvent = serde_json::from_str(line).unwrap();
+    record.schema = 0;
+    assert_eq!(upcast(record), Err(UpcastError::Unknown { found: 0 }));
 }

@@ -892,7 +892,7 @@ impl super::Engine {
     ///
     /// How: the new events are appended in chunks of 10,000 under the mark of an unfinished
     /// import ([`Store::append_unfinished`](crate::store::Store::append_unfinished)), each
-    /// chunk one atomic write, not flushed; then every dyad they touch is checked, one dyad at a
+    /// chunk one atomic write; then every dyad they touch is checked, one dyad at a
     /// time, from its log read back from the store; then the mark is removed in one write,
     /// flushed as [`Config::durability`](super::Config::durability) says, and the caches are
     /// brought up to date. On a refusal or an error (also one from `inputs`) the log is
@@ -1128,8 +1128,9 @@ impl Shared {
         Ok(imported)
     }
 
-    /// Appends the chunk (emptying it) under the mark of an unfinished import, unflushed: the
-    /// import's last write is the one made durable.
+    /// Appends the chunk (emptying it) under the mark of an unfinished import, flushed: not for
+    /// durability (until the commit, a kill rolls the chunks back whatever they reached), but
+    /// so that sled holds no more than a chunk of unflushed writes in memory.
     fn append_chunk(
         &self,
         chunk: &mut Vec<NewEvent>,
@@ -1141,7 +1142,7 @@ impl Shared {
         let undated: Vec<bool> = chunk.iter().map(|e| e.reported_on.is_none()).collect();
         let options = crate::store::AppendOptions {
             expected: HashMap::new(),
-            durability: crate::store::Durability::Buffered,
+            durability: crate::store::Durability::Flushed,
         };
         let appended = self
             .store

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use detente::engine::Engine;
 
-use crate::import_stream::generator;
+use crate::workload::generator;
 
 /// How many events the file holds, unless `DETENTE_IMPORT_CRASH_EVENTS` says otherwise: few
 /// enough that a whole import by the test build of the binary takes seconds, so that the story

@@ -2,15 +2,12 @@
 //! both backends, and `Engine::import` checking as a batch checked as a whole does, storing
 //! all of a file or none of it.
 
-#[path = "../../benches/workload/mod.rs"]
-#[allow(dead_code)]
-pub mod generator;
-
 use detente::domain::{Dyad, NewEvent, RecordedEvent};
 use detente::engine::{Config, Engine, EngineError, ImportError, Warning};
 use detente::store::{AppendOptions, Durability, Store, TimeKey};
 
 use crate::store::{Home, InMemory, OnSled, event};
+use crate::workload::generator;
 
 fn retraction(id: &str, dyad: &str, target: &str) -> NewEvent {
     serde_json::from_value(serde_json::json!({

@@ -4,7 +4,7 @@
 //! `cargo test`; the benchmarks themselves never run here.
 
 #[path = "../../benches/workload/mod.rs"]
-mod generator;
+pub mod generator;
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -50,12 +50,13 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), Error> {
     let (a, b) = workload::dyad_parties(0);
     let dyad: Dyad = format!("{a}-{b}").parse()?;
     let (opened, engine) = time(|| Ok(Engine::open(&store)?))?;
-    if engine.head().position == 0 {
+    let empty = engine.head().position == 0;
+    drop(engine);
+    if empty {
         fill(&store, events)?;
     } else {
         eprintln!("reusing {} (first open {:?})", store.display(), opened);
     }
-    drop(engine);
 
     let engine = Engine::open(&store)?;
     let timeline = engine.history(dyad, None, None)?;

@@ -5,7 +5,8 @@
 //! |---|---|
 //! | `c\0checkpoint` | u64: the last position the engine's auxiliary data includes |
 //! | `c\0layout` | u32: the layout version of this table |
-//! | `s\0` dyad(7) date(4) position(8) | `BilateralState` folded up to and including that key, in the binary form of [`super::binary`] |
+//! | `s\0` dyad(7) date(4) position(8) | nothing: the place of a snapshot, so that the places are read in key order without the states |
+//! | `v\0` dyad(7) date(4) position(8) | that snapshot: `BilateralState` folded up to and including its place, in the binary form of [`super::binary`] |
 //! | `p\0` name `\0` dyad(7) | JSON [`super::StoredProjection`] of a per-dyad projection |
 //! | `p\0` name `\0*` | JSON [`super::StoredProjection`] of a raw-log projection |
 
@@ -18,9 +19,11 @@ use crate::domain::{BilateralState, Dyad};
 /// Version 2 dropped the timeline index (`t\0`): the store keeps each dyad's records in
 /// timeline order itself (store format 2). Version 3: the state keeps every scheduled round
 /// (`scheduled_rounds`) and refuses transitions to the status an item has, so the folds are
-/// rebuilt. Version 4: snapshots in the binary form of [`super::binary`] instead of JSON, so
-/// that the first `as_of` after an open decodes one in a fraction of the time.
-pub(crate) const LAYOUT_VERSION: u32 = 4;
+/// rebuilt. Version 5: snapshots in the binary form of [`super::binary`] instead of JSON, and
+/// apart from their places (`v\0` beside `s\0`): finding the last snapshot before a date was a
+/// reverse range read of sled that read the states it passed (megabytes each), not only keys.
+/// (Version 4, on a development branch only, had the binary form without the split.)
+pub(crate) const LAYOUT_VERSION: u32 = 5;
 
 pub(crate) const CHECKPOINT: &[u8] = b"c\0checkpoint";
 pub(crate) const LAYOUT: &[u8] = b"c\0layout";
@@ -69,6 +72,16 @@ pub(crate) fn decode_snapshot(dyad: Dyad, bytes: &[u8]) -> Result<BilateralState
         what: format!("snapshot of {dyad}"),
         reason: err.to_string(),
     })
+}
+
+/// The key of the state of the snapshot whose place is `place` (a `s\0` key): the same bytes
+/// under the tag `v\0`.
+pub(crate) fn snapshot_value(place: &[u8]) -> Vec<u8> {
+    let mut key = place.to_vec();
+    if let Some(tag) = key.first_mut() {
+        *tag = b'v';
+    }
+    key
 }
 
 /// `prefix` followed by the time key.

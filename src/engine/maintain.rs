@@ -63,7 +63,7 @@ impl Shared {
         if !layout_ok {
             let mut batch = AuxBatch::default();
             // `t\0` is the timeline index of layout 1.
-            for prefix in [&b"t\0"[..], b"s\0", b"p\0", b"c\0"] {
+            for prefix in [&b"t\0"[..], b"s\0", b"v\0", b"p\0", b"c\0"] {
                 for entry in self.store.aux_scan(prefix) {
                     batch.remove(entry?.0);
                 }
@@ -384,7 +384,9 @@ impl Shared {
             .store
             .aux_keys_from(&snapshots, &keys::with_time(&snapshots, from))
         {
-            batch.remove(key?);
+            let key = key?;
+            batch.remove(keys::snapshot_value(&key));
+            batch.remove(key);
         }
         let mut fold = Fold::<BilateralState>::default();
         if let (value, Some(at)) = self.state_before(dyad, from)? {
@@ -434,10 +436,9 @@ impl Shared {
         state: &BilateralState,
         batch: &mut AuxBatch,
     ) -> Result<(), EngineError> {
-        batch.put(
-            keys::with_time(&keys::snapshot_prefix(dyad), at),
-            keys::encode_snapshot(state)?,
-        );
+        let place = keys::with_time(&keys::snapshot_prefix(dyad), at);
+        batch.put(keys::snapshot_value(&place), keys::encode_snapshot(state)?);
+        batch.put(place, Vec::new());
         Ok(())
     }
 

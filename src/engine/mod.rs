@@ -1195,7 +1195,7 @@ impl Engine {
         let _writer = lock(&self.shared.writer);
         let mut folds = write(&self.shared.folds);
         let mut entries = Vec::new();
-        for prefix in [&b"s\0"[..], b"p\0", b"c\0"] {
+        for prefix in [&b"s\0"[..], b"v\0", b"p\0", b"c\0"] {
             for entry in self.shared.store.aux_scan(prefix) {
                 entries.push((entry?.0, None));
             }

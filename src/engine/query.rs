@@ -197,7 +197,7 @@ impl Shared {
             (Some((at, state)), Some((stored_at, _))) if stored_at <= at => {
                 Ok((state, Some(at), false))
             }
-            (_, Some((at, key))) => match self.store.aux_get(&key)? {
+            (_, Some((at, key))) => match self.store.aux_get(&keys::snapshot_value(&key))? {
                 Some(bytes) => Ok((keys::decode_snapshot(dyad, &bytes)?, Some(at), true)),
                 None => Err(EngineError::BadCache {
                     what: "snapshot".into(),

@@ -211,7 +211,10 @@ impl Shared {
                 let snapshot_key = keys::with_time(&keys::snapshot_prefix(dyad), at);
                 if snapshot_keys.contains(&snapshot_key) {
                     report.snapshots += 1;
-                    let bytes = self.store.aux_get(&snapshot_key)?.unwrap_or_default();
+                    let bytes = self
+                        .store
+                        .aux_get(&keys::snapshot_value(&snapshot_key))?
+                        .unwrap_or_default();
                     let snapshot = keys::decode_snapshot(dyad, &bytes);
                     if snapshot.as_ref().ok() != Some(&state) {
                         return Err(VerifyFailure::Snapshot {

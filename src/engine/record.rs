@@ -960,6 +960,9 @@ impl super::Engine {
     ) -> Result<Imported, ImportError<E>> {
         let shared = &self.shared;
         let started = std::time::Instant::now();
+        if shared.store.is_shared() {
+            return self.import_in_one_transaction(inputs, started);
+        }
         let _writer = lock(&shared.writer);
         // Queries wait until the import has finished and the caches know of it, or it has
         // been rolled back: none answers from a half-imported log.
@@ -985,6 +988,44 @@ impl super::Engine {
         }
         drop(folds);
         imported.head = head;
+        imported.duration = started.elapsed();
+        Ok(imported)
+    }
+}
+
+impl super::Engine {
+    /// [`Engine::import`](super::Engine::import) on a log that other processes share
+    /// (PostgreSQL): an unfinished import's roll-back there could remove their records, so the
+    /// inputs are checked as one batch and appended in one transaction, which the server
+    /// makes all or nothing across a crash. Memory then holds the whole input.
+    fn import_in_one_transaction<E>(
+        &self,
+        inputs: impl IntoIterator<Item = Result<NewEvent, E>>,
+        started: std::time::Instant,
+    ) -> Result<Imported, ImportError<E>> {
+        let events = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(index, input)| input.map_err(|error| ImportError::Input { index, error }))
+            .collect::<Result<Vec<NewEvent>, _>>()?;
+        let undated: Vec<bool> = events.iter().map(|e| e.reported_on.is_none()).collect();
+        let recorded = self.record_batch_with_warnings(events)?;
+        let mut imported = Imported {
+            warnings: recorded.warnings,
+            ..Imported::default()
+        };
+        for (appended, undated) in recorded.appended.iter().zip(undated) {
+            if !appended.stored {
+                imported.already_present += 1;
+                continue;
+            }
+            imported.recorded += 1;
+            if undated {
+                imported.reported_on_defaulted += 1;
+                imported.recorded_on = Some(appended.record.reported_on);
+            }
+        }
+        imported.head = self.head();
         imported.duration = started.elapsed();
         Ok(imported)
     }

@@ -97,6 +97,29 @@ pub trait Backend: Sealed + Send + Sync {
     /// Writes a batch atomically: all of it or nothing, also across a crash. Within one
     /// batch, a key staged twice (added, then removed, or the reverse) ends as staged last.
     fn write(&self, batch: Self::Batch) -> Result<(), StoreError>;
+    /// Writes a batch computed against the head `against`, atomically, if the stored head is
+    /// still `against`: `Ok(false)` when another handle of a shared log ([`Backend::is_shared`])
+    /// has moved it, and nothing was written. A backend that only one store writes never moves.
+    fn write_at(&self, batch: Self::Batch, against: &Head) -> Result<bool, StoreError> {
+        let _ = against;
+        self.write(batch).map(|()| true)
+    }
+    /// Whether other handles, in this process or others, may append to the log at once
+    /// (PostgreSQL): the store then reads the stored head before it trusts its own.
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// Starts (`true`) or ends (`false`) one consistent snapshot for the reads in between, on
+    /// a shared log (PostgreSQL: a repeatable-read transaction), so that a verify sees no
+    /// append made meanwhile. Called under the store's writer lock.
+    fn read_snapshot(&self, on: bool) -> Result<(), StoreError> {
+        let _ = on;
+        Ok(())
+    }
+    /// The head as stored, for a shared log (`None`: the store's own head is the log's).
+    fn stored_head(&self) -> Result<Option<Head>, StoreError> {
+        Ok(None)
+    }
 
     /// Stages the removal of `record` (stored at its position, under its dyad and place):
     /// the record itself, its position index entry and its id index entry. Only ever staged

@@ -169,25 +169,9 @@ struct Made {
 /// `initdb` of a cluster in a new temporary folder, then its start on a free loopback port.
 fn init_and_start(bin: &Path) -> Result<Made, String> {
     let root = is_root();
-    let folder = tempfile::Builder::new()
-        .prefix("detente-pg-")
-        .tempdir()
-        .map_err(|err| format!("no temporary folder: {err}"))?
-        .keep();
+    let folder = new_folder(root)?;
     let data = folder.join("data");
     let log = folder.join("server.log");
-    if root {
-        let chown = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&folder)
-            .status()
-            .map_err(|err| format!("chown of the test cluster's folder: {err}"))?;
-        if !chown.success() {
-            return Err(
-                "chown of the test cluster's folder failed (is there a `postgres` user?)".into(),
-            );
-        }
-    }
     let initdb = as_server_user(&bin.join("initdb"), root)
         .args(["-D"])
         .arg(&data)
@@ -219,6 +203,28 @@ fn init_and_start(bin: &Path) -> Result<Made, String> {
     };
     pg_ctl_start(bin, &made)?;
     Ok(made)
+}
+
+/// A new temporary folder for a cluster, the server's user's when we are root.
+fn new_folder(root: bool) -> Result<PathBuf, String> {
+    let folder = tempfile::Builder::new()
+        .prefix("detente-pg-")
+        .tempdir()
+        .map_err(|err| format!("no temporary folder: {err}"))?
+        .keep();
+    if root {
+        let chown = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&folder)
+            .status()
+            .map_err(|err| format!("chown of the test cluster's folder: {err}"))?;
+        if !chown.success() {
+            return Err(
+                "chown of the test cluster's folder failed (is there a `postgres` user?)".into(),
+            );
+        }
+    }
+    Ok(folder)
 }
 
 /// `pg_ctl start` of a made cluster, waiting until it accepts connections.
@@ -352,6 +358,81 @@ impl OwnCluster {
             "pg_ctl stop -m {mode}: {}",
             String::from_utf8_lossy(&stopped.stderr).trim()
         );
+    }
+
+    /// A hot standby of this cluster: a copy by `pg_basebackup` that streams the cluster's
+    /// changes and replays them, read-only, on a port of its own.
+    pub fn standby(&self) -> OwnCluster {
+        let root = self.made.root;
+        let folder = new_folder(root).unwrap_or_else(|why| panic!("{why}"));
+        let made = Made {
+            data: folder.join("data"),
+            log: folder.join("server.log"),
+            port: free_port().unwrap_or_else(|why| panic!("{why}")),
+            folder,
+            root,
+        };
+        let copied = as_server_user(&self.bin.join("pg_basebackup"), root)
+            .arg("-D")
+            .arg(&made.data)
+            .args([
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .args(["-p", &self.made.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap_or_else(|err| panic!("pg_basebackup did not start: {err}"));
+        assert!(
+            copied.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&copied.stderr).trim()
+        );
+        pg_ctl_start(&self.bin, &made).unwrap_or_else(|why| panic!("{why}"));
+        watch(&self.bin, &made.data, &made.folder, root).unwrap_or_else(|why| panic!("{why}"));
+        OwnCluster {
+            bin: self.bin.clone(),
+            made,
+        }
+    }
+
+    /// Waits until this standby has replayed everything its primary had written when asked
+    /// (at most a minute).
+    pub fn caught_up_with(&self, primary: &OwnCluster) {
+        let mut primary = postgres::Client::connect(&primary.url_of("postgres"), postgres::NoTls)
+            .unwrap_or_else(|err| panic!("connect to the primary: {err}"));
+        let mut standby = postgres::Client::connect(&self.url_of("postgres"), postgres::NoTls)
+            .unwrap_or_else(|err| panic!("connect to the standby: {err}"));
+        let target: String = primary
+            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .unwrap()
+            .get(0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let behind: bool = standby
+                .query_one(
+                    "SELECT pg_last_wal_replay_lsn() < $1::text::pg_lsn",
+                    &[&target],
+                )
+                .unwrap()
+                .get(0);
+            if !behind {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the standby did not catch up within a minute"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Starts it again after [`OwnCluster::stop`], on the same port and data.

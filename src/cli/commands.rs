@@ -182,7 +182,9 @@ pub struct Creation {
 impl Creation {
     /// Looks at `path` before a write opens it.
     pub fn before(path: &Path) -> Result<Creation, CliError> {
-        if !is_vacant(path)? {
+        // A URL (PostgreSQL) names no folder to remove: a refused write there leaves at most
+        // the empty tables, which the next write uses.
+        if path.to_str().is_some_and(|text| text.contains("://")) || !is_vacant(path)? {
             return Ok(Creation { undo: None });
         }
         if path.exists() {

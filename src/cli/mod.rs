@@ -28,11 +28,11 @@ pub const DEFAULT_STORE: &str = "./detente-store";
     long_about = "Record and query the state of bilateral negotiations: attributed, \
                   append-only facts folded into the state of a dyad on any date, as known on any \
                   other date.\n\nStart with `detente demo`.",
-    after_help = "The store is --store PATH, else $DETENTE_STORE, else ./detente-store.\n\
+    after_help = "The store is --store PATH (or a postgresql:// URL), else $DETENTE_STORE, else ./detente-store.\n\
                   Exit codes: 0 success, 1 error (message on stderr), 2 usage error."
 )]
 pub struct Cli {
-    /// The store directory [default: $DETENTE_STORE, else ./detente-store]
+    /// The store: a directory, or a postgresql:// URL [default: $DETENTE_STORE, else ./detente-store]
     #[arg(long, global = true, value_name = "PATH")]
     pub store: Option<PathBuf>,
     /// Print machine-readable JSON instead of text (see docs/cli.md for each shape)

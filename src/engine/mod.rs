@@ -12,6 +12,7 @@ mod maintain;
 mod query;
 mod record;
 mod subscribe;
+mod sync;
 mod verify;
 
 use std::any::Any;
@@ -26,7 +27,9 @@ use crate::domain::{
     BilateralState, Dyad, Event, EventId, NewEvent, Projection, Query, ReadMode, RecordedEvent,
     Rejection, StateDiff, state_at,
 };
-use crate::store::{AppendOptions, Durability, OpenMode, Store, StoreConfig, StoreError};
+use crate::store::{
+    AnyBackend, AppendOptions, Durability, OpenMode, Store, StoreConfig, StoreError,
+};
 
 pub use crate::store::{Appended, Head, StoreStats};
 use keys::TimeKey;
@@ -214,7 +217,8 @@ pub(crate) trait Slot: Send + Sync {
 
 /// The state shared by an engine's handles and subscriptions.
 pub(crate) struct Shared {
-    pub store: Store,
+    /// The log: a sled folder or a PostgreSQL database, by the location opened.
+    pub store: Store<AnyBackend>,
     pub path: PathBuf,
     pub config: Config,
     /// Held for the whole record path: check, append, maintain.
@@ -297,9 +301,8 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_with(path: impl AsRef<Path>, config: Config) -> Result<Engine, EngineError> {
-        let path = path.as_ref().to_path_buf();
-        let store = Store::open(
-            &path,
+        let store = Store::open_location(
+            path.as_ref(),
             StoreConfig {
                 durability: config.durability,
                 cache_capacity: config.cache_capacity,
@@ -307,6 +310,8 @@ impl Engine {
                 ..StoreConfig::default()
             },
         )?;
+        // The location as errors name it: a URL without its password.
+        let path = store.path().to_path_buf();
         let head = store.head().position;
         let shared = Shared {
             store,
@@ -350,7 +355,7 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn migrated_from(&self) -> Option<u32> {
-        self.shared.store.migrated_from()
+        self.shared.store.migrated_from_any()
     }
 
     /// Records one event: see [`Engine::record_batch`].
@@ -440,6 +445,8 @@ impl Engine {
                 .iter()
                 .any(|input| matches!(input.event, Event::EventRetracted(_)));
         for _ in 0..attempts {
+            // Other processes' appends first (a shared log): the plan checks against them.
+            shared.sync()?;
             // A conflict plans again from `events`, so the plan's inputs are moved, not copied.
             let mut plan = match shared.plan(&events, whole_first) {
                 Err(EngineError::Rejected { .. }) if !whole_first && events.len() > 1 => {
@@ -466,7 +473,11 @@ impl Engine {
                 .into_iter()
                 .map(|appended| (appended.record, appended.stored))
                 .unzip();
-            if stored.iter().all(|&stored| stored) {
+            if shared.store.is_shared() {
+                // The store may have caught up with other processes' records before this
+                // batch's: the caches take every record up to the new head, in order.
+                shared.sync_locked(&mut folds)?;
+            } else if stored.iter().all(|&stored| stored) {
                 // The usual case: every record is new, and the caches take them as they are.
                 if !records.is_empty() {
                     shared.maintain(&mut folds, &records)?;
@@ -509,6 +520,11 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn head(&self) -> Head {
+        // On a shared log, the head as stored now; should the server not answer, the last
+        // head known (the next call that can fail says why).
+        if self.shared.store.is_shared() {
+            let _ = self.shared.sync();
+        }
         self.shared.store.head()
     }
 
@@ -542,6 +558,7 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stats(&self) -> Result<StoreStats, EngineError> {
+        self.shared.sync()?;
         Ok(self.shared.store.stats()?)
     }
 
@@ -556,6 +573,7 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn state(&self, dyad: Dyad) -> Result<BilateralState, EngineError> {
+        self.shared.sync()?;
         if let Some(fold) = read(&self.shared.folds).dyads.get(&dyad) {
             return Ok(fold.value.clone());
         }
@@ -581,6 +599,7 @@ impl Engine {
     /// ```
     pub fn query(&self, dyad: Dyad, query: &Query) -> Result<BilateralState, EngineError> {
         let shared = &self.shared;
+        shared.sync()?;
         let unbounded_knowledge = query.known_at.is_none()
             && query
                 .at_position
@@ -621,6 +640,7 @@ impl Engine {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<RecordedEvent>, EngineError> {
+        self.shared.sync()?;
         let folds = read(&self.shared.folds);
         let result = self.shared.timeline(dyad, from, to);
         drop(folds);
@@ -788,6 +808,7 @@ impl Engine {
     ) -> Result<Restored, EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
+        shared.sync()?;
         let head = shared.store.head().position;
         let mut folds = write(&shared.folds);
         // The rules are checked once the store has checked the chain, so that a record edited
@@ -820,7 +841,9 @@ impl Engine {
             (None, None) => 0,
         };
         let new = &records[records.len().saturating_sub(restored as usize)..];
-        if !new.is_empty() {
+        if shared.store.is_shared() {
+            shared.sync_locked(&mut folds)?;
+        } else if !new.is_empty() {
             shared.maintain(&mut folds, new)?;
             shared.publish_head(shared.store.head().position);
         }
@@ -853,6 +876,7 @@ impl Engine {
     pub fn register<P: Projection>(&self) -> Result<(), EngineError> {
         let shared = &self.shared;
         let _writer = lock(&shared.writer);
+        shared.sync()?;
         let mut folds = write(&shared.folds);
         if folds.slots.iter().any(|slot| slot.name() == P::NAME) {
             return Ok(());
@@ -892,6 +916,7 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn projection<P: Projection>(&self, dyad: Option<Dyad>) -> Result<P, EngineError> {
+        self.shared.sync()?;
         let folds = read(&self.shared.folds);
         let slot = folds
             .slots
@@ -1081,6 +1106,7 @@ impl Engine {
     /// ```
     pub fn verify(&self) -> Result<VerifyReport, EngineError> {
         let _writer = lock(&self.shared.writer);
+        self.shared.sync()?;
         self.shared.persist_now(&mut write(&self.shared.folds))?;
         let folds = read(&self.shared.folds);
         let report = self.shared.verify(&folds);
@@ -1157,7 +1183,7 @@ impl Engine {
         if let Some(record) = self.shared.store.get(id)? {
             self.shared
                 .store
-                .tamper_retraction_mark_for_tests(record.position, Some(record.position))?;
+                .tamper_mark_any_for_tests(record.position, Some(record.position))?;
         }
         Ok(())
     }

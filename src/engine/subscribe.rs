@@ -3,12 +3,18 @@
 //! A subscription is a cursor into the log, not a queue: writers only bump the head and wake
 //! sleepers, and each reader reads the records from the store at its own pace. A slow or
 //! forgotten subscription therefore never blocks a writer nor holds memory (unlike sled's
-//! `watch_prefix`, whose subscribers block writers when they fall behind).
+//! `watch_prefix`, whose subscribers block writers when they fall behind). On a shared log
+//! (PostgreSQL), where other processes append too, a waiting subscription reads the log every
+//! 50 ms as well, and sees every append of any process in position order (positions are
+//! gap-free in commit order, so a reader never sees N+1 before N).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{EngineError, Shared, lock};
+
+/// How often a subscription to a shared log reads it while it waits.
+const POLL_EVERY: Duration = Duration::from_millis(50);
 use crate::domain::RecordedEvent;
 
 /// A feed of recorded events in position order, from [`Engine::subscribe`](super::Engine::subscribe).
@@ -76,6 +82,10 @@ impl Subscription {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_next(&mut self) -> Result<Option<RecordedEvent>, EngineError> {
+        if self.shared.store.is_shared() {
+            // Other processes append too: the log itself says what there is.
+            return self.read_next();
+        }
         let head = *lock(&self.shared.head);
         if head < self.next {
             return Ok(None);
@@ -106,6 +116,9 @@ impl Subscription {
         timeout: Duration,
     ) -> Result<Option<RecordedEvent>, EngineError> {
         let deadline = Instant::now() + timeout;
+        if self.shared.store.is_shared() {
+            return self.poll_until(deadline);
+        }
         let mut head = lock(&self.shared.head);
         while *head < self.next {
             let now = Instant::now();
@@ -119,6 +132,31 @@ impl Subscription {
         }
         drop(head);
         self.read_next()
+    }
+
+    /// On a shared log: reads the log, and between reads waits for this process's appends
+    /// (the condition variable) or [`POLL_EVERY`], whichever comes first, so that appends of
+    /// other processes are seen within that time. Never holds a lock a writer needs.
+    fn poll_until(&mut self, deadline: Instant) -> Result<Option<RecordedEvent>, EngineError> {
+        loop {
+            let seen = *lock(&self.shared.head);
+            if let Some(record) = self.read_next()? {
+                return Ok(Some(record));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            let head = lock(&self.shared.head);
+            if *head != seen {
+                continue;
+            }
+            let wait = (deadline - now).min(POLL_EVERY);
+            drop(match self.shared.head_changed.wait_timeout(head, wait) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            });
+        }
     }
 
     fn read_next(&mut self) -> Result<Option<RecordedEvent>, EngineError> {

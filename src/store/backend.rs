@@ -96,6 +96,29 @@ pub trait Backend: Sealed + Send + Sync {
     fn stage_version(batch: &mut Self::Batch, dyad: Dyad, version: u64);
     /// Writes a batch atomically: all of it or nothing, also across a crash.
     fn write(&self, batch: Self::Batch) -> Result<(), StoreError>;
+    /// Writes a batch computed against the head `against`, atomically, if the stored head is
+    /// still `against`: `Ok(false)` when another handle of a shared log ([`Backend::is_shared`])
+    /// has moved it, and nothing was written. A backend that only one store writes never moves.
+    fn write_at(&self, batch: Self::Batch, against: &Head) -> Result<bool, StoreError> {
+        let _ = against;
+        self.write(batch).map(|()| true)
+    }
+    /// Whether other handles, in this process or others, may append to the log at once
+    /// (PostgreSQL): the store then reads the stored head before it trusts its own.
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// Starts (`true`) or ends (`false`) one consistent snapshot for the reads in between, on
+    /// a shared log (PostgreSQL: a repeatable-read transaction), so that a verify sees no
+    /// append made meanwhile. Called under the store's writer lock.
+    fn read_snapshot(&self, on: bool) -> Result<(), StoreError> {
+        let _ = on;
+        Ok(())
+    }
+    /// The head as stored, for a shared log (`None`: the store's own head is the log's).
+    fn stored_head(&self) -> Result<Option<Head>, StoreError> {
+        Ok(None)
+    }
 
     /// The record at `position` (`None` when the position index has no entry for it).
     fn record_at(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError>;

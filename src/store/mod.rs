@@ -8,8 +8,12 @@
 //!
 //! **Invariant:** only `src/store/sled_backend/` knows sled.
 
+mod any;
 mod backend;
+mod location;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sled_backend;
 
 use std::collections::{HashMap, HashSet};
@@ -21,8 +25,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{ChainHash, Dyad, Event, EventId, NewEvent, RecordedEvent, SCHEMA_VERSION};
+pub use any::AnyBackend;
 pub use backend::{Backend, LogEnd, StoredMark};
+pub use location::{Location, redact};
 pub use memory::MemoryBackend;
+#[cfg(feature = "postgres")]
+pub use postgres::{POSTGRES_FORMAT_VERSION, Paged, PostgresBackend, PostgresBatch};
 pub use sled_backend::{HIGH_WATER_MARK_FILE, SALVAGE_MARK_FILE, SledBackend};
 
 /// How an append reaches the disk.
@@ -354,6 +362,34 @@ pub enum StoreError {
         /// The dyad.
         dyad: Dyad,
     },
+    /// A PostgreSQL server could not be reached or refused a statement: the server is down,
+    /// the password is wrong, the database is missing, or the connection was lost. The
+    /// location is named without its password.
+    #[error("store {location}: {message}")]
+    Server {
+        /// The URL, without its password.
+        location: PathBuf,
+        /// What the server or the network said, and what to check.
+        message: String,
+    },
+    /// A store location with `://` whose scheme is not one detente knows.
+    #[error(
+        "store location `{location}` has the scheme `{scheme}://`, which detente does not know: use postgresql:// (or postgres://) for a PostgreSQL database, or a folder path without ://"
+    )]
+    UnknownScheme {
+        /// The scheme, as written.
+        scheme: String,
+        /// The location, without its password.
+        location: String,
+    },
+    /// A PostgreSQL URL, in a build without the `postgres` feature.
+    #[error(
+        "store {location} is a PostgreSQL database, but this build of detente has no PostgreSQL backend: build it with the `postgres` feature (on by default)"
+    )]
+    NoPostgres {
+        /// The URL, without its password.
+        location: String,
+    },
     /// An error from sled or the file system.
     #[error("store {path}: {message}")]
     Io {
@@ -458,6 +494,10 @@ impl Writer {
         self.versions.get(&dyad).copied().unwrap_or(0)
     }
 }
+
+/// How many times an append or a restore over a shared log is computed again after the head
+/// moved under it, before it gives up.
+const MAX_APPEND_ATTEMPTS: u32 = 1000;
 
 /// The format version of the store this build writes and reads (format 1 is migrated on open).
 pub const FORMAT_VERSION: u32 = 2;
@@ -687,79 +727,89 @@ impl<B: Backend> Store<B> {
         events: Vec<NewEvent>,
         options: &AppendOptions,
     ) -> Result<Vec<Appended>, StoreError> {
+        let mut events = events;
         let results = {
             let mut writer = self.lock_writer();
-            let recorded_at = next_recorded_at(writer.last_recorded_at);
-            let today = recorded_at.date_naive();
-            let mut results: Vec<Appended> = Vec::with_capacity(events.len());
-            let mut in_batch: HashMap<EventId, usize> = HashMap::new();
-            let mut new_versions: HashMap<Dyad, u64> = HashMap::new();
-            let mut dyads_in_batch: HashSet<Dyad> = HashSet::new();
-            let mut position = writer.head.position;
-            let mut hash = writer.head.hash;
-            let mut batch = B::Batch::default();
-            let mut staged = Staged::default();
-            for event in events {
-                if !format_holds(event.dyad) {
-                    return Err(StoreError::DyadNotHeld { dyad: event.dyad });
-                }
-                let id = event.effective_id();
-                dyads_in_batch.insert(event.dyad);
-                let earlier = match in_batch.get(&id) {
-                    Some(&index) => Some(results[index].record.clone()),
-                    None => self.get(&id)?,
-                };
-                if let Some(record) = earlier {
-                    if !event.matches(&record) {
-                        return Err(StoreError::IdConflict {
-                            id,
-                            position: record.position,
-                        });
+            self.catch_up_writer(&mut writer)?;
+            let mut attempts = 0u32;
+            loop {
+                let events = self.events_of_attempt(&mut events, &mut attempts)?;
+                let recorded_at = next_recorded_at(writer.last_recorded_at);
+                let today = recorded_at.date_naive();
+                let mut results: Vec<Appended> = Vec::with_capacity(events.len());
+                let mut in_batch: HashMap<EventId, usize> = HashMap::new();
+                let mut new_versions: HashMap<Dyad, u64> = HashMap::new();
+                let mut dyads_in_batch: HashSet<Dyad> = HashSet::new();
+                let mut position = writer.head.position;
+                let mut hash = writer.head.hash;
+                let mut batch = B::Batch::default();
+                let mut staged = Staged::default();
+                for event in events {
+                    if !format_holds(event.dyad) {
+                        return Err(StoreError::DyadNotHeld { dyad: event.dyad });
                     }
-                    in_batch.entry(id).or_insert(results.len());
+                    let id = event.effective_id();
+                    dyads_in_batch.insert(event.dyad);
+                    let earlier = match in_batch.get(&id) {
+                        Some(&index) => Some(results[index].record.clone()),
+                        None => self.get(&id)?,
+                    };
+                    if let Some(record) = earlier {
+                        if !event.matches(&record) {
+                            return Err(StoreError::IdConflict {
+                                id,
+                                position: record.position,
+                            });
+                        }
+                        in_batch.entry(id).or_insert(results.len());
+                        results.push(Appended {
+                            record,
+                            stored: false,
+                        });
+                        continue;
+                    }
+                    let version = new_versions
+                        .entry(event.dyad)
+                        .or_insert_with(|| writer.version(event.dyad));
+                    *version += 1;
+                    position += 1;
+                    let mut record = event.into_recorded(position, *version, today, recorded_at);
+                    record.hash = record.chain_hash(&hash);
+                    hash = record.hash;
+                    self.stage(&mut batch, &record, &mut staged)?;
+                    in_batch.insert(id, results.len());
                     results.push(Appended {
                         record,
-                        stored: false,
-                    });
-                    continue;
-                }
-                let version = new_versions
-                    .entry(event.dyad)
-                    .or_insert_with(|| writer.version(event.dyad));
-                *version += 1;
-                position += 1;
-                let mut record = event.into_recorded(position, *version, today, recorded_at);
-                record.hash = record.chain_hash(&hash);
-                hash = record.hash;
-                self.stage(&mut batch, &record, &mut staged)?;
-                in_batch.insert(id, results.len());
-                results.push(Appended {
-                    record,
-                    stored: true,
-                });
-            }
-            for (&dyad, &expected) in &options.expected {
-                let only_repeats =
-                    dyads_in_batch.contains(&dyad) && !new_versions.contains_key(&dyad);
-                let actual = writer.version(dyad);
-                if !only_repeats && !expected.admits(actual) {
-                    return Err(StoreError::Conflict {
-                        dyad,
-                        expected,
-                        actual,
+                        stored: true,
                     });
                 }
-            }
-            if !new_versions.is_empty() {
-                for (&dyad, &version) in &new_versions {
-                    B::stage_version(&mut batch, dyad, version);
+                for (&dyad, &expected) in &options.expected {
+                    let only_repeats =
+                        dyads_in_batch.contains(&dyad) && !new_versions.contains_key(&dyad);
+                    let actual = writer.version(dyad);
+                    if !only_repeats && !expected.admits(actual) {
+                        return Err(StoreError::Conflict {
+                            dyad,
+                            expected,
+                            actual,
+                        });
+                    }
                 }
-                self.backend.write(batch)?;
-                writer.head = Head { position, hash };
-                writer.last_recorded_at = recorded_at;
-                writer.versions.extend(new_versions);
+                if !new_versions.is_empty() {
+                    for (&dyad, &version) in &new_versions {
+                        B::stage_version(&mut batch, dyad, version);
+                    }
+                    if !self.backend.write_at(batch, &writer.head)? {
+                        // Another process appended: compute the batch again over the new end.
+                        self.reload_writer(&mut writer)?;
+                        continue;
+                    }
+                    writer.head = Head { position, hash };
+                    writer.last_recorded_at = recorded_at;
+                    writer.versions.extend(new_versions);
+                }
+                break results;
             }
-            results
         };
         // Outside the writer lock: appends of other threads go on meanwhile, and one flush
         // makes all of them durable (a backend's flush covers everything written before it).
@@ -819,96 +869,105 @@ impl<B: Backend> Store<B> {
     ) -> Result<Option<u64>, StoreError> {
         let restored = {
             let mut writer = self.lock_writer();
-            let held_up_to = writer.head.position;
-            let mut held: Option<u64> = None;
-            let mut position = writer.head.position;
-            let mut hash = writer.head.hash;
-            let mut last_recorded_at = writer.last_recorded_at;
-            let mut new_versions: HashMap<Dyad, u64> = HashMap::new();
-            let mut staged = Staged::default();
-            let mut batch = B::Batch::default();
-            for record in records {
-                if !format_holds(record.dyad) {
-                    return Err(StoreError::DyadNotHeld { dyad: record.dyad });
-                }
-                let bad = |reason: RestoreMismatch| StoreError::BadRestore {
-                    position: record.position,
-                    reason,
-                };
-                let leading = position == held_up_to
-                    && record.position <= held_up_to
-                    && held.is_none_or(|last| record.position == last + 1);
-                if leading {
-                    if self.read_position(record.position)?.as_ref() != Some(record) {
-                        return Err(bad(RestoreMismatch::HeldOtherwise));
+            self.catch_up_writer(&mut writer)?;
+            loop {
+                let held_up_to = writer.head.position;
+                let mut held: Option<u64> = None;
+                let mut position = writer.head.position;
+                let mut hash = writer.head.hash;
+                let mut last_recorded_at = writer.last_recorded_at;
+                let mut new_versions: HashMap<Dyad, u64> = HashMap::new();
+                let mut staged = Staged::default();
+                let mut batch = B::Batch::default();
+                for record in records {
+                    if !format_holds(record.dyad) {
+                        return Err(StoreError::DyadNotHeld { dyad: record.dyad });
                     }
-                    held = Some(record.position);
+                    let bad = |reason: RestoreMismatch| StoreError::BadRestore {
+                        position: record.position,
+                        reason,
+                    };
+                    let leading = position == held_up_to
+                        && record.position <= held_up_to
+                        && held.is_none_or(|last| record.position == last + 1);
+                    if leading {
+                        if self.read_position(record.position)?.as_ref() != Some(record) {
+                            return Err(bad(RestoreMismatch::HeldOtherwise));
+                        }
+                        held = Some(record.position);
+                        continue;
+                    }
+                    if held.is_some_and(|last| last != held_up_to) {
+                        return Err(bad(RestoreMismatch::Position {
+                            expected: held.map_or(0, |last| last + 1),
+                        }));
+                    }
+                    if record.position != position + 1 {
+                        return Err(bad(RestoreMismatch::Position {
+                            expected: position + 1,
+                        }));
+                    }
+                    let version = new_versions
+                        .entry(record.dyad)
+                        .or_insert_with(|| writer.version(record.dyad));
+                    if record.version != *version + 1 {
+                        return Err(bad(RestoreMismatch::Version {
+                            dyad: record.dyad,
+                            expected: *version + 1,
+                            found: record.version,
+                        }));
+                    }
+                    if record.schema != SCHEMA_VERSION {
+                        return Err(bad(RestoreMismatch::Schema {
+                            found: record.schema,
+                            supported: SCHEMA_VERSION,
+                        }));
+                    }
+                    if staged.places.contains_key(&record.id)
+                        || self.backend.holds_id(&record.id)?
+                    {
+                        return Err(bad(RestoreMismatch::IdStored {
+                            id: record.id.clone(),
+                        }));
+                    }
+                    if record.recorded_at < last_recorded_at {
+                        return Err(bad(RestoreMismatch::RecordedAtBackwards {
+                            found: record.recorded_at,
+                            previous: last_recorded_at,
+                        }));
+                    }
+                    let expected_hash = record.chain_hash(&hash);
+                    if record.hash != expected_hash {
+                        return Err(bad(RestoreMismatch::Hash {
+                            found: record.hash,
+                            expected: expected_hash,
+                        }));
+                    }
+                    *version += 1;
+                    position = record.position;
+                    hash = record.hash;
+                    last_recorded_at = record.recorded_at;
+                    self.stage(&mut batch, record, &mut staged)?;
+                }
+                if !check() {
+                    return Ok(None);
+                }
+                if new_versions.is_empty() {
+                    return Ok(Some(0));
+                }
+                for (&dyad, &version) in &new_versions {
+                    B::stage_version(&mut batch, dyad, version);
+                }
+                if !self.backend.write_at(batch, &writer.head)? {
+                    // Another process appended: check the records again over the new end.
+                    self.reload_writer(&mut writer)?;
                     continue;
                 }
-                if held.is_some_and(|last| last != held_up_to) {
-                    return Err(bad(RestoreMismatch::Position {
-                        expected: held.map_or(0, |last| last + 1),
-                    }));
-                }
-                if record.position != position + 1 {
-                    return Err(bad(RestoreMismatch::Position {
-                        expected: position + 1,
-                    }));
-                }
-                let version = new_versions
-                    .entry(record.dyad)
-                    .or_insert_with(|| writer.version(record.dyad));
-                if record.version != *version + 1 {
-                    return Err(bad(RestoreMismatch::Version {
-                        dyad: record.dyad,
-                        expected: *version + 1,
-                        found: record.version,
-                    }));
-                }
-                if record.schema != SCHEMA_VERSION {
-                    return Err(bad(RestoreMismatch::Schema {
-                        found: record.schema,
-                        supported: SCHEMA_VERSION,
-                    }));
-                }
-                if staged.places.contains_key(&record.id) || self.backend.holds_id(&record.id)? {
-                    return Err(bad(RestoreMismatch::IdStored {
-                        id: record.id.clone(),
-                    }));
-                }
-                if record.recorded_at < last_recorded_at {
-                    return Err(bad(RestoreMismatch::RecordedAtBackwards {
-                        found: record.recorded_at,
-                        previous: last_recorded_at,
-                    }));
-                }
-                let expected_hash = record.chain_hash(&hash);
-                if record.hash != expected_hash {
-                    return Err(bad(RestoreMismatch::Hash {
-                        found: record.hash,
-                        expected: expected_hash,
-                    }));
-                }
-                *version += 1;
-                position = record.position;
-                hash = record.hash;
-                last_recorded_at = record.recorded_at;
-                self.stage(&mut batch, record, &mut staged)?;
+                writer.head = Head { position, hash };
+                writer.last_recorded_at = last_recorded_at;
+                writer.versions.extend(new_versions);
+                break position - held_up_to;
             }
-            if !check() {
-                return Ok(None);
-            }
-            if new_versions.is_empty() {
-                return Ok(Some(0));
-            }
-            for (&dyad, &version) in &new_versions {
-                B::stage_version(&mut batch, dyad, version);
-            }
-            self.backend.write(batch)?;
-            writer.head = Head { position, hash };
-            writer.last_recorded_at = last_recorded_at;
-            writer.versions.extend(new_versions);
-            position - held_up_to
         };
         self.backend.make_durable(self.config.durability)?;
         Ok(Some(restored))
@@ -1206,7 +1265,23 @@ impl<B: Backend> Store<B> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify(&self) -> Result<Head, StoreError> {
-        let writer = self.lock_writer();
+        let mut writer = self.lock_writer();
+        if !self.backend.is_shared() {
+            return self.verify_walk(&writer);
+        }
+        // A shared log: walk one snapshot of it, with the head as of that snapshot.
+        self.backend.read_snapshot(true)?;
+        let walked = self
+            .reload_writer(&mut writer)
+            .and_then(|()| self.verify_walk(&writer));
+        let ended = self.backend.read_snapshot(false);
+        let head = walked?;
+        ended?;
+        Ok(head)
+    }
+
+    /// [`Store::verify`]'s walk, against the head of `writer`.
+    fn verify_walk(&self, writer: &Writer) -> Result<Head, StoreError> {
         let mut previous = ChainHash::ZERO;
         let mut expected_position = 1;
         let mut versions: HashMap<Dyad, u64> = HashMap::new();
@@ -1466,6 +1541,89 @@ impl<B: Backend> Store<B> {
             }
         }
         Ok(())
+    }
+
+    /// Brings the head and versions up to the end of the log, appended by other handles
+    /// since (a shared backend: PostgreSQL), and returns the head. Cheap when nothing
+    /// changed: the backend reads its stored head, one tiny query; a backend that only this
+    /// store writes reads nothing.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Head, Store, StoreConfig};
+    /// let store = Store::in_memory(StoreConfig::default())?;
+    /// assert_eq!(store.refresh()?, Head::default());
+    /// # Ok::<(), detente::store::StoreError>(())
+    /// ```
+    pub fn refresh(&self) -> Result<Head, StoreError> {
+        let mut writer = self.lock_writer();
+        self.catch_up_writer(&mut writer)?;
+        Ok(writer.head)
+    }
+
+    /// Whether other handles, in this process or others, may append to this log at once
+    /// (PostgreSQL): then [`Store::refresh`] may find a head that moved.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use detente::store::{Store, StoreConfig};
+    /// assert!(!Store::in_memory(StoreConfig::default())?.is_shared());
+    /// # Ok::<(), detente::store::StoreError>(())
+    /// ```
+    pub fn is_shared(&self) -> bool {
+        self.backend.is_shared()
+    }
+
+    /// The writer caught up with the stored head, when the log is shared and it moved.
+    fn catch_up_writer(&self, writer: &mut Writer) -> Result<(), StoreError> {
+        match self.backend.stored_head()? {
+            Some(stored) if stored != writer.head => self.reload_writer(writer),
+            _ => Ok(()),
+        }
+    }
+
+    /// The writer read again from the end of the log as stored: the last record (head,
+    /// `recorded_at`) and every dyad's version.
+    fn reload_writer(&self, writer: &mut Writer) -> Result<(), StoreError> {
+        let LogEnd { last, versions } = self.backend.load_end()?;
+        match last {
+            Some(record) => {
+                writer.head = Head {
+                    position: record.position,
+                    hash: record.hash,
+                };
+                writer.last_recorded_at = writer.last_recorded_at.max(record.recorded_at);
+            }
+            None => writer.head = Head::default(),
+        }
+        writer.versions = versions.into_iter().collect();
+        Ok(())
+    }
+
+    /// The events of one attempt at an append: moved out of `events` where the backend
+    /// never moves (one attempt), copied where it may (a shared log), at most
+    /// [`MAX_APPEND_ATTEMPTS`] times.
+    fn events_of_attempt(
+        &self,
+        events: &mut Vec<NewEvent>,
+        attempts: &mut u32,
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        *attempts += 1;
+        if *attempts > MAX_APPEND_ATTEMPTS {
+            return Err(StoreError::Server {
+                location: self.path().to_owned(),
+                message: format!(
+                    "other processes kept appending: the append was computed {MAX_APPEND_ATTEMPTS} times over a head that had moved; nothing was written: try again"
+                ),
+            });
+        }
+        if self.backend.is_shared() {
+            Ok(events.clone())
+        } else {
+            Ok(std::mem::take(events))
+        }
     }
 
     fn read_position(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {

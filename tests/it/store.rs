@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use detente::domain::{ChainHash, Dyad, NewEvent, RecordedEvent};
 use detente::store::{
-    AppendOptions, Backend, Durability, ExpectedVersion, MemoryBackend, RestoreMismatch,
-    SledBackend, Store, StoreConfig, StoreError,
+    AppendOptions, Backend, Durability, ExpectedVersion, MemoryBackend, PostgresBackend,
+    RestoreMismatch, SledBackend, Store, StoreConfig, StoreError,
 };
 
 pub const DYADS: [&str; 3] = ["RUS-USA", "GBR-RUS", "FRA-RUS"];
@@ -42,6 +42,12 @@ pub trait Home {
     type Backend: Backend + 'static;
     /// Whether the home's logs take room on disk.
     const ON_DISK: bool;
+    /// Whether many stores may have one log open at once (PostgreSQL).
+    const SHARED: bool = false;
+    /// Whether the home cannot be had here (no PostgreSQL server): its tests then return.
+    fn unavailable() -> bool {
+        false
+    }
     /// A new home, holding no log.
     fn new() -> Self;
     /// Opens the log named `name` in this home, creating it where absent. Opened again after
@@ -98,10 +104,56 @@ impl Home for InMemory {
     }
 }
 
+/// Logs in databases of the tests' PostgreSQL server, one fresh database per name.
+pub struct OnPostgres(Mutex<HashMap<String, String>>);
+
+impl Home for OnPostgres {
+    type Backend = PostgresBackend;
+    const ON_DISK: bool = true;
+    const SHARED: bool = true;
+    fn unavailable() -> bool {
+        crate::postgres_server::server().is_none()
+    }
+    fn new() -> Self {
+        OnPostgres(Mutex::default())
+    }
+    fn try_open(
+        &self,
+        name: &str,
+        config: StoreConfig,
+    ) -> Result<Store<PostgresBackend>, StoreError> {
+        let url = self
+            .0
+            .lock()
+            .unwrap()
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                crate::postgres_server::server()
+                    .expect("a PostgreSQL test checks Home::unavailable first")
+                    .fresh_database(name)
+            })
+            .clone();
+        Store::open_postgres(&url, config)
+    }
+}
+
 /// Instantiates each named test, a `fn name<H: Home>()`, once per backend: as
-/// `on_sled::name` and `in_memory::name`.
+/// `on_sled::name`, `in_memory::name` and `on_postgres::name` (which returns at once where no
+/// PostgreSQL server can be had).
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
+        mod on_postgres {
+            $(
+                #[test]
+                fn $test() {
+                    use $crate::store::Home;
+                    if $crate::store::OnPostgres::unavailable() {
+                        return;
+                    }
+                    super::$test::<$crate::store::OnPostgres>();
+                }
+            )*
+        }
         mod on_sled {
             $(
                 #[test]
@@ -557,6 +609,24 @@ fn aux_values_are_written_atomically_and_scanned_by_prefix<H: Home>() {
 fn a_second_open_in_this_process_is_locked_and_a_drop_releases_it<H: Home>() {
     let home = H::new();
     let store = home.open("store");
+    if H::SHARED {
+        // A shared log: a second store opens it, and each sees what the other appended.
+        let second = home.open("store");
+        store
+            .append(vec![event("a", "RUS-USA", 1)], &AppendOptions::default())
+            .unwrap();
+        let appended = second
+            .append(vec![event("b", "RUS-USA", 2)], &AppendOptions::default())
+            .unwrap();
+        assert_eq!(
+            (appended[0].record.position, appended[0].record.version),
+            (2, 2)
+        );
+        assert_eq!(store.refresh().unwrap(), second.head());
+        assert_eq!(log(&store), log(&second));
+        assert_eq!(store.verify().unwrap(), second.verify().unwrap());
+        return;
+    }
     match home.try_open("store", StoreConfig::default()) {
         Err(StoreError::Locked { path: locked }) => assert_eq!(locked, store.path()),
         other => panic!("expected locked, got {other:?}"),

@@ -220,6 +220,9 @@ fn check_same<B: Backend>(store: &Store<B>, model: &Model) {
 /// on sled, the folder; in memory, the same maps (so that a reopen checks the store's reading
 /// of the end of the log from its backend, as on sled).
 fn run<H: Home>(ops: Vec<Op>) {
+    if H::unavailable() {
+        return;
+    }
     let home = H::new();
     let mut store = home.open("store");
     let mut model = Model::default();
@@ -331,7 +334,11 @@ macro_rules! the_store_behaves_like_the_model_on {
                 use super::*;
 
                 proptest! {
-                    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+                    #![proptest_config(ProptestConfig {
+                        // A fresh PostgreSQL database per case costs more than a folder.
+                        cases: if <$home as crate::store::Home>::SHARED { 16 } else { 64 },
+                        ..ProptestConfig::default()
+                    })]
 
                     #[test]
                     fn the_store_behaves_like_the_model(ops in prop::collection::vec(op(), 1..30)) {
@@ -346,4 +353,5 @@ macro_rules! the_store_behaves_like_the_model_on {
 the_store_behaves_like_the_model_on!(
     on_sled => crate::store::OnSled,
     in_memory => crate::store::InMemory,
+    on_postgres => crate::store::OnPostgres,
 );

@@ -17,6 +17,7 @@ mod kit;
 mod kit_broken;
 mod parties;
 mod postgres_server;
+mod postgres_stories;
 mod store;
 mod store_crash;
 mod store_model;

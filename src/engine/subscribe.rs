@@ -8,6 +8,7 @@
 //! 50 ms as well, and sees every append of any process in position order (positions are
 //! gap-free in commit order, so a reader never sees N+1 before N).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,9 @@ use super::{EngineError, Shared, lock};
 
 /// How often a subscription to a shared log reads it while it waits.
 const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// How many records a subscription to a shared log reads at once.
+const READ_AHEAD: usize = 2048;
 use crate::domain::RecordedEvent;
 
 /// A feed of recorded events in position order, from [`Engine::subscribe`](super::Engine::subscribe).
@@ -39,11 +43,18 @@ use crate::domain::RecordedEvent;
 pub struct Subscription {
     shared: Arc<Shared>,
     next: u64,
+    /// On a shared log: records read ahead, from `next` on (a scan of PostgreSQL reads a
+    /// page per query, so one record per query would read the page again and again).
+    ahead: VecDeque<RecordedEvent>,
 }
 
 impl Subscription {
     pub(crate) fn new(shared: Arc<Shared>, next: u64) -> Subscription {
-        Subscription { shared, next }
+        Subscription {
+            shared,
+            next,
+            ahead: VecDeque::new(),
+        }
     }
 
     /// The position of the next event this feed will deliver.
@@ -160,6 +171,18 @@ impl Subscription {
     }
 
     fn read_next(&mut self) -> Result<Option<RecordedEvent>, EngineError> {
+        if self.shared.store.is_shared() {
+            if self.ahead.is_empty() {
+                for record in self.shared.store.read_log(self.next).take(READ_AHEAD) {
+                    self.ahead.push_back(record?);
+                }
+            }
+            let Some(record) = self.ahead.pop_front() else {
+                return Ok(None);
+            };
+            self.next = record.position + 1;
+            return Ok(Some(record));
+        }
         match self.shared.store.read_log(self.next).next() {
             Some(record) => {
                 let record = record?;

@@ -96,37 +96,7 @@ proptest! {
         queries in prop::collection::vec(strategies::query(), 4),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let mut engine = open(dir.path());
-        for step in steps {
-            match step {
-                Step::Reopen => {
-                    drop(engine);
-                    engine = open(dir.path());
-                }
-                Step::Record(i) => {
-                    let Some(input) = events.get(i) else { continue };
-                    let log: Vec<RecordedEvent> = engine.log(1).collect::<Result<_, _>>().unwrap();
-                    let expected = reference_accepts(&log, input);
-                    let outcome = engine.record(input.clone());
-                    match (&outcome, expected) {
-                        (Ok(_), true) => {}
-                        (Err(EngineError::Rejected { .. } | EngineError::IdConflict { .. }), false) => {
-                            prop_assert_eq!(engine.head().position, log.len() as u64);
-                        }
-                        _ => prop_assert!(false, "engine said {:?}, the reference {} for {:?}", outcome, expected, input),
-                    }
-                }
-                Step::Batch(i, n) => {
-                    let batch: Vec<NewEvent> = events.iter().skip(i).take(n).cloned().collect();
-                    let before = engine.head().position;
-                    if engine.record_batch(batch).is_err() {
-                        prop_assert_eq!(engine.head().position, before, "a refused batch stores nothing");
-                    }
-                }
-            }
-            check_answers(&engine, &queries)?;
-        }
-        engine.verify().unwrap();
+        answers_what_the_reference_answers(dir.path(), events, steps, queries)?;
     }
 
     #[test]
@@ -166,5 +136,73 @@ proptest! {
         }
         check_answers(&engine, &queries)?;
         engine.verify().unwrap();
+    }
+}
+
+/// The engine over the store at `location` (a folder, or a PostgreSQL URL), stepped through
+/// `steps`, against the reference after each step.
+fn answers_what_the_reference_answers(
+    location: &std::path::Path,
+    events: Vec<NewEvent>,
+    steps: Vec<Step>,
+    queries: Vec<Query>,
+) -> Result<(), TestCaseError> {
+    let mut engine = open(location);
+    for step in steps {
+        match step {
+            Step::Reopen => {
+                drop(engine);
+                engine = open(location);
+            }
+            Step::Record(i) => {
+                let Some(input) = events.get(i) else { continue };
+                let log: Vec<RecordedEvent> = engine.log(1).collect::<Result<_, _>>().unwrap();
+                let expected = reference_accepts(&log, input);
+                let outcome = engine.record(input.clone());
+                match (&outcome, expected) {
+                    (Ok(_), true) => {}
+                    (Err(EngineError::Rejected { .. } | EngineError::IdConflict { .. }), false) => {
+                        prop_assert_eq!(engine.head().position, log.len() as u64);
+                    }
+                    _ => prop_assert!(
+                        false,
+                        "engine said {:?}, the reference {} for {:?}",
+                        outcome,
+                        expected,
+                        input
+                    ),
+                }
+            }
+            Step::Batch(i, n) => {
+                let batch: Vec<NewEvent> = events.iter().skip(i).take(n).cloned().collect();
+                let before = engine.head().position;
+                if engine.record_batch(batch).is_err() {
+                    prop_assert_eq!(
+                        engine.head().position,
+                        before,
+                        "a refused batch stores nothing"
+                    );
+                }
+            }
+        }
+        check_answers(&engine, &queries)?;
+    }
+    engine.verify().unwrap();
+    Ok(())
+}
+
+proptest! {
+    // A fresh PostgreSQL database per case costs more than a folder.
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_engine_on_postgres_answers_what_the_reference_answers(
+        events in strategies::history(strategies::dyad(), 16),
+        steps in steps(16),
+        queries in prop::collection::vec(strategies::query(), 4),
+    ) {
+        let Some(server) = crate::postgres_server::server() else { return Ok(()) };
+        let url = server.fresh_database("engine_props");
+        answers_what_the_reference_answers(std::path::Path::new(&url), events, steps, queries)?;
     }
 }

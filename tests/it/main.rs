@@ -16,6 +16,8 @@ mod istanbul;
 mod kit;
 mod kit_broken;
 mod parties;
+mod postgres_cli;
+mod postgres_engine;
 mod postgres_server;
 mod postgres_stories;
 mod store;

@@ -67,6 +67,9 @@ struct Inner {
     config: postgres::Config,
     /// The password, to be scrubbed from any message of the server or the client.
     password: Option<String>,
+    /// The URL's `sslrootcert`: the roots a TLS server's certificate must chain to, instead
+    /// of Mozilla's.
+    root_cert: Option<PathBuf>,
     client: Mutex<Option<postgres::Client>>,
     /// The cache space, in this process's memory.
     aux: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
@@ -113,6 +116,7 @@ impl PostgresBackend {
     /// ```
     pub fn open(url: &str, config: &StoreConfig) -> Result<PostgresBackend, StoreError> {
         let location = PathBuf::from(redact(url));
+        let (url, root_cert) = take_root_cert(url);
         let mut pg_config: postgres::Config =
             url.parse()
                 .map_err(|err: postgres::Error| StoreError::Server {
@@ -130,6 +134,7 @@ impl PostgresBackend {
             location,
             config: pg_config,
             password,
+            root_cert,
             client: Mutex::new(None),
             aux: Mutex::new(BTreeMap::new()),
             snapshot: AtomicBool::new(false),
@@ -190,8 +195,8 @@ impl PostgresBackend {
             .unwrap_or_else(PoisonError::into_inner);
         if guard.as_ref().is_none_or(postgres::Client::is_closed) {
             *guard = None;
-            let client = self.inner.connect().map_err(|err| {
-                let message = self.inner.scrub(connect_message(&err));
+            let client = self.inner.connect().map_err(|message| {
+                let message = self.inner.scrub(message);
                 StoreError::Server {
                     location: self.inner.location.clone(),
                     message,
@@ -296,8 +301,21 @@ fn connected<'a>(
 }
 
 impl Inner {
-    fn connect(&self) -> Result<postgres::Client, postgres::Error> {
-        self.config.connect(postgres::NoTls)
+    /// A new connection: over TLS where the URL asks for it (`sslmode=require`), else plain
+    /// (`sslmode=prefer`, the default, takes no TLS: rust-postgres would otherwise fail on a
+    /// server whose certificate no root vouches for, where libpq goes on unverified).
+    fn connect(&self) -> Result<postgres::Client, String> {
+        let connected = if matches!(
+            self.config.get_ssl_mode(),
+            postgres::config::SslMode::Require
+        ) {
+            let tls = tls_config(self.root_cert.as_deref())?;
+            self.config
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        } else {
+            self.config.connect(postgres::NoTls)
+        };
+        connected.map_err(|err| connect_message(&err))
     }
 
     fn scrub(&self, message: String) -> String {
@@ -306,6 +324,56 @@ impl Inner {
             None => message,
         }
     }
+}
+
+/// The URL without its `sslrootcert=` parameter (which rust-postgres does not know), and
+/// that parameter's file.
+fn take_root_cert(url: &str) -> (String, Option<PathBuf>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut root_cert = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.split_once('=') {
+            Some(("sslrootcert", file)) => {
+                root_cert = Some(PathBuf::from(file));
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    if kept.is_empty() {
+        (base.to_owned(), root_cert)
+    } else {
+        (format!("{base}?{}", kept.join("&")), root_cert)
+    }
+}
+
+/// The TLS client of a connection: rustls with the `ring` provider, checking the server's
+/// certificate against `root_cert`'s certificates (PEM), or Mozilla's roots.
+fn tls_config(root_cert: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match root_cert {
+        Some(file) => {
+            let unreadable = |err: &dyn std::fmt::Display| {
+                format!("cannot use sslrootcert {}: {err}", file.display())
+            };
+            for cert in CertificateDer::pem_file_iter(file).map_err(|err| unreadable(&err))? {
+                let cert = cert.map_err(|err| unreadable(&err))?;
+                roots.add(cert).map_err(|err| unreadable(&err))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| format!("no TLS: {err}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// One line for a failed connection: what the server or the network said, and what to check.

@@ -20,9 +20,25 @@
 //! replays in this process instead (its memory figure is then this process's): the test that
 //! runs this example (`tests/it/examples.rs`, with the smallest sizes) cannot start it as a
 //! child.
+//!
+//! `--postgres auto` (a throwaway cluster, as the tests start one) or `--postgres URL` (a
+//! server, as a role that may create databases) adds the section "PostgreSQL": the same
+//! figures on a PostgreSQL log beside sled's, and 1, 2 and 4 writer processes at once
+//! (`--pg-writer-events N` [500] single records each); see `examples/bench_postgres/mod.rs`.
 
 #[path = "../benches/workload/mod.rs"]
 mod workload;
+
+// PostgreSQL beside sled (`--postgres`): a section of its own, with the tests' throwaway
+// cluster. Inside the test binary (`tests/it/examples.rs`), the harness is the binary's own.
+#[path = "bench_postgres/mod.rs"]
+mod bench_postgres;
+#[cfg(not(test))]
+#[allow(dead_code)]
+#[path = "../tests/it/postgres_server.rs"]
+mod postgres_server;
+#[cfg(test)]
+use crate::postgres_server;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -50,6 +66,10 @@ struct Options {
     singles: u64,
     replay_in_process: bool,
     dir: PathBuf,
+    /// `--postgres auto|URL`: the section "PostgreSQL" (`bench_postgres`).
+    postgres: Option<String>,
+    /// `--pg-writer-events N`: single records of each writer process there.
+    pg_writer_events: usize,
 }
 
 fn options(args: impl IntoIterator<Item = String>) -> Result<Options, Error> {
@@ -63,6 +83,8 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Options, Error> {
         singles: 1_000,
         replay_in_process: false,
         dir: PathBuf::from("target/bench-large"),
+        postgres: None,
+        pg_writer_events: 500,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -83,6 +105,12 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Options, Error> {
                 }
             }
             "--dir" => options.dir = PathBuf::from(value),
+            "--postgres" => options.postgres = Some(value),
+            "--pg-writer-events" => options.pg_writer_events = value.parse::<usize>()?.max(1),
+            "--pg-writer" => {
+                bench_postgres::writer_child(&value)?;
+                std::process::exit(0);
+            }
             "--replay-child" => {
                 let (elapsed, peak_kib, applied) = replay(Path::new(&value))?;
                 println!("{} {peak_kib} {applied}", elapsed.as_nanos());
@@ -978,6 +1006,9 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), Error> {
     println!("|---|---|---|---|---|---|---|");
     for r in sweep_rows {
         println!("{r}");
+    }
+    if let Some(postgres) = &options.postgres {
+        bench_postgres::section(postgres, &options, &file)?;
     }
     Ok(())
 }

@@ -75,6 +75,21 @@ fn bench_large_runs_at_its_smallest() {
     bench_large::run(args(&options)).unwrap();
 }
 
+/// The same, with the section "PostgreSQL" on the test binary's server (writers as threads,
+/// since the test cannot start the example as a child).
+#[test]
+fn bench_large_runs_with_postgres_at_its_smallest() {
+    if crate::postgres_server::server().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let options = format!(
+        "--events 1000 --dyads 10 --hot 200 --sweep 200 --reps 1 --import-reps 1 --singles 5 --replay in-process --postgres auto --pg-writer-events 5 --dir {}",
+        dir.path().display()
+    );
+    bench_large::run(args(&options)).unwrap();
+}
+
 #[test]
 fn sled_floor_runs_at_its_smallest() {
     let dir = tempfile::tempdir().unwrap();

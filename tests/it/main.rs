@@ -23,6 +23,7 @@ mod parties;
 mod postgres_cli;
 mod postgres_engine;
 mod postgres_server;
+mod postgres_stories;
 mod store;
 mod store_crash;
 mod store_model;

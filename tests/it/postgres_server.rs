@@ -14,9 +14,11 @@
 //! - `DETENTE_TEST_POSTGRES` may name a server instead (a `postgresql://` URL of a role that may
 //!   create databases); nothing is started then.
 //!
-//! Each test gets a database of its own ([`Server::fresh_database`]). Without a server, a test
-//! that needs one prints one line saying that it did not run and returns; with `CI` set, that
-//! is a failure instead, so CI always runs them.
+//! Each test gets a database of its own ([`Server::fresh_database`]). A test that stops the
+//! server under a writer starts a cluster of its own instead ([`OwnCluster`]), made and
+//! watched the same way. Without a server, a test that needs one prints one line saying that
+//! it did not run and returns; with `CI` set, that is a failure instead, so CI always runs
+//! them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -147,26 +149,29 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn start(bin: &Path) -> Result<Server, String> {
+    let cluster = init_and_start(bin)?;
+    watch(bin, &cluster.data, &cluster.folder, cluster.root)?;
+    Ok(Server {
+        base: format!("postgresql://postgres@127.0.0.1:{}", cluster.port),
+        origin: format!("a throwaway cluster in {}", cluster.folder.display()),
+    })
+}
+
+/// Where a cluster made by [`init_and_start`] lives.
+struct Made {
+    folder: PathBuf,
+    data: PathBuf,
+    log: PathBuf,
+    port: u16,
+    root: bool,
+}
+
+/// `initdb` of a cluster in a new temporary folder, then its start on a free loopback port.
+fn init_and_start(bin: &Path) -> Result<Made, String> {
     let root = is_root();
-    let folder = tempfile::Builder::new()
-        .prefix("detente-pg-")
-        .tempdir()
-        .map_err(|err| format!("no temporary folder: {err}"))?
-        .keep();
+    let folder = new_folder(root)?;
     let data = folder.join("data");
     let log = folder.join("server.log");
-    if root {
-        let chown = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&folder)
-            .status()
-            .map_err(|err| format!("chown of the test cluster's folder: {err}"))?;
-        if !chown.success() {
-            return Err(
-                "chown of the test cluster's folder failed (is there a `postgres` user?)".into(),
-            );
-        }
-    }
     let initdb = as_server_user(&bin.join("initdb"), root)
         .args(["-D"])
         .arg(&data)
@@ -189,34 +194,65 @@ fn start(bin: &Path) -> Result<Server, String> {
             String::from_utf8_lossy(&initdb.stderr).trim()
         ));
     }
-    let port = free_port()?;
+    let made = Made {
+        port: free_port()?,
+        folder,
+        data,
+        log,
+        root,
+    };
+    pg_ctl_start(bin, &made)?;
+    Ok(made)
+}
+
+/// A new temporary folder for a cluster, the server's user's when we are root.
+fn new_folder(root: bool) -> Result<PathBuf, String> {
+    let folder = tempfile::Builder::new()
+        .prefix("detente-pg-")
+        .tempdir()
+        .map_err(|err| format!("no temporary folder: {err}"))?
+        .keep();
+    if root {
+        let chown = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&folder)
+            .status()
+            .map_err(|err| format!("chown of the test cluster's folder: {err}"))?;
+        if !chown.success() {
+            return Err(
+                "chown of the test cluster's folder failed (is there a `postgres` user?)".into(),
+            );
+        }
+    }
+    Ok(folder)
+}
+
+/// `pg_ctl start` of a made cluster, waiting until it accepts connections.
+fn pg_ctl_start(bin: &Path, made: &Made) -> Result<(), String> {
     let options = format!(
-        "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=on -c synchronous_commit=on -c max_connections=60",
-        folder.display()
+        "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=on -c synchronous_commit=on -c max_connections=60",
+        made.port,
+        made.folder.display()
     );
-    let started = as_server_user(&bin.join("pg_ctl"), root)
+    let started = as_server_user(&bin.join("pg_ctl"), made.root)
         .arg("-D")
-        .arg(&data)
+        .arg(&made.data)
         .arg("-l")
-        .arg(&log)
+        .arg(&made.log)
         .args(["-o", &options, "-w", "-t", "60", "start"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
         .map_err(|err| format!("pg_ctl did not start: {err}"))?;
     if !started.status.success() {
-        let server_log = std::fs::read_to_string(&log).unwrap_or_default();
+        let server_log = std::fs::read_to_string(&made.log).unwrap_or_default();
         return Err(format!(
             "the test cluster did not start: {} {}",
             String::from_utf8_lossy(&started.stderr).trim(),
             server_log.trim()
         ));
     }
-    watch(bin, &data, &folder, root)?;
-    Ok(Server {
-        base: format!("postgresql://postgres@127.0.0.1:{port}"),
-        origin: format!("a throwaway cluster in {}", folder.display()),
-    })
+    Ok(())
 }
 
 /// Starts the watchdog: a shell that waits for this process to end, then stops the cluster
@@ -252,6 +288,170 @@ fn watch(bin: &Path, data: &Path, folder: &Path, root: bool) -> Result<(), Strin
         .spawn()
         .map(drop)
         .map_err(|err| format!("the watchdog of the test cluster did not start: {err}"))
+}
+
+/// A cluster of one test's own, which that test may stop and start again (the story of a
+/// server stopped under a writer): the binary's shared [`server`] is never stopped. It is
+/// stopped and removed when dropped, and by a watchdog like the shared one's when the test
+/// binary dies first.
+pub struct OwnCluster {
+    bin: PathBuf,
+    made: Made,
+}
+
+impl OwnCluster {
+    /// Starts one; `None` when there are no server programs, after one line on standard error
+    /// (or a panic under CI). `DETENTE_TEST_POSTGRES` does not serve here: a named server is
+    /// not ours to stop.
+    pub fn start() -> Option<OwnCluster> {
+        let started = server_programs()
+            .ok_or_else(|| {
+                "no PostgreSQL server programs (initdb, pg_ctl) were found to start a cluster of the test's own: install Debian's `postgresql` package".to_owned()
+            })
+            .and_then(|bin| {
+                let made = init_and_start(&bin)?;
+                watch(&bin, &made.data, &made.folder, made.root)?;
+                Ok(OwnCluster { bin, made })
+            });
+        match started {
+            Ok(cluster) => Some(cluster),
+            Err(why) if std::env::var_os("CI").is_some() => {
+                panic!("the PostgreSQL tests must run in CI, but {why}")
+            }
+            Err(why) => {
+                eprintln!("note: a PostgreSQL test did not run: {why}");
+                None
+            }
+        }
+    }
+
+    /// A new, empty database on this cluster, by its URL.
+    pub fn fresh_database(&self, name: &str) -> String {
+        let mut client = postgres::Client::connect(&self.url_of("postgres"), postgres::NoTls)
+            .unwrap_or_else(|err| panic!("connect to the test's own cluster: {err}"));
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|err| panic!("create database {name}: {err}"));
+        self.url_of(name)
+    }
+
+    /// The URL of a database of this cluster.
+    pub fn url_of(&self, database: &str) -> String {
+        format!(
+            "postgresql://postgres@127.0.0.1:{}/{database}",
+            self.made.port
+        )
+    }
+
+    /// `pg_ctl stop` in `mode` (`smart`, `fast` or `immediate`), waiting until it is down.
+    pub fn stop(&self, mode: &str) {
+        let stopped = as_server_user(&self.bin.join("pg_ctl"), self.made.root)
+            .arg("-D")
+            .arg(&self.made.data)
+            .args(["-m", mode, "-w", "-t", "60", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap_or_else(|err| panic!("pg_ctl did not start: {err}"));
+        assert!(
+            stopped.status.success(),
+            "pg_ctl stop -m {mode}: {}",
+            String::from_utf8_lossy(&stopped.stderr).trim()
+        );
+    }
+
+    /// A hot standby of this cluster: a copy by `pg_basebackup` that streams the cluster's
+    /// changes and replays them, read-only, on a port of its own.
+    pub fn standby(&self) -> OwnCluster {
+        let root = self.made.root;
+        let folder = new_folder(root).unwrap_or_else(|why| panic!("{why}"));
+        let made = Made {
+            data: folder.join("data"),
+            log: folder.join("server.log"),
+            port: free_port().unwrap_or_else(|why| panic!("{why}")),
+            folder,
+            root,
+        };
+        let copied = as_server_user(&self.bin.join("pg_basebackup"), root)
+            .arg("-D")
+            .arg(&made.data)
+            .args([
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .args(["-p", &self.made.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap_or_else(|err| panic!("pg_basebackup did not start: {err}"));
+        assert!(
+            copied.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&copied.stderr).trim()
+        );
+        pg_ctl_start(&self.bin, &made).unwrap_or_else(|why| panic!("{why}"));
+        watch(&self.bin, &made.data, &made.folder, root).unwrap_or_else(|why| panic!("{why}"));
+        OwnCluster {
+            bin: self.bin.clone(),
+            made,
+        }
+    }
+
+    /// Waits until this standby has replayed everything its primary had written when asked
+    /// (at most a minute).
+    pub fn caught_up_with(&self, primary: &OwnCluster) {
+        let mut primary = postgres::Client::connect(&primary.url_of("postgres"), postgres::NoTls)
+            .unwrap_or_else(|err| panic!("connect to the primary: {err}"));
+        let mut standby = postgres::Client::connect(&self.url_of("postgres"), postgres::NoTls)
+            .unwrap_or_else(|err| panic!("connect to the standby: {err}"));
+        let target: String = primary
+            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .unwrap()
+            .get(0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let behind: bool = standby
+                .query_one(
+                    "SELECT pg_last_wal_replay_lsn() < $1::text::pg_lsn",
+                    &[&target],
+                )
+                .unwrap()
+                .get(0);
+            if !behind {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the standby did not catch up within a minute"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Starts it again after [`OwnCluster::stop`], on the same port and data.
+    pub fn start_again(&self) {
+        pg_ctl_start(&self.bin, &self.made).unwrap_or_else(|why| panic!("{why}"));
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = as_server_user(&self.bin.join("pg_ctl"), self.made.root)
+            .arg("-D")
+            .arg(&self.made.data)
+            .args(["-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.made.folder);
+    }
 }
 
 /// The harness itself: a database of one's own, where a table can be made and read, and

@@ -435,7 +435,7 @@ fn dyads_of_codes_of_two_to_eight_letters_record_reopen_export_and_verify<H: Hom
         "SRB-XKX",
         "SUN-USA",
         "AU-ETH",
-        "EU-EUR",
+        "EST-EU",
         "ASEAN-CHN",
         "EU-MERCOSUR",
         "NATO-RUS",

@@ -1342,8 +1342,13 @@ impl<B: Backend> Store<B> {
         &self,
         from_position: u64,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
-        // Through the head readers are told: not into an unfinished import.
-        let end = self.head().position;
+        // Through the head readers are told: not into an unfinished import. A shared log
+        // holds none (the store refuses one there), and its head moves with other processes'
+        // commits, which a scan sees as a prefix of the log: it reads to the end.
+        let end = match self.backend.is_shared() {
+            true => u64::MAX,
+            false => self.head().position,
+        };
         self.backend
             .index_from(from_position)
             .take_while(move |entry| !matches!(entry, Ok((position, _)) if *position > end))

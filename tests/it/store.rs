@@ -488,6 +488,7 @@ fn dyads_of_codes_of_two_to_eight_letters_record_reopen_export_and_verify<H: Hom
         "SUN-USA",
         "AU-ETH",
         "AU-AUS",
+        "EST-EU",
         "ASEAN-CHN",
         "EU-MERCOSUR",
         "NATO-RUS",

@@ -17,8 +17,8 @@
 //!
 //! A dyad is 10 bytes: each of its two codes (2 to 8 upper-case letters) packed into 5 bytes,
 //! a letter a 5-bit number (`A` = 1 … `Z` = 26), first letter first, padded with zeros, so
-//! that the bytes sort as the codes do (`EU` before `EUR`, as `EU-…` sorts before `EUR-…` in
-//! text). A day is the number of days from 0001-01-01 with the sign bit flipped, all integers
+//! that the bytes sort as the codes do (`EST` before `EU`, `EU` before any longer code that
+//! starts with it), as in the dyads' text (`EST-EU` before `EU-GBR`). A day is the number of days from 0001-01-01 with the sign bit flipped, all integers
 //! big-endian: keys sort by dyad, date and number, so a dyad's records are contiguous and in
 //! the order of its effective timeline.
 //!
@@ -1049,7 +1049,6 @@ mod tests {
             "SRB-XKX",
             "SUN-USA",
             "AU-ETH",
-            "EU-EUR",
             "ASEAN-CHN",
             "EU-MERCOSUR",
             "NATO-RUS",

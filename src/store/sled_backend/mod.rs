@@ -98,7 +98,8 @@ impl Sealed for SledBackend {}
 impl SledBackend {
     /// Opens (creating where absent, as `config.open` allows) the sled store at `path`: the
     /// checks before sled opens its files, sled's open, the format version and a migration
-    /// of format 1. The high-water mark is checked against the head in [`Backend::opened`].
+    /// of formats 1 and 2. The high-water mark is checked against the head in
+    /// [`Backend::opened`].
     pub(super) fn open(path: &Path, config: &StoreConfig) -> Result<SledBackend, StoreError> {
         match (presence(path)?, config.open) {
             (Presence::Store, _) | (Presence::Vacant(_), OpenMode::OpenOrCreate) => {}

@@ -162,8 +162,16 @@ fn open_existing(path: &Path) -> Result<Engine, CliError> {
     Ok(engine)
 }
 
-/// A migration on open is the one change a read may make to a store: say so.
+/// A migration on open, and the roll-back of an import that did not finish, are the changes a
+/// read may make to a store: say so.
 fn note_migration(engine: &Engine) {
+    if let Some((since, removed)) = engine.rolled_back_on_open() {
+        eprintln!(
+            "note: store {} held an import that did not finish: its {removed} events after position {} were rolled back; run the import again to complete it",
+            engine.path().display(),
+            since.position
+        );
+    }
     if let Some(from) = engine.migrated_from() {
         eprintln!(
             "note: store {} was migrated from format {from} to format {}; builds older than this one cannot read it any more",

@@ -359,6 +359,21 @@ impl Engine {
         self.shared.store.migrated_from_any()
     }
 
+    /// The head an import that did not finish had started from, and how many of its records
+    /// this engine's open rolled back, if it found one (a process killed during
+    /// [`Engine::import`]; see [`Store::rolled_back_on_open`]): running the import again
+    /// completes it.
+    ///
+    /// ```
+    /// # use detente::engine::Engine;
+    /// let dir = tempfile::tempdir()?;
+    /// assert_eq!(Engine::open(dir.path())?.rolled_back_on_open(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rolled_back_on_open(&self) -> Option<(Head, u64)> {
+        self.shared.store.rolled_back_on_open()
+    }
+
     /// Records one event: see [`Engine::record_batch`].
     ///
     /// ```

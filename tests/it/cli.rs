@@ -307,6 +307,37 @@ fn a_migration_on_open_is_said_on_stderr() {
     assert_eq!(out.stderr, "");
 }
 
+/// An import killed before it finished leaves its mark in the log; the next command's open
+/// rolls it back and says so, once.
+#[test]
+fn the_roll_back_of_an_unfinished_import_on_open_is_said_on_stderr() {
+    let (dir, _) = empty();
+    let store = dir.path().join("killed");
+    {
+        let log =
+            detente::store::Store::open(&store, detente::store::StoreConfig::default()).unwrap();
+        let event: detente::domain::NewEvent = serde_json::from_str(
+            r#"{"id":"half","dyad":"RUS-USA","occurred_on":"2016-12-29","event":{"type":"DiplomatsExpelled","expelled_by":"USA","count":35}}"#,
+        )
+        .unwrap();
+        log.append_unfinished(vec![event], &detente::store::AppendOptions::default())
+            .unwrap();
+        // Dropped unfinished, as a killed import leaves it.
+    }
+    let out = detente(&store, &["stats"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "held an import that did not finish: its 1 events after position 0 were rolled back"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("events   0"), "{}", out.stdout);
+    let out = detente(&store, &["stats"], None);
+    assert_eq!(out.stderr, "");
+}
+
 #[test]
 fn a_refused_write_leaves_no_trace() {
     let (dir, _) = empty();

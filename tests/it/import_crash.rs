@@ -102,7 +102,7 @@ fn a_killed_import_leaves_none_or_all_of_its_events_and_running_it_again_complet
     let path = dir.path().join("store");
     fresh_store(&path);
     let full = base + events as u64;
-    let (mut kills, mut none, mut all) = (0, 0, 0);
+    let (mut kills, mut none, mut all, mut rolled_back) = (0, 0, 0, 0);
     for round in 0..3 * KILLS {
         if kills >= KILLS {
             break;
@@ -118,6 +118,13 @@ fn a_killed_import_leaves_none_or_all_of_its_events_and_running_it_again_complet
         child.wait().unwrap();
 
         let engine = Engine::open(&path).unwrap_or_else(|err| panic!("round {round}: {err}"));
+        if let Some((since, removed)) = engine.rolled_back_on_open() {
+            // The kill landed after the import had written: its open rolled it back to the
+            // head it started from.
+            assert_eq!(since.position, base, "round {round}");
+            assert!(removed > 0 && removed <= events as u64, "round {round}");
+            rolled_back += 1;
+        }
         engine
             .verify()
             .unwrap_or_else(|err| panic!("round {round}, after {wait} ms: {err}"));
@@ -145,7 +152,7 @@ fn a_killed_import_leaves_none_or_all_of_its_events_and_running_it_again_complet
     assert_eq!(engine.head().position, full);
     engine.verify().unwrap();
     println!(
-        "{kills} kills ({none} left none, {all} all of the file), a whole import {whole:?}, the story {:?}",
+        "{kills} kills ({none} left none, {rolled_back} of them rolled back on open, {all} all of the file), a whole import {whole:?}, the story {:?}",
         story.elapsed()
     );
 }

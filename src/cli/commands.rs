@@ -964,25 +964,7 @@ fn demo_chronology(explicit: Option<PathBuf>, name: &str, json: bool) -> Result<
             scenario_list().trim_end()
         )));
     };
-    let temporary;
-    let (path, kept) = match explicit {
-        Some(path) => {
-            if !is_vacant(&path)? {
-                return Err(CliError::new(format!(
-                    "--store {} is not empty: the demo records into an empty or absent store; name a new path, or leave --store out to use a temporary one",
-                    path.display()
-                )));
-            }
-            (path, true)
-        }
-        None => {
-            temporary = tempfile::Builder::new()
-                .prefix("detente-demo-")
-                .tempdir()
-                .map_err(|err| CliError::with_source("cannot create a temporary store", err))?;
-            (temporary.path().join("store"), false)
-        }
-    };
+    let (path, kept, _temporary) = demo_store(explicit)?;
     let engine = open(&path)?;
     let recorded = engine.record_batch(chronology.events())?;
     let dyad = chronology
@@ -1031,9 +1013,12 @@ fn demo_chronology(explicit: Option<PathBuf>, name: &str, json: bool) -> Result<
     emit(&out)
 }
 
-fn demo(explicit: Option<PathBuf>, json: bool) -> Result<(), CliError> {
-    let temporary;
-    let (path, kept) = match explicit {
+/// Where a demo records: the empty or absent `--store` it was given (kept), or a temporary
+/// store, removed when the returned folder is dropped.
+fn demo_store(
+    explicit: Option<PathBuf>,
+) -> Result<(PathBuf, bool, Option<tempfile::TempDir>), CliError> {
+    match explicit {
         Some(path) => {
             if !is_vacant(&path)? {
                 return Err(CliError::new(format!(
@@ -1041,16 +1026,20 @@ fn demo(explicit: Option<PathBuf>, json: bool) -> Result<(), CliError> {
                     path.display()
                 )));
             }
-            (path, true)
+            Ok((path, true, None))
         }
         None => {
-            temporary = tempfile::Builder::new()
+            let temporary = tempfile::Builder::new()
                 .prefix("detente-demo-")
                 .tempdir()
                 .map_err(|err| CliError::with_source("cannot create a temporary store", err))?;
-            (temporary.path().join("store"), false)
+            Ok((temporary.path().join("store"), false, Some(temporary)))
         }
-    };
+    }
+}
+
+fn demo(explicit: Option<PathBuf>, json: bool) -> Result<(), CliError> {
+    let (path, kept, _temporary) = demo_store(explicit)?;
     let engine = open(&path)?;
     let first = engine.record_batch(detente::scenario::istanbul_2025())?;
     let followups = engine.record_batch(detente::scenario::istanbul_2025_followups())?;

@@ -9,10 +9,11 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use detente::engine::Engine;
 
+use crate::store_crash::Rng;
 use crate::workload::generator;
 
 /// How many events the file holds, unless `DETENTE_IMPORT_CRASH_EVENTS` says otherwise: few
@@ -23,18 +24,6 @@ use crate::workload::generator;
 const EVENTS: usize = 2_500;
 /// How many kills the story needs.
 const KILLS: usize = 20;
-
-/// A small xorshift, seeded from the clock and printed, so that a failing run can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
 
 fn import(store: &Path, file: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_detente"));
@@ -64,18 +53,7 @@ fn fresh_store(path: &Path) -> u64 {
 
 #[test]
 fn a_killed_import_leaves_none_or_all_of_its_events_and_running_it_again_completes_it() {
-    let seed = std::env::var("DETENTE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    println!("import crash test seed: {seed} (DETENTE_CRASH_SEED={seed} to replay)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::seeded("import crash test");
     let events: usize = std::env::var("DETENTE_IMPORT_CRASH_EVENTS")
         .ok()
         .and_then(|n| n.parse().ok())

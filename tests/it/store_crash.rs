@@ -48,32 +48,40 @@ fn child_appends_until_killed() {
     }
 }
 
-/// A small xorshift, seeded from the clock and printed, so a failing run can be replayed.
-struct Rng(u64);
+/// A small xorshift, seeded from the clock and printed, so a failing run can be replayed
+/// (`DETENTE_CRASH_SEED=N`). The crash stories of the store and of the import share it.
+pub struct Rng(u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    /// Seeded from `DETENTE_CRASH_SEED`, else from the clock; the seed is printed, named by
+    /// `story`.
+    pub fn seeded(story: &str) -> Rng {
+        let seed = std::env::var("DETENTE_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
+        println!("{story} seed: {seed} (DETENTE_CRASH_SEED={seed} to replay)");
+        Rng(seed)
+    }
+
+    /// A number below `n` (0 for an `n` of 0).
+    pub fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        self.0 % n
+        self.0 % n.max(1)
     }
 }
 
 #[test]
 fn a_killed_writer_loses_no_acknowledged_event_and_leaves_no_partial_batch() {
-    let seed = std::env::var("DETENTE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    println!("crash test seed: {seed} (DETENTE_CRASH_SEED={seed} to replay)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::seeded("crash test");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     // Created beforehand: a kill during sled's very first creation of its files is sled's

@@ -88,6 +88,10 @@ pub struct SledBackend {
     /// The high-water mark set aside by a salvage ([`SALVAGE_MARK_FILE`]): how far the
     /// store reached before the damage, which `verify` holds the log to.
     salvaged_from: Option<HighWaterMark>,
+    /// Whether this open removed records (an unfinished import's roll-back): sled may then
+    /// give back the end of its data file, even after the close, so the close leaves no
+    /// length in the high-water mark for the next open to hold the file to.
+    removed: std::sync::atomic::AtomicBool,
     /// Declared last, so it is dropped after every sled handle: it waits until sled has let go
     /// of the file lock, so that the store can be opened again as soon as this one is dropped.
     _release: ReleaseOnDrop,
@@ -210,6 +214,7 @@ impl SledBackend {
             data_file,
             mark,
             salvaged_from,
+            removed: std::sync::atomic::AtomicBool::new(false),
             _release: ReleaseOnDrop {
                 lock_file: path.join("db"),
             },
@@ -637,7 +642,8 @@ impl Backend for SledBackend {
         }
         let length = std::fs::metadata(self.path.join("db"))
             .map(|meta| meta.len())
-            .ok();
+            .ok()
+            .filter(|_| !self.removed.load(std::sync::atomic::Ordering::Relaxed));
         let _ = HighWaterMark::of(head, length).write(&self.path);
     }
 
@@ -666,6 +672,8 @@ impl Backend for SledBackend {
 
     fn write(&self, mut batch: SledBatch) -> Result<(), StoreError> {
         if let Some(low) = batch.cut_from {
+            self.removed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             // A roll-back step may end inside a run of the position index: keep the run's
             // entries below the cut, so that the log stays a prefix after every step.
             let holding = self

@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use detente::domain::{Dyad, NewEvent, Query};
 use detente::engine::{Config, Engine};
-use detente::store::Durability;
 
 use workload::{Spec, Workload};
 
@@ -105,29 +104,17 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Records the hot-dyad workload into a new store, in batches of 1,000.
+/// Imports the hot-dyad workload into a new store, streamed as `detente import` does.
 fn fill(store: &Path, events: usize) -> Result<(), Error> {
     let spec = Spec {
         retro_per_mille: 1,
         retract_per_mille: 1,
         ..Spec::new(events, 1)
     };
-    let config = Config {
-        durability: Durability::Buffered,
-        ..Config::default()
-    };
-    let engine = Engine::open_with(store, config)?;
-    let mut batch: Vec<NewEvent> = Vec::with_capacity(1_000);
-    for line in Workload::new(spec) {
-        batch.push(serde_json::from_str(&line)?);
-        if batch.len() == 1_000 {
-            engine.record_batch(std::mem::take(&mut batch))?;
-        }
-    }
-    if !batch.is_empty() {
-        engine.record_batch(batch)?;
-    }
-    engine.flush()?;
+    let engine = Engine::open_with(store, Config::default())?;
+    let inputs = Workload::new(spec)
+        .map(|line| serde_json::from_str::<NewEvent>(&line).map_err(|err| err.to_string()));
+    engine.import(inputs).map_err(|err| err.to_string())?;
     Ok(())
 }
 

@@ -55,6 +55,7 @@ const NOT_PUBLIC: &[&str] = &[
     "engine/query.rs",
     "engine/sync.rs",
     "store/postgres/sql.rs",
+    "store/sled_backend/aux.rs",
     "store/sled_backend/codec.rs",
     "store/sled_backend/migrate.rs",
     "testing/quiet.rs",

@@ -185,6 +185,7 @@ on_every_backend!(
     an_edited_missing_or_reordered_export_is_refused,
     a_restore_over_stored_ids_is_refused,
     aux_values_are_written_atomically_and_scanned_by_prefix,
+    large_aux_values_of_any_size_read_back_scan_in_key_order_and_survive_a_reopen,
     a_second_open_in_this_process_is_locked_and_a_drop_releases_it,
     concurrent_writers_never_duplicate_or_skip_a_position_or_version,
     the_frozen_v1_export_restores_and_its_chain_holds,
@@ -690,6 +691,104 @@ fn aux_values_are_written_atomically_and_scanned_by_prefix<H: Home>() {
     assert_eq!(scanned, vec![(b"snap/RUS-USA".to_vec(), b"1".to_vec())]);
     assert_eq!(store.aux_get(b"proj/x").unwrap(), Some(b"3".to_vec()));
     assert_eq!(store.head().position, 0, "aux values are not events");
+}
+
+/// Values across the size at which sled cuts a value into pieces (32 KiB): written, replaced
+/// by a value on the other side of it, removed, scanned among small ones in key order.
+fn large_aux_values_of_any_size_read_back_scan_in_key_order_and_survive_a_reopen<H: Home>() {
+    let home = H::new();
+    let value = |size: usize, seed: u8| -> Vec<u8> {
+        (0..size)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+            .collect()
+    };
+    let sizes = [
+        0,
+        1,
+        32 * 1024 - 1,
+        32 * 1024,
+        32 * 1024 + 1,
+        100_000,
+        3 << 20,
+    ];
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = {
+        let store = home.open("store");
+        let mut expected = Vec::new();
+        for (n, &size) in sizes.iter().enumerate() {
+            let key = format!("s/{n}").into_bytes();
+            store
+                .aux_put(vec![(key.clone(), Some(value(size, 1)))])
+                .unwrap();
+            assert_eq!(store.aux_get(&key).unwrap(), Some(value(size, 1)), "{size}");
+            // Replaced by the size on the other side of the list, then back.
+            let other = sizes[sizes.len() - 1 - n];
+            store
+                .aux_put(vec![(key.clone(), Some(value(other, 2)))])
+                .unwrap();
+            assert_eq!(
+                store.aux_get(&key).unwrap(),
+                Some(value(other, 2)),
+                "{size} -> {other}"
+            );
+            store
+                .aux_put(vec![(key.clone(), Some(value(size, 3)))])
+                .unwrap();
+            expected.push((key, value(size, 3)));
+        }
+        // A large value removed with a small one, in one write; a key that is a prefix of
+        // another stays apart from it.
+        store
+            .aux_put(vec![
+                (b"s/gone".to_vec(), Some(value(200_000, 4))),
+                (b"s/gone-not".to_vec(), Some(value(50_000, 5))),
+                (b"t/small".to_vec(), Some(b"x".to_vec())),
+            ])
+            .unwrap();
+        store
+            .aux_put(vec![
+                (b"s/gone".to_vec(), None),
+                (b"t/small".to_vec(), None),
+            ])
+            .unwrap();
+        assert_eq!(store.aux_get(b"s/gone").unwrap(), None);
+        assert_eq!(store.aux_get(b"t/small").unwrap(), None);
+        expected.push((b"s/gone-not".to_vec(), value(50_000, 5)));
+        expected.sort();
+        let scanned: Vec<(Vec<u8>, Vec<u8>)> =
+            store.aux_scan(b"s/").collect::<Result<_, _>>().unwrap();
+        assert_eq!(scanned, expected);
+        expected
+    };
+    if H::SHARED {
+        return;
+    }
+    let store = home.open("store");
+    let scanned: Vec<(Vec<u8>, Vec<u8>)> = store.aux_scan(b"s/").collect::<Result<_, _>>().unwrap();
+    assert_eq!(scanned, expected, "after a reopen");
+    assert_eq!(
+        store.aux_last_key(b"s/", b"s/5").unwrap(),
+        Some(b"s/5".to_vec())
+    );
+    assert_eq!(
+        store.aux_last_key(b"s/", b"s/z").unwrap(),
+        Some(b"s/gone-not".to_vec())
+    );
+    assert_eq!(store.aux_last_key(b"t/", b"t/z").unwrap(), None);
+    let keys: Vec<Vec<u8>> = store
+        .aux_keys_from(b"s/", b"s/3")
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let from_3: Vec<Vec<u8>> = expected
+        .iter()
+        .map(|(key, _)| key.clone())
+        .filter(|key| key.as_slice() >= b"s/3".as_slice())
+        .collect();
+    assert_eq!(keys, from_3);
+    assert_eq!(
+        store.aux_scan(b"").count(),
+        expected.len(),
+        "nothing else stored"
+    );
 }
 
 fn a_second_open_in_this_process_is_locked_and_a_drop_releases_it<H: Home>() {

@@ -1,4 +1,4 @@
-//! The sled backend: the log in three sled trees of one sled database in a folder.
+//! The sled backend: the log in four sled trees of one sled database in a folder.
 //!
 //! **Invariant:** this module (with its `codec` and `migrate`) is the only code that knows
 //! sled. Everything above it speaks of records, positions, places and marks through
@@ -10,7 +10,7 @@
 //!
 //! # Layout (format 3)
 //!
-//! Three sled trees, whatever the number of dyads:
+//! Four sled trees, whatever the number of dyads:
 //!
 //! - `log`: every record and its indexes, by key prefix (see `codec`):
 //!   `r`+dyad+day+position -> record (a dyad's records are contiguous and in the order of its
@@ -22,7 +22,9 @@
 //!   and all integers big-endian, so keys sort by dyad, date and number. The head is the last
 //!   position of the last run, and its record.
 //! - `meta`: the format version of the store.
-//! - `aux`: the engine's projections, snapshots and checkpoints.
+//! - `aux`: the engine's projections, snapshots and checkpoints; those of 32 KiB or more are in
+//!   `aux-large`, cut into pieces (see `aux`: sled reads and writes a leaf of up to 16
+//!   entries whole, whatever their size).
 //!
 //! A store of format 1 (`L`+position -> record, a `D` dyad index and an `H` head) or of format
 //! 2 (the keys of format 3 under upper-case prefixes, dyads as 7-byte text, one position key
@@ -34,8 +36,11 @@
 //! a multi-tree transaction, which is why the indexes share the tree with the records instead
 //! of having trees of their own.
 
+mod aux;
 pub(super) mod codec;
 mod migrate;
+
+pub use aux::{SledAuxEntries, SledAuxKeys};
 
 use std::cmp::Ordering;
 use std::ops::{Bound, RangeInclusive};
@@ -59,7 +64,6 @@ use codec::{
 const FORMAT_KEY: &[u8] = b"format_version";
 const LOG_TREE: &[u8] = b"log";
 const META_TREE: &[u8] = b"meta";
-const AUX_TREE: &[u8] = b"aux";
 /// How long `open` retries a lock held by a store this process has just dropped (sled's
 /// background threads may hold it a few milliseconds longer); a lock held by another process is
 /// reported once this has passed.
@@ -77,7 +81,7 @@ pub struct SledBackend {
     path: Arc<Path>,
     db: sled::Db,
     log: sled::Tree,
-    aux: sled::Tree,
+    aux: aux::AuxTrees,
     /// The format the store was migrated from by this open, if it was.
     migrated_from: Option<u32>,
     /// sled's data file, opened again (without a lock) to `fdatasync` it in
@@ -200,7 +204,7 @@ impl SledBackend {
                 });
             }
         }
-        let aux = db.open_tree(AUX_TREE).map_err(io)?;
+        let aux = aux::AuxTrees::open(&db, Arc::from(path)).map_err(io)?;
         let data_file = std::fs::File::open(path.join("db")).map_err(|err| StoreError::Io {
             path: path.to_owned(),
             message: format!("cannot open sled's data file: {err}"),
@@ -453,40 +457,6 @@ impl Iterator for SledByVersion {
         match self.found.next() {
             Some((_, key, value)) => Some(decode_in_place(&key, &value, Some(self.dyad))),
             None => self.failed.take().map(Err),
-        }
-    }
-}
-
-/// Auxiliary entries by prefix.
-pub struct SledAuxEntries(SledEntries);
-
-impl Iterator for SledAuxEntries {
-    type Item = Result<(Vec<u8>, Vec<u8>), StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        Some(
-            self.0
-                .next()?
-                .map(|(key, value)| (key.to_vec(), value.to_vec())),
-        )
-    }
-}
-
-/// Auxiliary keys from a key on, within a prefix.
-pub struct SledAuxKeys {
-    keys: sled::Iter,
-    prefix: Vec<u8>,
-    path: Arc<Path>,
-}
-
-impl Iterator for SledAuxKeys {
-    type Item = Result<Vec<u8>, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self.keys.next()? {
-            Ok((key, _)) if key.starts_with(&self.prefix) => Some(Ok(key.to_vec())),
-            Ok(_) => None,
-            Err(err) => Some(Err(io_error(&self.path, err))),
         }
     }
 }
@@ -937,60 +907,23 @@ impl Backend for SledBackend {
     }
 
     fn aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.aux.get(key).map_err(|err| self.io(err))?;
-        Ok(value.map(|bytes| bytes.to_vec()))
+        self.aux.get(key)
     }
 
-    fn aux_write(&self, mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
-        // sled's `apply_batch` rolls its IO buffer twice whatever the batch holds, so a batch
-        // is used only where atomicity needs one: nothing for no entry, a plain write for one.
-        match entries.len() {
-            0 => {}
-            1 => {
-                let written = match entries.pop() {
-                    Some((key, Some(value))) => self.aux.insert(key, value).map(drop),
-                    Some((key, None)) => self.aux.remove(key).map(drop),
-                    None => Ok(()),
-                };
-                written.map_err(|err| self.io(err))?;
-            }
-            _ => {
-                let mut batch = sled::Batch::default();
-                for (key, value) in entries {
-                    match value {
-                        Some(value) => batch.insert(key, value),
-                        None => batch.remove(key),
-                    }
-                }
-                self.aux.apply_batch(batch).map_err(|err| self.io(err))?;
-            }
-        }
-        Ok(())
+    fn aux_write(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        self.aux.write(entries)
     }
 
     fn aux_scan(&self, prefix: &[u8]) -> SledAuxEntries {
-        SledAuxEntries(self.entries(self.aux.scan_prefix(prefix)))
+        self.aux.scan(prefix)
     }
 
     fn aux_keys_from(&self, prefix: &[u8], from: &[u8]) -> SledAuxKeys {
-        SledAuxKeys {
-            keys: self.aux.range(from.max(prefix)..),
-            prefix: prefix.to_vec(),
-            path: self.path.clone(),
-        }
+        self.aux.keys_from(prefix, from)
     }
 
     fn aux_last_key(&self, prefix: &[u8], last: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if last < prefix {
-            return Ok(None);
-        }
-        match self.aux.range(prefix..=last).next_back() {
-            Some(entry) => {
-                let (key, _) = entry.map_err(|err| self.io(err))?;
-                Ok(Some(key.to_vec()))
-            }
-            None => Ok(None),
-        }
+        self.aux.last_key(prefix, last)
     }
 }
 

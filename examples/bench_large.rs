@@ -1143,6 +1143,22 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), Error> {
         "≥ 20× faster than the full fold",
         Some(ratio >= 20.0),
     ));
+    // What decoding a whole stored state costs, the as_of's own work once its snapshot is
+    // read: `state` first after an open decodes the dyad's stored fold (every event of it, where
+    // the middle date's snapshot holds about half), folding nothing.
+    let mut decode = Vec::new();
+    for _ in 0..options.reps {
+        let engine = Engine::open(&hot_store)?;
+        decode.push(time(|| Ok(engine.state(dyad)?))?.0);
+    }
+    let decode = median(decode);
+    rows.push(row(
+        "  floor: state, the first question after an open: the stored fold of the whole dyad decoded, nothing folded (full fold)",
+        format!("{} ({})", ms(decode), ms(full)),
+        full.as_secs_f64() / decode.as_secs_f64(),
+        "(a whole state materialized from the store)",
+        None,
+    ));
 
     log("snapshot spacing sweep");
     let sweep_spec = Spec {

@@ -21,6 +21,7 @@ use std::ops::Index;
 use std::sync::Arc;
 
 use imbl::shared_ptr::DefaultSharedPtr;
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A persistent vector: a `Vec` whose clones share structure. Appends at the end; reads by
 /// index or in order.
@@ -373,8 +374,28 @@ impl<T: Serialize> Serialize for SharedVec<T> {
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for SharedVec<T> {
+    /// Element by element into the vector, without a `Vec` in between: a stored snapshot of
+    /// a long dyad holds hundreds of thousands of them.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Vec::<T>::deserialize(deserializer).map(SharedVec::from)
+        struct Elements<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Elements<T> {
+            type Value = SharedVec<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut inner = imbl::Vector::new();
+                while let Some(element) = seq.next_element::<T>()? {
+                    inner.push_back(Arc::new(element));
+                }
+                Ok(SharedVec { inner })
+            }
+        }
+
+        deserializer.deserialize_seq(Elements(std::marker::PhantomData))
     }
 }
 
@@ -717,9 +738,32 @@ where
     K: Ord + Clone + Deserialize<'de>,
     V: Clone + Deserialize<'de>,
 {
-    /// Like a `BTreeMap`'s: a key given twice keeps its last value.
+    /// Like a `BTreeMap`'s: a key given twice keeps its last value. Entry by entry into the
+    /// map, without a `BTreeMap` in between.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        BTreeMap::<K, V>::deserialize(deserializer).map(SharedMap::from)
+        struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
+
+        impl<'de, K, V> Visitor<'de> for Entries<K, V>
+        where
+            K: Ord + Clone + Deserialize<'de>,
+            V: Clone + Deserialize<'de>,
+        {
+            type Value = SharedMap<K, V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut inner = imbl::OrdMap::new();
+                while let Some((key, value)) = map.next_entry::<K, V>()? {
+                    inner.insert(key, Arc::new(value));
+                }
+                Ok(SharedMap { inner })
+            }
+        }
+
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
     }
 }
 

@@ -7,7 +7,8 @@
 //! | `c\0layout` | u32: the layout version of this table |
 //! | `s\0` dyad(7) date(4) position(8) | nothing: the place of a snapshot, so that the places are read in key order without the states |
 //! | `v\0` dyad(7) date(4) position(8) | that snapshot: `BilateralState` folded up to and including its place, in the binary form of [`super::binary`] |
-//! | `p\0` name `\0` dyad(7) | JSON [`super::StoredProjection`] of a per-dyad projection |
+//! | `f\0` dyad | the dyad's `BilateralState` fold, [`StoredFold`] in the binary form of [`super::binary`] |
+//! | `p\0` name `\0` dyad(7) | JSON [`super::StoredProjection`] of a registered per-dyad projection (`BilateralState` registered by a user included: its own key, apart from the engine's fold) |
 //! | `p\0` name `\0*` | JSON [`super::StoredProjection`] of a raw-log projection |
 
 use chrono::{Datelike, NaiveDate};
@@ -23,7 +24,10 @@ use crate::domain::{BilateralState, Dyad};
 /// apart from their places (`v\0` beside `s\0`): finding the last snapshot before a date was a
 /// reverse range read of sled that read the states it passed (megabytes each), not only keys.
 /// (Version 4, on a development branch only, had the binary form without the split.)
-pub(crate) const LAYOUT_VERSION: u32 = 5;
+/// Version 6: the stored `BilateralState` folds in the binary form too ([`StoredFold`]): read
+/// as JSON through a `serde_json::Value`, loading the fold of a dyad on its first use took
+/// longer than folding its log.
+pub(crate) const LAYOUT_VERSION: u32 = 6;
 
 pub(crate) const CHECKPOINT: &[u8] = b"c\0checkpoint";
 pub(crate) const LAYOUT: &[u8] = b"c\0layout";
@@ -53,6 +57,11 @@ fn dyad_prefix(tag: &[u8; 2], dyad: Dyad) -> Vec<u8> {
     key
 }
 
+/// The key of a dyad's stored `BilateralState` fold.
+pub(crate) fn fold(dyad: Dyad) -> Vec<u8> {
+    dyad_prefix(b"f\0", dyad)
+}
+
 /// The prefix of a dyad's snapshots.
 pub(crate) fn snapshot_prefix(dyad: Dyad) -> Vec<u8> {
     dyad_prefix(b"s\0", dyad)
@@ -62,6 +71,38 @@ pub(crate) fn snapshot_prefix(dyad: Dyad) -> Vec<u8> {
 pub(crate) fn encode_snapshot(state: &BilateralState) -> Result<Vec<u8>, EngineError> {
     binary::to_vec(state).map_err(|err| EngineError::BadCache {
         what: "snapshot to store".into(),
+        reason: err.to_string(),
+    })
+}
+
+/// A dyad's stored `BilateralState` fold: the members of [`super::StoredProjection`], the
+/// value in the binary form.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredFold<S = BilateralState> {
+    /// `BilateralState::VERSION` when it was stored.
+    pub(crate) version: u32,
+    /// The last position folded into it.
+    pub(crate) position: u64,
+    /// The last place of the effective timeline folded.
+    pub(crate) last: Option<(NaiveDate, u64)>,
+    /// Timeline events folded since the last snapshot.
+    pub(crate) since_snapshot: u64,
+    /// The state.
+    pub(crate) value: S,
+}
+
+/// The stored bytes of a dyad's fold.
+pub(crate) fn encode_fold(fold: &StoredFold<&BilateralState>) -> Result<Vec<u8>, EngineError> {
+    binary::to_vec(fold).map_err(|err| EngineError::BadCache {
+        what: "fold to store".into(),
+        reason: err.to_string(),
+    })
+}
+
+/// The fold stored for `dyad`.
+pub(crate) fn decode_fold(dyad: Dyad, bytes: &[u8]) -> Result<StoredFold, EngineError> {
+    binary::from_slice(bytes).map_err(|err| EngineError::BadCache {
+        what: format!("stored BilateralState of {dyad}"),
         reason: err.to_string(),
     })
 }

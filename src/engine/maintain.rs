@@ -63,7 +63,7 @@ impl Shared {
         if !layout_ok {
             let mut batch = AuxBatch::default();
             // `t\0` is the timeline index of layout 1.
-            for prefix in [&b"t\0"[..], b"s\0", b"v\0", b"p\0", b"c\0"] {
+            for prefix in [&b"t\0"[..], b"s\0", b"v\0", b"f\0", b"p\0", b"c\0"] {
                 for entry in self.store.aux_scan(prefix) {
                     batch.remove(entry?.0);
                 }
@@ -325,20 +325,12 @@ impl Shared {
         match folds.dyads.entry(dyad) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
             std::collections::hash_map::Entry::Vacant(entry) => {
-                let fold = match self
-                    .store
-                    .aux_get(&keys::projection(BilateralState::NAME, Some(dyad)))?
-                {
+                let fold = match self.store.aux_get(&keys::fold(dyad))? {
                     Some(bytes) => {
-                        let stored: StoredProjection = decode(&bytes, "stored BilateralState")?;
+                        let stored = keys::decode_fold(dyad, &bytes)?;
                         if stored.version == BilateralState::VERSION {
                             Fold {
-                                value: serde_json::from_value(stored.value).map_err(|err| {
-                                    EngineError::BadCache {
-                                        what: format!("stored BilateralState of {dyad}"),
-                                        reason: err.to_string(),
-                                    }
-                                })?,
+                                value: stored.value,
                                 last: stored.last.map(|(on, position)| TimeKey { on, position }),
                                 since_snapshot: stored.since_snapshot,
                                 since_rung: 0,
@@ -448,10 +440,14 @@ impl Shared {
         fold: &Fold<BilateralState>,
         batch: &mut AuxBatch,
     ) -> Result<(), EngineError> {
-        batch.put(
-            keys::projection(BilateralState::NAME, Some(dyad)),
-            encode_stored(fold, BilateralState::VERSION)?,
-        );
+        let stored = keys::StoredFold {
+            version: BilateralState::VERSION,
+            position: fold.position,
+            last: fold.last.map(|k| (k.on, k.position)),
+            since_snapshot: fold.since_snapshot,
+            value: &fold.value,
+        };
+        batch.put(keys::fold(dyad), keys::encode_fold(&stored)?);
         Ok(())
     }
 

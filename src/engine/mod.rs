@@ -1236,7 +1236,7 @@ impl Engine {
         let _writer = lock(&self.shared.writer);
         let mut folds = write(&self.shared.folds);
         let mut entries = Vec::new();
-        for prefix in [&b"s\0"[..], b"v\0", b"p\0", b"c\0"] {
+        for prefix in [&b"s\0"[..], b"v\0", b"f\0", b"p\0", b"c\0"] {
             for entry in self.shared.store.aux_scan(prefix) {
                 entries.push((entry?.0, None));
             }
@@ -1285,17 +1285,22 @@ impl Engine {
     pub fn tamper_projection_for_tests(&self, dyad: Dyad) -> Result<(), EngineError> {
         let _writer = lock(&self.shared.writer);
         self.shared.persist_now(&mut write(&self.shared.folds))?;
-        let key = keys::projection(BilateralState::NAME, Some(dyad));
+        let key = keys::fold(dyad);
         let Some(bytes) = self.shared.store.aux_get(&key)? else {
             return Ok(());
         };
-        let mut stored: StoredProjection = decode(&bytes, "stored projection")?;
-        if let Some(serde_json::Value::Number(n)) = stored.value.get_mut("events_applied") {
-            *n = (n.as_u64().unwrap_or(0) + 1).into();
-        }
+        let mut stored = keys::decode_fold(dyad, &bytes)?;
+        stored.value.events_applied += 1;
+        let tampered = keys::StoredFold {
+            version: stored.version,
+            position: stored.position,
+            last: stored.last,
+            since_snapshot: stored.since_snapshot,
+            value: &stored.value,
+        };
         self.shared
             .store
-            .aux_put(vec![(key, Some(encode(&stored)?))])?;
+            .aux_put(vec![(key, Some(keys::encode_fold(&tampered)?))])?;
         Ok(())
     }
 }

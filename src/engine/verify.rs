@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::keys::{self, TimeKey};
-use super::{Folds, Shared, StoredProjection, decode};
+use super::{Folds, Shared};
 use crate::domain::{
     BilateralState, Dyad, Projection, Query, effective_timeline, evolve, state_at,
 };
@@ -160,15 +160,14 @@ impl Shared {
             }
 
             let replayed = state_at(&log, &Query::default());
-            let key = keys::projection(BilateralState::NAME, Some(dyad));
+            let key = keys::fold(dyad);
             let bytes = self
                 .store
                 .aux_get(&key)?
                 .ok_or_else(|| projection_failure(dyad, "it is not stored".into()))?;
-            let stored: StoredProjection = decode(&bytes, "stored BilateralState")
-                .map_err(|err| projection_failure(dyad, err.to_string()))?;
-            let stored_state: BilateralState = serde_json::from_value(stored.value)
-                .map_err(|err| projection_failure(dyad, err.to_string()))?;
+            let stored_state = keys::decode_fold(dyad, &bytes)
+                .map_err(|err| projection_failure(dyad, err.to_string()))?
+                .value;
             if stored_state != replayed {
                 return Err(projection_failure(
                     dyad,

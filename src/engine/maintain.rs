@@ -116,7 +116,7 @@ impl Shared {
 
     /// The earliest place of its dyad's timeline that the stored `record` changed: its own,
     /// or for a retraction its target's, when that is earlier.
-    fn earliest_change(&self, record: &RecordedEvent) -> Result<TimeKey, EngineError> {
+    pub(crate) fn earliest_change(&self, record: &RecordedEvent) -> Result<TimeKey, EngineError> {
         let key = TimeKey::of(record);
         if let Event::EventRetracted(retraction) = &record.event
             && let Some(target) = self.store.get(&retraction.target)?
@@ -200,24 +200,20 @@ impl Shared {
     }
 
     /// Brings every cache up to date after an import appended the records after position
-    /// `after` (finished: they are the log's now). Unlike [`Shared::maintain`], it holds no
-    /// record of the import in memory but those of one dyad's fold at a time: one pass over
-    /// the new records finds each dyad's earliest change, then each dyad is folded forward
+    /// `after` (finished: they are the log's now), `touched` being each dyad's earliest change
+    /// as the import gathered it while appending. Unlike [`Shared::maintain`], it holds no
+    /// record of the import in memory but those of one dyad's fold at a time: each dyad is
+    /// folded forward
     /// from its cached fold (when the import only added to the end of its timeline) or
     /// re-folded from the nearest state before that change, once, reading its timeline from
     /// the store. The caches never saw the import before it finished, so a rolled-back import
     /// leaves nothing in them.
-    pub(crate) fn maintain_import(&self, folds: &mut Folds, after: u64) -> Result<(), EngineError> {
-        // Each touched dyad: the earliest place the import changed, and whether it retracts.
-        let mut touched: BTreeMap<Dyad, (TimeKey, bool)> = BTreeMap::new();
-        for record in self.store.read_log(after + 1) {
-            let record = record?;
-            let key = self.earliest_change(&record)?;
-            let retracts = matches!(record.event, Event::EventRetracted(_));
-            let entry = touched.entry(record.dyad).or_insert((key, false));
-            entry.0 = entry.0.min(key);
-            entry.1 |= retracts;
-        }
+    pub(crate) fn maintain_import(
+        &self,
+        folds: &mut Folds,
+        after: u64,
+        touched: super::record::Changes,
+    ) -> Result<(), EngineError> {
         {
             let mut ladders = super::lock(&self.ladders);
             for (&dyad, &(earliest, _)) in &touched {

@@ -968,8 +968,8 @@ impl super::Engine {
         // been rolled back: none answers from a half-imported log.
         let mut folds = write(&shared.folds);
         let before = shared.store.head().position;
-        let mut imported = match shared.import_checked(inputs, before, chunk) {
-            Ok(imported) => imported,
+        let (mut imported, changes) = match shared.import_checked(inputs, before, chunk) {
+            Ok(checked) => checked,
             Err(err) => {
                 shared.store.abandon_import().map_err(EngineError::from)?;
                 return Err(err);
@@ -983,7 +983,7 @@ impl super::Engine {
             }
         };
         if head.position > before {
-            shared.maintain_import(&mut folds, before)?;
+            shared.maintain_import(&mut folds, before, changes)?;
             shared.publish_head(head.position);
         }
         drop(folds);
@@ -1039,7 +1039,7 @@ impl Shared {
         inputs: impl IntoIterator<Item = Result<NewEvent, E>>,
         start: u64,
         chunk_size: usize,
-    ) -> Result<Imported, ImportError<E>> {
+    ) -> Result<(Imported, Changes), ImportError<E>> {
         let now = Utc::now();
         let today = now.date_naive();
         let latest_known = today.succ_opt().unwrap_or(today);
@@ -1047,14 +1047,18 @@ impl Shared {
         // The lowest failing input. Inputs come in index order, so the first refused on its
         // own is the lowest of those; the dyads' checks may find a lower one.
         let mut failure: Option<(usize, EngineError)> = None;
-        let mut chunk: Vec<NewEvent> = Vec::with_capacity(chunk_size);
-        let mut chunk_ids: std::collections::HashSet<EventId> = std::collections::HashSet::new();
+        // The inputs of the chunk being gathered and their indices. Whether an input's id is
+        // stored already is the store's to say as it appends (one lookup of the id per input,
+        // not two): an input stored with the same content is counted as already present, one
+        // with other content is refused by `append_chunk`.
+        let mut chunk = Chunk {
+            inputs: Vec::with_capacity(chunk_size),
+            indices: Vec::with_capacity(chunk_size),
+        };
         let mut numbering = Numbering::default();
-        let mut next_position = start + 1;
-        let mut touched: std::collections::BTreeSet<Dyad> = std::collections::BTreeSet::new();
+        let mut changes = Changes::new();
         for (index, input) in inputs.into_iter().enumerate() {
             let input = input.map_err(|error| ImportError::Input { index, error })?;
-            let id = input.effective_id();
             let mut refuse = |err: EngineError| {
                 if failure.is_none() {
                     failure = Some((index, err));
@@ -1063,32 +1067,8 @@ impl Shared {
             if let Err(limit) = crate::domain::limits::check_limits(&input) {
                 refuse(EngineError::Rejected {
                     index,
-                    id,
+                    id: input.effective_id(),
                     rejection: limit.into(),
-                });
-                continue;
-            }
-            if chunk_ids.contains(&id) {
-                // A repeat within the chunk: stored first, so that the store says whether it
-                // repeats it with the same content.
-                self.append_chunk(&mut chunk, &mut imported)?;
-                chunk_ids.clear();
-            }
-            if let Some(existing) = self.store.get(&id).map_err(EngineError::from)? {
-                if input.matches(&existing) {
-                    imported.already_present += 1;
-                    continue;
-                }
-                // 0: the other is an earlier input of this import.
-                let position = if existing.position > start {
-                    0
-                } else {
-                    existing.position
-                };
-                refuse(EngineError::IdConflict {
-                    index,
-                    id,
-                    position,
                 });
                 continue;
             }
@@ -1097,29 +1077,38 @@ impl Shared {
                 if let Err(rejection) = crate::domain::check_known_by_recording(&candidate, today) {
                     refuse(EngineError::Rejected {
                         index,
-                        id,
+                        id: input.effective_id(),
                         rejection,
                     });
                     continue;
                 }
             }
-            numbering.assign(next_position, index);
-            next_position += 1;
-            touched.insert(input.dyad);
-            chunk_ids.insert(id);
-            chunk.push(input);
-            if chunk.len() >= chunk_size {
-                self.append_chunk(&mut chunk, &mut imported)?;
-                chunk_ids.clear();
+            chunk.inputs.push(input);
+            chunk.indices.push(index);
+            if chunk.inputs.len() >= chunk_size {
+                self.append_chunk(
+                    &mut chunk,
+                    start,
+                    &mut numbering,
+                    &mut failure,
+                    &mut imported,
+                    &mut changes,
+                )?;
             }
         }
-        self.append_chunk(&mut chunk, &mut imported)?;
-        drop(chunk_ids);
+        self.append_chunk(
+            &mut chunk,
+            start,
+            &mut numbering,
+            &mut failure,
+            &mut imported,
+            &mut changes,
+        )?;
         // Every dyad the import touched, and every dyad that continues one, one at a time,
         // from its log read back (with the records of the dyads it continues, read in it): the
         // checks of a batch as a whole over its stored history and its new events.
-        let mut checked_dyads = touched.clone();
-        for dyad in &touched {
+        let mut checked_dyads: std::collections::BTreeSet<Dyad> = changes.keys().copied().collect();
+        for dyad in changes.keys() {
             checked_dyads.extend(dyad.continued_by());
         }
         for dyad in checked_dyads {
@@ -1166,40 +1155,130 @@ impl Shared {
         imported.warnings.sort_by_key(Warning::index);
         // A record in a succession is checked in more than one timeline: one warning of each.
         imported.warnings.dedup();
-        Ok(imported)
+        Ok((imported, changes))
     }
 
     /// Appends the chunk (emptying it) under the mark of an unfinished import, flushed: not for
     /// durability (until the commit, a kill rolls the chunks back whatever they reached), but
-    /// so that sled holds no more than a chunk of unflushed writes in memory.
+    /// so that sled holds no more than a chunk of unflushed writes in memory. An input whose id
+    /// is stored (or earlier in the chunk) with other content is refused, as the lowest
+    /// failure if it is, and the rest of the chunk appended without it, so that the dyads'
+    /// checks still see every other input.
     fn append_chunk(
         &self,
-        chunk: &mut Vec<NewEvent>,
+        chunk: &mut Chunk,
+        start: u64,
+        numbering: &mut Numbering,
+        failure: &mut Option<(usize, EngineError)>,
         imported: &mut Imported,
+        changes: &mut Changes,
     ) -> Result<(), EngineError> {
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let undated: Vec<bool> = chunk.iter().map(|e| e.reported_on.is_none()).collect();
         let options = crate::store::AppendOptions {
             expected: HashMap::new(),
             durability: crate::store::Durability::Flushed,
         };
-        let appended = self
-            .store
-            .append_unfinished(std::mem::take(chunk), &options)?;
-        for (appended, undated) in appended.iter().zip(undated) {
-            if !appended.stored {
-                imported.already_present += 1;
-                continue;
+        while !chunk.inputs.is_empty() {
+            // A copy for the store, so that the chunk is at hand again after a refusal.
+            let appended = match self.store.append_unfinished(chunk.inputs.clone(), &options) {
+                Ok(appended) => appended,
+                Err(crate::store::StoreError::IdConflict { id, position }) => {
+                    let at = chunk.conflicting(&id, self.store.get(&id)?)?;
+                    let index = chunk.indices[at];
+                    if failure.as_ref().is_none_or(|(lowest, _)| index < *lowest) {
+                        // 0: the other is an earlier input of this import.
+                        let position = if position > start { 0 } else { position };
+                        *failure = Some((
+                            index,
+                            EngineError::IdConflict {
+                                index,
+                                id,
+                                position,
+                            },
+                        ));
+                    }
+                    chunk.inputs.remove(at);
+                    chunk.indices.remove(at);
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            };
+            for ((appended, input), &index) in
+                appended.iter().zip(&chunk.inputs).zip(&chunk.indices)
+            {
+                if !appended.stored {
+                    imported.already_present += 1;
+                    continue;
+                }
+                numbering.assign(appended.record.position, index);
+                let record = &appended.record;
+                let key = self.earliest_change(record)?;
+                let change = changes.entry(record.dyad).or_insert((key, false));
+                change.0 = change.0.min(key);
+                change.1 |= matches!(record.event, crate::domain::Event::EventRetracted(_));
+                imported.recorded += 1;
+                if input.reported_on.is_none() {
+                    imported.reported_on_defaulted += 1;
+                    imported.recorded_on = Some(appended.record.reported_on);
+                }
             }
-            imported.recorded += 1;
-            if undated {
-                imported.reported_on_defaulted += 1;
-                imported.recorded_on = Some(appended.record.reported_on);
-            }
+            chunk.inputs.clear();
+            chunk.indices.clear();
         }
         Ok(())
+    }
+}
+
+/// Each dyad an import appended records to: the earliest place of its timeline they change
+/// (a retraction's target's, where earlier) and whether one of them is a retraction, gathered
+/// as the chunks are appended, so that the caches are brought up to date without reading the
+/// import's records back once more.
+pub(crate) type Changes = std::collections::BTreeMap<Dyad, (super::keys::TimeKey, bool)>;
+
+/// The inputs of an import gathered for one append, with their indices among all inputs.
+struct Chunk {
+    inputs: Vec<NewEvent>,
+    indices: Vec<usize>,
+}
+
+impl Chunk {
+    /// Which input the store refused for `id` having other content: the first of the chunk
+    /// with that id whose content differs from the stored record (`stored`) or, with none
+    /// stored, from the chunk's first input of that id.
+    fn conflicting(
+        &self,
+        id: &EventId,
+        stored: Option<RecordedEvent>,
+    ) -> Result<usize, EngineError> {
+        let mut with_id = self
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, input)| input.effective_id() == *id);
+        let reference = match stored {
+            Some(record) => record,
+            None => match with_id.next() {
+                Some((_, first)) => {
+                    let now = Utc::now();
+                    first.clone().into_recorded(0, 0, now.date_naive(), now)
+                }
+                None => return Err(conflict_not_found(id)),
+            },
+        };
+        with_id
+            .find(|(_, input)| !input.matches(&reference))
+            .map(|(at, _)| at)
+            .ok_or_else(|| conflict_not_found(id))
+    }
+}
+
+/// The store refused an id that no input of the chunk has with other content: a store that
+/// contradicts itself.
+fn conflict_not_found(id: &EventId) -> EngineError {
+    EngineError::BadCache {
+        what: "import".into(),
+        reason: format!(
+            "the store refused `{id}` as stored with other content, but no input of the chunk differs from it; run `detente verify`"
+        ),
     }
 }
 

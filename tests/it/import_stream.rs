@@ -2,7 +2,7 @@
 //! both backends, and `Engine::import` checking as a batch checked as a whole does, storing
 //! all of a file or none of it.
 
-use detente::domain::{Dyad, NewEvent, RecordedEvent};
+use detente::domain::{Dyad, EventId, NewEvent, RecordedEvent};
 use detente::engine::{Config, Engine, EngineError, ImportError, Warning};
 use detente::store::{AppendOptions, Durability, Store, TimeKey};
 
@@ -310,4 +310,87 @@ fn the_order_of_the_inputs_does_not_matter_when_the_timeline_is_valid() {
     assert_eq!(imported.recorded, 2);
     let state = engine.state("ARM-AZE".parse().unwrap()).unwrap();
     assert!(state.anomalies.is_empty(), "{:?}", state.anomalies);
+}
+
+/// The store says, as it appends, whether an input's id is stored: with the same content the
+/// input is counted as already present; with other content it is refused by its index, with
+/// the position of the record it conflicts with (0 for an earlier input of the import), the
+/// lowest failing input named whichever check found it, and nothing stored.
+#[test]
+fn an_id_stored_or_imported_with_other_content_is_refused_by_its_index() {
+    let events = workload(2_000, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let engine = buffered_engine(dir.path());
+    engine.record_batch(events[..500].to_vec()).unwrap();
+    let head = engine.head();
+    let other_content = |mut event: NewEvent, id: &EventId| -> NewEvent {
+        event.id = Some(id.clone());
+        event
+    };
+    let file = || events[500..].to_vec();
+    let id_of = |event: &NewEvent| event.effective_id();
+
+    // Against a record stored before the import: its position.
+    let mut inputs = file();
+    let stored_id = id_of(&events[10]);
+    let at = 900;
+    inputs[at] = other_content(inputs[at].clone(), &stored_id);
+    let stored_position = engine.get(&stored_id).unwrap().unwrap().position;
+    let err = engine
+        .import_in_chunks_for_tests(ok(inputs), 300)
+        .unwrap_err();
+    assert!(
+        matches!(&err, ImportError::Engine(EngineError::IdConflict { index, id, position })
+            if *index == at && *id == stored_id && *position == stored_position),
+        "{err}"
+    );
+    assert_eq!(engine.head(), head);
+
+    // Against an earlier input of the import, in another chunk and in the same chunk: 0.
+    for (earlier, later) in [(20, 1_100), (20, 25)] {
+        let mut inputs = file();
+        let id = id_of(&inputs[earlier]);
+        inputs[later] = other_content(inputs[later].clone(), &id);
+        let err = engine
+            .import_in_chunks_for_tests(ok(inputs), 300)
+            .unwrap_err();
+        assert!(
+            matches!(&err, ImportError::Engine(EngineError::IdConflict { index, position: 0, .. })
+                if *index == later),
+            "{earlier} {later}: {err}"
+        );
+        assert_eq!(engine.head(), head);
+    }
+
+    // An orphan found by the dyads' checks at a lower index wins over a conflict; a conflict
+    // at a lower index wins over the orphan.
+    let orphan: NewEvent = serde_json::from_value(serde_json::json!({
+        "dyad": events[0].dyad.to_string(),
+        "occurred_on": "2001-01-01",
+        "event": {"type": "StepProgressed", "step": "never-agreed", "stage": "implemented"},
+    }))
+    .unwrap();
+    for (orphan_at, conflict_at, lowest) in [(100, 1_200, 100), (1_200, 100, 100)] {
+        let mut inputs = file();
+        inputs[conflict_at] = other_content(inputs[conflict_at].clone(), &stored_id);
+        inputs[orphan_at] = orphan.clone();
+        let err = engine
+            .import_in_chunks_for_tests(ok(inputs), 300)
+            .unwrap_err();
+        let index = match &err {
+            ImportError::Engine(EngineError::IdConflict { index, .. })
+            | ImportError::Engine(EngineError::Rejected { index, .. }) => *index,
+            other => panic!("{other}"),
+        };
+        assert_eq!(index, lowest, "{err}");
+        assert_eq!(engine.head(), head);
+    }
+
+    // The file with stored lines repeated as they are: those are already present.
+    let mut inputs = events[400..].to_vec();
+    inputs.push(events[1_900].clone());
+    let imported = engine.import_in_chunks_for_tests(ok(inputs), 300).unwrap();
+    assert_eq!((imported.recorded, imported.already_present), (1_500, 101));
+    assert_eq!(engine.head().position, 2_000);
+    engine.verify().unwrap();
 }

@@ -91,6 +91,19 @@ pub(crate) struct StoredFold<S = BilateralState> {
     pub(crate) value: S,
 }
 
+impl StoredFold {
+    /// The same fold with its state borrowed, as [`encode_fold`] takes it.
+    pub(crate) fn borrowed(&self) -> StoredFold<&BilateralState> {
+        StoredFold {
+            version: self.version,
+            position: self.position,
+            last: self.last,
+            since_snapshot: self.since_snapshot,
+            value: &self.value,
+        }
+    }
+}
+
 /// The stored bytes of a dyad's fold.
 pub(crate) fn encode_fold(fold: &StoredFold<&BilateralState>) -> Result<Vec<u8>, EngineError> {
     binary::to_vec(fold).map_err(|err| EngineError::BadCache {

@@ -212,7 +212,7 @@ impl Shared {
         &self,
         folds: &mut Folds,
         after: u64,
-        touched: super::record::Changes,
+        touched: super::import::Changes,
     ) -> Result<(), EngineError> {
         {
             let mut ladders = super::lock(&self.ladders);

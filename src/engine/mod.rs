@@ -7,6 +7,7 @@
 //! cache: `verify` proves it equal to a replay, and a rebuild reproduces it.
 
 mod binary;
+mod import;
 mod keys;
 mod ladder;
 mod maintain;
@@ -33,8 +34,9 @@ use crate::store::{
 };
 
 pub use crate::store::{Appended, Head, StoreStats};
+pub use import::{ImportError, Imported};
 use keys::TimeKey;
-pub use record::{ImportError, Imported, Recorded, Restored, Warning};
+pub use record::{Recorded, Restored, Warning};
 pub use subscribe::Subscription;
 pub use verify::{VerifyFailure, VerifyReport};
 
@@ -1291,16 +1293,9 @@ impl Engine {
         };
         let mut stored = keys::decode_fold(dyad, &bytes)?;
         stored.value.events_applied += 1;
-        let tampered = keys::StoredFold {
-            version: stored.version,
-            position: stored.position,
-            last: stored.last,
-            since_snapshot: stored.since_snapshot,
-            value: &stored.value,
-        };
         self.shared
             .store
-            .aux_put(vec![(key, Some(keys::encode_fold(&tampered)?))])?;
+            .aux_put(vec![(key, Some(keys::encode_fold(&stored.borrowed())?))])?;
         Ok(())
     }
 }

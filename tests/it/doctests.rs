@@ -24,6 +24,7 @@ const PUBLIC: &[&str] = &[
     "domain/state.rs",
     "domain/upcast.rs",
     "engine/mod.rs",
+    "engine/import.rs",
     "engine/record.rs",
     "engine/subscribe.rs",
     "engine/verify.rs",

@@ -28,14 +28,14 @@ use std::path::Path;
 
 /// The size of a piece, and the size from which a value is cut into pieces: a leaf of `aux`
 /// then holds at most 16 values of less than this, and a leaf of pieces 16 pieces.
-pub(super) const PIECE: usize = 32 * 1024;
+const PIECE: usize = 32 * 1024;
 
 const META: u8 = b'm';
 const PIECES: u8 = b'p';
 
 /// The two trees of the auxiliary values.
 pub(super) struct AuxTrees {
-    pub(super) aux: sled::Tree,
+    aux: sled::Tree,
     large: sled::Tree,
     db: sled::Db,
     path: Arc<Path>,

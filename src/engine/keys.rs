@@ -92,7 +92,9 @@ pub(crate) struct StoredFold<S = BilateralState> {
 }
 
 impl StoredFold {
-    /// The same fold with its state borrowed, as [`encode_fold`] takes it.
+    /// The same fold with its state borrowed, as [`encode_fold`] takes it (for the tests'
+    /// tampering).
+    #[cfg(feature = "testing")]
     pub(crate) fn borrowed(&self) -> StoredFold<&BilateralState> {
         StoredFold {
             version: self.version,
